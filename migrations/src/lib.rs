@@ -1,0 +1,17 @@
+//! Schema migrations for mediadesk, written with the sea-query builder so that the
+//! same migration runs on SQLite and PostgreSQL. Never edit a migration that has
+//! been applied anywhere: add a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_content;
+
+/// The ordered list of migrations `mediadesk migrate` applies.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_content::Migration)]
+    }
+}

@@ -1,0 +1,48 @@
+//! Who is asking. Authentication (token -> `Actor`) happens at the edge; the service
+//! layer decides what an actor may see and do (`Actor::can_see_drafts`, `require`).
+
+use crate::domain::Role;
+use crate::error::{AppError, AppResult};
+
+/// The caller of a service function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The public: published content whose publish time has passed.
+    Anonymous,
+    /// A signed-in user or API key.
+    User { subject: String, role: Role },
+    /// The server itself (CLI import, demo seed): full rights.
+    System,
+}
+
+impl Actor {
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Actor::Anonymous => None,
+            Actor::User { role, .. } => Some(*role),
+            Actor::System => Some(Role::Admin),
+        }
+    }
+
+    /// Editors and admins see drafts, archived and scheduled content.
+    pub fn can_see_drafts(&self) -> bool {
+        matches!(self.role(), Some(Role::Editor | Role::Admin))
+    }
+
+    /// Refuses unless the actor holds at least `role`.
+    pub fn require(&self, role: Role) -> AppResult<()> {
+        match self.role() {
+            None => Err(AppError::Unauthenticated),
+            Some(have) if rank(have) >= rank(role) => Ok(()),
+            Some(_) => Err(AppError::Forbidden(format!("requires the {role} role"))),
+        }
+    }
+}
+
+fn rank(r: Role) -> u8 {
+    match r {
+        Role::Contributor => 1,
+        Role::Editor => 2,
+        Role::Admin => 3,
+    }
+}

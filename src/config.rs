@@ -1,0 +1,55 @@
+//! Settings from flags and environment. SQLite under the data folder is the default
+//! database; secrets (database passwords) are never logged.
+
+use std::path::PathBuf;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines for a terminal.
+    Pretty,
+    /// One JSON object a line, for log shippers.
+    Json,
+}
+
+/// Options shared by every subcommand that opens the database.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DbArgs {
+    /// Database URL: `sqlite://path/file.db` or `postgres://user@host/db`.
+    /// Defaults to `sqlite://<data dir>/mediadesk.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Folder for the default SQLite database and other local state.
+    #[arg(long, env = "MEDIADESK_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "MEDIADESK_DB_POOL", default_value_t = 8)]
+    pub db_pool: u32,
+}
+
+impl DbArgs {
+    /// The database URL to use, with the SQLite default filled in.
+    pub fn url(&self) -> String {
+        match &self.database_url {
+            Some(u) if !u.trim().is_empty() => u.trim().to_owned(),
+            _ => format!("sqlite://{}/mediadesk.db", self.data_dir.display()),
+        }
+    }
+}
+
+/// Settings of the HTTP server.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (`host:port`; port 0 picks a free port).
+    #[arg(long, env = "MEDIADESK_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "MEDIADESK_WORKERS")]
+    pub workers: Option<usize>,
+    /// Do not load the demo data into an empty database.
+    #[arg(long, env = "MEDIADESK_NO_DEMO")]
+    pub no_demo: bool,
+    /// Serve GraphiQL and allow introspection.
+    #[arg(long, env = "MEDIADESK_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+}

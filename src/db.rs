@@ -1,0 +1,101 @@
+//! Connecting to the database: SQLite (file created on demand, WAL, busy timeout,
+//! foreign keys) or PostgreSQL (pool with timeouts), then migrations.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+
+use crate::error::{AppError, AppResult};
+
+/// An open database plus what readiness checks need to know about it.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    /// The SQLite file, when the backend is SQLite (readiness checks it still exists).
+    pub sqlite_file: Option<PathBuf>,
+}
+
+/// Opens (creating an SQLite file if needed) and migrates the database at `url`.
+pub async fn connect(url: &str, pool: u32) -> AppResult<Db> {
+    let (conn, sqlite_file) = if url.starts_with("sqlite:") {
+        let file = sqlite_path(url);
+        if let Some(dir) = file.as_ref().and_then(|f| f.parent())
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                AppError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(pool.max(1))
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        (Database::connect(opts).await?, file)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(pool.max(2))
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        (Database::connect(opts).await?, None)
+    } else {
+        return Err(AppError::invalid(
+            "DATABASE_URL",
+            "must start with sqlite:// or postgres://",
+        ));
+    };
+    Migrator::up(&conn, None).await?;
+    Ok(Db { conn, sqlite_file })
+}
+
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(PathBuf::from(path))
+    }
+}
+
+impl Db {
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend() {
+            DbBackend::Postgres => "postgres",
+            _ => "sqlite",
+        }
+    }
+
+    /// Is the database reachable (and, for SQLite, its file still in place)?
+    pub async fn ready(&self) -> AppResult<()> {
+        if let Some(f) = &self.sqlite_file
+            && !f.exists()
+        {
+            return Err(AppError::Unavailable("database file is missing".into()));
+        }
+        match tokio::time::timeout(Duration::from_secs(3), self.conn.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(AppError::Unavailable(e.to_string())),
+            Err(_) => Err(AppError::Unavailable("database ping timed out".into())),
+        }
+    }
+}

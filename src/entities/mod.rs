@@ -1,0 +1,13 @@
+//! sea-orm entities: table mapping and relations only. No rules live here; the
+//! service layer (`crate::services`) is the only code that queries or changes them.
+
+pub mod article;
+pub mod article_expert;
+pub mod article_topic;
+pub mod content_state;
+pub mod event;
+pub mod expert;
+pub mod expert_topic;
+pub mod outlet;
+pub mod site;
+pub mod topic;

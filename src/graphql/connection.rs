@@ -1,0 +1,72 @@
+//! Relay connections over service pages: cursors are the services' opaque keyset
+//! cursors; `totalCount` runs its COUNT query only when a client asks for it.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Object, Result};
+
+use crate::domain::{
+    ArticleFilter, Cursor, EventFilter, ExpertFilter, OutletFilter, Page, PageRequest,
+};
+use crate::services;
+
+use super::{RequestCtx, gql_error};
+
+/// What `totalCount` counts.
+pub enum TotalOf {
+    Articles(ArticleFilter),
+    Experts(ExpertFilter),
+    Outlets(OutletFilter),
+    Events(EventFilter),
+}
+
+/// The extra fields of every connection.
+pub struct Total(pub TotalOf);
+
+#[Object]
+impl Total {
+    /// How many items match, across all pages (computed only when asked).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let n = match &self.0 {
+            TotalOf::Articles(f) => services::articles::count(&rc.db, &rc.actor, f).await,
+            TotalOf::Experts(f) => services::experts::count(&rc.db, f).await,
+            TotalOf::Outlets(f) => services::outlets::count(&rc.db, f).await,
+            TotalOf::Events(f) => services::events::count(&rc.db, &rc.actor, f).await,
+        };
+        n.map_err(gql_error)
+    }
+}
+
+pub type Conn<N> = Connection<String, N, Total>;
+
+/// Wraps a service page as a connection.
+pub fn connection<M, N: async_graphql::OutputType>(
+    page: Page<M>,
+    cursor: impl Fn(&M) -> Cursor,
+    wrap: impl Fn(M) -> N,
+    total: TotalOf,
+) -> Conn<N> {
+    let mut c = Connection::with_additional_fields(page.has_previous, page.has_next, Total(total));
+    c.edges = page
+        .items
+        .into_iter()
+        .map(|m| Edge::new(cursor(&m).encode(), wrap(m)))
+        .collect();
+    c
+}
+
+/// Relay arguments to a page request (a `BAD_USER_INPUT` error when invalid).
+pub fn page_args(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<PageRequest> {
+    PageRequest::relay(
+        first.map(i64::from),
+        after.as_deref(),
+        last.map(i64::from),
+        before.as_deref(),
+    )
+    .map_err(|e| gql_error(e.into()))
+}

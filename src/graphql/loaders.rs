@@ -1,0 +1,110 @@
+//! Per-request DataLoaders. Each batches the keys asked for during one execution
+//! step into one service call, and goes through the service layer so visibility
+//! rules hold for nested data too.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Actor;
+use crate::entities::{expert, outlet, topic};
+use crate::error::AppError;
+use crate::services;
+
+type LoadResult<V> = Result<HashMap<i32, V>, Arc<AppError>>;
+
+/// Loads outlets by id.
+pub struct OutletById(DatabaseConnection);
+/// Loads an article's experts, in order, by article id.
+pub struct ExpertsOfArticle(DatabaseConnection);
+/// Loads an article's topics by article id.
+pub struct TopicsOfArticle(DatabaseConnection);
+/// Loads an expert's topics by expert id.
+pub struct TopicsOfExpert(DatabaseConnection);
+/// Counts an expert's visible mentions by expert id.
+pub struct MentionCount(DatabaseConnection, Actor);
+
+impl Loader<i32> for OutletById {
+    type Value = outlet::Model;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[i32]) -> LoadResult<outlet::Model> {
+        Ok(services::outlets::by_ids(&self.0, keys)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect())
+    }
+}
+
+impl Loader<i32> for ExpertsOfArticle {
+    type Value = Vec<expert::Model>;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[i32]) -> LoadResult<Vec<expert::Model>> {
+        Ok(services::articles::experts_of(&self.0, keys).await?)
+    }
+}
+
+impl Loader<i32> for TopicsOfArticle {
+    type Value = Vec<topic::Model>;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[i32]) -> LoadResult<Vec<topic::Model>> {
+        Ok(services::articles::topics_of(&self.0, keys).await?)
+    }
+}
+
+impl Loader<i32> for TopicsOfExpert {
+    type Value = Vec<topic::Model>;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[i32]) -> LoadResult<Vec<topic::Model>> {
+        Ok(services::experts::topics_of(&self.0, keys).await?)
+    }
+}
+
+impl Loader<i32> for MentionCount {
+    type Value = i64;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[i32]) -> LoadResult<i64> {
+        let mut counts = services::articles::mention_counts(&self.0, &self.1, keys).await?;
+        for k in keys {
+            counts.entry(*k).or_insert(0);
+        }
+        Ok(counts)
+    }
+}
+
+/// The loaders of one request.
+pub struct Loaders {
+    pub outlet: DataLoader<OutletById>,
+    pub experts_of_article: DataLoader<ExpertsOfArticle>,
+    pub topics_of_article: DataLoader<TopicsOfArticle>,
+    pub topics_of_expert: DataLoader<TopicsOfExpert>,
+    pub mention_count: DataLoader<MentionCount>,
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection, actor: &Actor) -> Self {
+        Self {
+            outlet: DataLoader::new(OutletById(db.clone()), tokio::spawn),
+            experts_of_article: DataLoader::new(ExpertsOfArticle(db.clone()), tokio::spawn),
+            topics_of_article: DataLoader::new(TopicsOfArticle(db.clone()), tokio::spawn),
+            topics_of_expert: DataLoader::new(TopicsOfExpert(db.clone()), tokio::spawn),
+            mention_count: DataLoader::new(MentionCount(db.clone(), actor.clone()), tokio::spawn),
+        }
+    }
+}
+
+/// Turns a loader error back into a GraphQL error.
+pub(crate) fn loader_error(e: Arc<AppError>) -> async_graphql::Error {
+    let e = Arc::try_unwrap(e).unwrap_or_else(|shared| match &*shared {
+        AppError::Validation(v) => AppError::Validation(v.clone()),
+        AppError::NotFound(m) => AppError::NotFound(m.clone()),
+        AppError::Conflict(m) => AppError::Conflict(m.clone()),
+        AppError::Unauthenticated => AppError::Unauthenticated,
+        AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
+        AppError::Unavailable(m) => AppError::Unavailable(m.clone()),
+        AppError::Internal(i) => AppError::Internal(anyhow::anyhow!("{i}")),
+    });
+    super::gql_error(e)
+}

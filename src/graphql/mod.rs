@@ -1,0 +1,102 @@
+//! GraphQL adapter: the schema's types and resolvers. Resolvers decode arguments
+//! into domain types, call one service function and wrap the result; nested lists
+//! go through per-request DataLoaders (`loaders.rs`) so a page costs a constant
+//! number of SQL statements.
+
+mod connection;
+mod loaders;
+mod query;
+mod types;
+
+use async_graphql::{EmptyMutation, EmptySubscription, ErrorExtensions, Schema};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Actor;
+use crate::error::AppError;
+
+pub use loaders::Loaders;
+pub use query::Query;
+
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Limits that let real frontend queries through and stop abusive ones early.
+pub const MAX_DEPTH: usize = 12;
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+/// Builds the schema. `introspection: false` also turns off field suggestions.
+pub fn build_schema(introspection: bool) -> AppSchema {
+    let mut b = Schema::build(Query, EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(32)
+        .limit_directives(20);
+    if !introspection {
+        b = b.disable_introspection().disable_suggestions();
+    }
+    b.finish()
+}
+
+/// The SDL of the served schema (what `schema.graphql` must equal).
+pub fn sdl() -> String {
+    build_schema(true).sdl()
+}
+
+/// Per-request context: the database, the caller and the batch loaders.
+pub struct RequestCtx {
+    pub db: DatabaseConnection,
+    pub actor: Actor,
+}
+
+impl RequestCtx {
+    pub fn new(db: DatabaseConnection, actor: Actor) -> Self {
+        Self { db, actor }
+    }
+}
+
+/// Maps a service error to a GraphQL error with `extensions.code`.
+pub(crate) fn gql_error(e: AppError) -> async_graphql::Error {
+    if let AppError::Internal(inner) = &e {
+        tracing::error!(error = %inner, "internal error in GraphQL resolver");
+    }
+    let fields = e.field_errors().to_vec();
+    async_graphql::Error::new(e.public_message()).extend_with(|_, ext| {
+        ext.set("code", e.code());
+        if !fields.is_empty() {
+            ext.set(
+                "fields",
+                async_graphql::Value::List(
+                    fields
+                        .iter()
+                        .map(|f| {
+                            let mut m = async_graphql::indexmap::IndexMap::new();
+                            m.insert(
+                                async_graphql::Name::new("field"),
+                                async_graphql::Value::String(f.field.clone()),
+                            );
+                            m.insert(
+                                async_graphql::Name::new("message"),
+                                async_graphql::Value::String(f.message.clone()),
+                            );
+                            async_graphql::Value::Object(m)
+                        })
+                        .collect(),
+                ),
+            );
+        }
+    })
+}
+
+/// A Relay global ID: `base64url("Type:id")`.
+pub fn global_id(kind: &str, id: i32) -> async_graphql::ID {
+    async_graphql::ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
+}
+
+/// Decodes a Relay global ID into its type name and numeric id.
+pub fn parse_global_id(id: &str) -> Option<(String, i32)> {
+    let bytes = URL_SAFE_NO_PAD.decode(id.trim()).ok()?;
+    let s = String::from_utf8(bytes).ok()?;
+    let (kind, n) = s.split_once(':')?;
+    Some((kind.to_owned(), n.parse().ok()?))
+}

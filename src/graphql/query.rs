@@ -1,0 +1,237 @@
+//! The `Query` root.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::domain::{self, OutletFilter};
+use crate::error::AppError;
+use crate::services;
+
+use super::connection::{Conn, TotalOf, connection, page_args};
+use super::types::*;
+use super::{RequestCtx, gql_error, parse_global_id};
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// One article by slug or by global ID.
+    async fn article(
+        &self,
+        ctx: &Context<'_>,
+        slug: Option<String>,
+        id: Option<ID>,
+    ) -> Result<Option<Article>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        match (slug, id) {
+            (Some(s), None) => Ok(services::articles::get_by_slug(&rc.db, &rc.actor, &s)
+                .await
+                .map_err(gql_error)?
+                .map(Article)),
+            (None, Some(id)) => match parse_global_id(&id) {
+                Some((kind, n)) if kind == "Article" => {
+                    Ok(services::articles::by_ids(&rc.db, &rc.actor, &[n])
+                        .await
+                        .map_err(gql_error)?
+                        .pop()
+                        .map(Article))
+                }
+                _ => Err(gql_error(AppError::invalid("id", "is not an Article ID"))),
+            },
+            _ => Err(gql_error(AppError::invalid(
+                "slug",
+                "give exactly one of slug or id",
+            ))),
+        }
+    }
+
+    /// Articles, newest first unless `orderBy` says otherwise.
+    #[allow(clippy::too_many_arguments)]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ArticleFilterInput>,
+        order_by: Option<ArticleOrder>,
+    ) -> Result<Conn<Article>> {
+        let f = filter.unwrap_or_default().into_domain()?;
+        list_articles(ctx, first, after, last, before, f, order_by).await
+    }
+
+    async fn expert(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Expert>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        Ok(services::experts::get_by_slug(&rc.db, &slug)
+            .await
+            .map_err(gql_error)?
+            .map(Expert))
+    }
+
+    /// Experts by name.
+    async fn experts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ExpertFilterInput>,
+    ) -> Result<Conn<Expert>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let page = page_args(first, after, last, before)?;
+        let f = filter.unwrap_or_default().into_domain()?;
+        let p = services::experts::list(&rc.db, &f, &page)
+            .await
+            .map_err(gql_error)?;
+        Ok(connection(
+            p,
+            services::experts::cursor_of,
+            Expert,
+            TotalOf::Experts(f),
+        ))
+    }
+
+    async fn outlet(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Outlet>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        Ok(services::outlets::get_by_slug(&rc.db, &slug)
+            .await
+            .map_err(gql_error)?
+            .map(Outlet))
+    }
+
+    /// Outlets by name.
+    async fn outlets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<OutletFilterInput>,
+    ) -> Result<Conn<Outlet>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let page = page_args(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let f = OutletFilter {
+            query: f.query,
+            kind: f.kind.map(Into::into),
+        };
+        let p = services::outlets::list(&rc.db, &f, &page)
+            .await
+            .map_err(gql_error)?;
+        Ok(connection(
+            p,
+            services::outlets::cursor_of,
+            Outlet,
+            TotalOf::Outlets(f),
+        ))
+    }
+
+    async fn event(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Event>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        Ok(services::events::get_by_slug(&rc.db, &rc.actor, &slug)
+            .await
+            .map_err(gql_error)?
+            .map(Event::from))
+    }
+
+    /// Events: latest first by default; with `upcoming: true`, soonest first.
+    #[allow(clippy::too_many_arguments)]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<EventFilterInput>,
+        order_by: Option<EventOrder>,
+    ) -> Result<Conn<Event>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let page = page_args(first, after, last, before)?;
+        let f = filter.unwrap_or_default();
+        let f = domain::EventFilter {
+            upcoming: f.upcoming,
+            from: f.from,
+            to: f.to,
+            kind: f.kind.map(Into::into),
+            city: f.city,
+        };
+        let order = order_by.map(|o| match o {
+            EventOrder::Soonest => domain::EventOrder::Soonest,
+            EventOrder::Latest => domain::EventOrder::Latest,
+        });
+        let p = services::events::list(&rc.db, &rc.actor, &f, order, &page)
+            .await
+            .map_err(gql_error)?;
+        Ok(connection(
+            p,
+            services::events::cursor_of,
+            Event::from,
+            TotalOf::Events(f),
+        ))
+    }
+
+    /// Every topic, by name.
+    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        Ok(services::topics::list(&rc.db)
+            .await
+            .map_err(gql_error)?
+            .into_iter()
+            .map(Topic)
+            .collect())
+    }
+
+    /// Organisation name, taglines, offices and contact details.
+    async fn site(&self, ctx: &Context<'_>) -> Result<Site> {
+        let rc = ctx.data::<RequestCtx>()?;
+        Ok(Site(services::site::get(&rc.db).await.map_err(gql_error)?))
+    }
+
+    /// Any object by its global ID.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let Some((kind, n)) = parse_global_id(&id) else {
+            return Err(gql_error(AppError::invalid(
+                "id",
+                "is not a valid global ID",
+            )));
+        };
+        let db = &rc.db;
+        Ok(match kind.as_str() {
+            "Article" => services::articles::by_ids(db, &rc.actor, &[n])
+                .await
+                .map_err(gql_error)?
+                .pop()
+                .map(|m| Node::Article(Article(m))),
+            "Expert" => services::experts::by_ids(db, &[n])
+                .await
+                .map_err(gql_error)?
+                .pop()
+                .map(|m| Node::Expert(Expert(m))),
+            "Outlet" => services::outlets::by_ids(db, &[n])
+                .await
+                .map_err(gql_error)?
+                .pop()
+                .map(|m| Node::Outlet(Outlet(m))),
+            "Event" => services::events::by_ids(db, &rc.actor, &[n])
+                .await
+                .map_err(gql_error)?
+                .pop()
+                .map(|m| Node::Event(Event::from(m))),
+            "Topic" => services::topics::by_ids(db, &[n])
+                .await
+                .map_err(gql_error)?
+                .pop()
+                .map(|m| Node::Topic(Topic(m))),
+            _ => {
+                return Err(gql_error(AppError::invalid(
+                    "id",
+                    "is not a valid global ID",
+                )));
+            }
+        })
+    }
+}

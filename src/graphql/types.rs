@@ -1,0 +1,574 @@
+//! GraphQL object, enum and input types. Objects wrap entity models; nested fields
+//! resolve through the request's DataLoaders.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Interface, Object, Result, SimpleObject,
+};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{self, ArticleFilter, ExpertFilter, Slug};
+use crate::entities::{article, event, expert, outlet, topic};
+use crate::error::AppError;
+use crate::services;
+
+use super::connection::{Conn, TotalOf, connection, page_args};
+use super::loaders::loader_error;
+use super::{Loaders, RequestCtx, global_id, gql_error};
+
+macro_rules! gql_enum {
+    ($(#[$m:meta])* $name:ident => $domain:ident { $($v:ident),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        pub enum $name { $($v),+ }
+        impl From<domain::$domain> for $name {
+            fn from(d: domain::$domain) -> Self { match d { $(domain::$domain::$v => $name::$v),+ } }
+        }
+        impl From<$name> for domain::$domain {
+            fn from(g: $name) -> Self { match g { $($name::$v => domain::$domain::$v),+ } }
+        }
+    };
+}
+
+gql_enum!(
+    /// Language of a text.
+    Language => Language { En, Fr }
+);
+gql_enum!(
+    /// Editorial state.
+    Status => ArticleStatus { Draft, Published, Archived }
+);
+gql_enum!(
+    OutletKind => OutletKind { Newspaper, Magazine, Tv, Radio, Wire, Online, Podcast, Other }
+);
+gql_enum!(
+    EventKind => EventKind { Conference, Roundtable, Webinar, Briefing, Other }
+);
+
+/// How articles are ordered.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum ArticleOrder {
+    /// Newest first (the default).
+    #[default]
+    Newest,
+    Oldest,
+    /// Best text-search match first; needs `filter.query`.
+    Relevance,
+}
+
+impl From<ArticleOrder> for domain::ArticleOrder {
+    fn from(o: ArticleOrder) -> Self {
+        match o {
+            ArticleOrder::Newest => Self::Newest,
+            ArticleOrder::Oldest => Self::Oldest,
+            ArticleOrder::Relevance => Self::Relevance,
+        }
+    }
+}
+
+/// How events are ordered.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EventOrder {
+    Soonest,
+    Latest,
+}
+
+fn parse<T: std::str::FromStr<Err = String>>(field: &str, s: &str) -> Result<T> {
+    s.parse::<T>()
+        .map_err(|m| gql_error(AppError::invalid(field, m)))
+}
+
+fn slug_arg(field: &str, s: Option<String>) -> Result<Option<Slug>> {
+    s.map(|s| Slug::parse(&s).map_err(|m| gql_error(AppError::invalid(field, m))))
+        .transpose()
+}
+
+/// Which articles to list. Date ranges include their start and exclude their end.
+#[derive(InputObject, Default, Clone)]
+#[graphql(name = "ArticleFilter")]
+pub struct ArticleFilterInput {
+    /// Expert slug.
+    pub expert: Option<String>,
+    /// Outlet slug; includes the outlet's child outlets.
+    pub outlet: Option<String>,
+    /// Topic slug.
+    pub topic: Option<String>,
+    pub language: Option<Language>,
+    /// Published at or after this time.
+    pub published_after: Option<DateTime<Utc>>,
+    /// Published before this time.
+    pub published_before: Option<DateTime<Utc>>,
+    /// Text search over titles, summaries, bodies, bylines, experts and outlets.
+    pub query: Option<String>,
+    /// Editors only.
+    pub status: Option<Status>,
+}
+
+impl ArticleFilterInput {
+    pub fn into_domain(self) -> Result<ArticleFilter> {
+        Ok(ArticleFilter {
+            expert: slug_arg("filter.expert", self.expert)?,
+            outlet: slug_arg("filter.outlet", self.outlet)?,
+            topic: slug_arg("filter.topic", self.topic)?,
+            language: self.language.map(Into::into),
+            published_after: self.published_after,
+            published_before: self.published_before,
+            query: self.query.filter(|q| !q.trim().is_empty()),
+            status: self.status.map(Into::into),
+        })
+    }
+}
+
+#[derive(InputObject, Default, Clone)]
+#[graphql(name = "ExpertFilter")]
+pub struct ExpertFilterInput {
+    /// Matches names and aliases, ignoring case and accents.
+    pub query: Option<String>,
+    /// Topic slug.
+    pub topic: Option<String>,
+}
+
+impl ExpertFilterInput {
+    pub fn into_domain(self) -> Result<ExpertFilter> {
+        Ok(ExpertFilter {
+            query: self.query,
+            topic: slug_arg("filter.topic", self.topic)?,
+        })
+    }
+}
+
+#[derive(InputObject, Default, Clone)]
+#[graphql(name = "OutletFilter")]
+pub struct OutletFilterInput {
+    /// Matches names and aliases, ignoring case and accents.
+    pub query: Option<String>,
+    pub kind: Option<OutletKind>,
+}
+
+#[derive(InputObject, Default, Clone)]
+#[graphql(name = "EventFilter")]
+pub struct EventFilterInput {
+    /// Only events starting after now (`true`) or not after now (`false`).
+    pub upcoming: Option<bool>,
+    /// Starting at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Starting before this time.
+    pub to: Option<DateTime<Utc>>,
+    pub kind: Option<EventKind>,
+    pub city: Option<String>,
+}
+
+/// Anything with a global ID.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Article(Article),
+    Expert(Expert),
+    Outlet(Outlet),
+    Event(Event),
+    Topic(Topic),
+}
+
+/// A media mention: an article, interview or broadcast featuring experts.
+pub struct Article(pub article::Model);
+
+#[Object]
+impl Article {
+    async fn id(&self) -> ID {
+        global_id("Article", self.0.id)
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Bylines as written, in order.
+    async fn authors(&self) -> Vec<String> {
+        serde_json::from_value(self.0.authors.clone()).unwrap_or_default()
+    }
+    async fn outlet(&self, ctx: &Context<'_>) -> Result<Option<Outlet>> {
+        let Some(id) = self.0.outlet_id else {
+            return Ok(None);
+        };
+        let l = ctx.data::<Loaders>()?;
+        Ok(l.outlet
+            .load_one(id)
+            .await
+            .map_err(loader_error)?
+            .map(Outlet))
+    }
+    /// Featured experts, in the order the source gives them.
+    async fn experts(&self, ctx: &Context<'_>) -> Result<Vec<Expert>> {
+        let l = ctx.data::<Loaders>()?;
+        Ok(l.experts_of_article
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Expert)
+            .collect())
+    }
+    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
+        let l = ctx.data::<Loaders>()?;
+        Ok(l.topics_of_article
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Topic)
+            .collect())
+    }
+    async fn published_at(&self) -> DateTime<Utc> {
+        self.0.published_at
+    }
+    async fn language(&self) -> Result<Language> {
+        Ok(parse::<domain::Language>("language", &self.0.language)?.into())
+    }
+    /// The canonical source URL.
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+    async fn body(&self) -> Option<&str> {
+        self.0.body.as_deref()
+    }
+    /// Where the story was filed ("OTTAWA").
+    async fn dateline(&self) -> Option<&str> {
+        self.0.dateline.as_deref()
+    }
+    /// The programme or show within the outlet, when known.
+    async fn program(&self) -> Option<&str> {
+        self.0.program.as_deref()
+    }
+    async fn status(&self) -> Result<Status> {
+        Ok(parse::<domain::ArticleStatus>("status", &self.0.status)?.into())
+    }
+    /// Scheduled publication time, if any.
+    async fn publish_at(&self) -> Option<DateTime<Utc>> {
+        self.0.publish_at
+    }
+    /// Increases with every change (optimistic concurrency).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One of the institute's experts.
+pub struct Expert(pub expert::Model);
+
+#[Object]
+impl Expert {
+    async fn id(&self) -> ID {
+        global_id("Expert", self.0.id)
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Other spellings of the name met in the media.
+    async fn aliases(&self) -> Vec<String> {
+        services::experts::aliases(&self.0.aliases)
+    }
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    async fn affiliation(&self) -> Option<&str> {
+        self.0.affiliation.as_deref()
+    }
+    /// The biography in `language` (default English; falls back to the other one).
+    async fn bio(&self, language: Option<Language>) -> Option<&str> {
+        let (en, fr) = (self.0.bio_en.as_deref(), self.0.bio_fr.as_deref());
+        match language.unwrap_or(Language::En) {
+            Language::En => en.or(fr),
+            Language::Fr => fr.or(en),
+        }
+    }
+    async fn photo_url(&self) -> Option<&str> {
+        self.0.photo_url.as_deref()
+    }
+    async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
+        let l = ctx.data::<Loaders>()?;
+        Ok(l.topics_of_expert
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Topic)
+            .collect())
+    }
+    /// Articles featuring this expert, newest first by default.
+    #[allow(clippy::too_many_arguments)]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ArticleFilterInput>,
+        order_by: Option<ArticleOrder>,
+    ) -> Result<Conn<Article>> {
+        let mut f = filter.unwrap_or_default().into_domain()?;
+        f.expert =
+            Some(Slug::parse(&self.0.slug).map_err(|m| gql_error(AppError::invalid("slug", m)))?);
+        list_articles(ctx, first, after, last, before, f, order_by).await
+    }
+    /// How many published mentions feature this expert.
+    async fn mention_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        let l = ctx.data::<Loaders>()?;
+        Ok(l.mention_count
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or(0))
+    }
+    /// The newest mention featuring this expert.
+    async fn latest_mention(&self, ctx: &Context<'_>) -> Result<Option<Article>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        Ok(
+            services::articles::latest_for_expert(&rc.db, &rc.actor, self.0.id, 1)
+                .await
+                .map_err(gql_error)?
+                .into_iter()
+                .next()
+                .map(Article),
+        )
+    }
+}
+
+/// A media outlet (newspaper, broadcaster, podcast...), possibly part of a parent.
+pub struct Outlet(pub outlet::Model);
+
+#[Object]
+impl Outlet {
+    async fn id(&self) -> ID {
+        global_id("Outlet", self.0.id)
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> Result<OutletKind> {
+        Ok(parse::<domain::OutletKind>("kind", &self.0.kind)?.into())
+    }
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+    /// ISO 3166 country code.
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+    async fn language(&self) -> Result<Option<Language>> {
+        self.0
+            .language
+            .as_deref()
+            .map(|l| parse::<domain::Language>("language", l).map(Into::into))
+            .transpose()
+    }
+    async fn aliases(&self) -> Vec<String> {
+        services::experts::aliases(&self.0.aliases)
+    }
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Outlet>> {
+        let Some(id) = self.0.parent_id else {
+            return Ok(None);
+        };
+        let l = ctx.data::<Loaders>()?;
+        Ok(l.outlet
+            .load_one(id)
+            .await
+            .map_err(loader_error)?
+            .map(Outlet))
+    }
+    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Outlet>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        Ok(services::outlets::children_of(&rc.db, &[self.0.id])
+            .await
+            .map_err(gql_error)?
+            .into_iter()
+            .map(Outlet)
+            .collect())
+    }
+    /// Articles from this outlet and its child outlets, newest first by default.
+    #[allow(clippy::too_many_arguments)]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ArticleFilterInput>,
+        order_by: Option<ArticleOrder>,
+    ) -> Result<Conn<Article>> {
+        let mut f = filter.unwrap_or_default().into_domain()?;
+        f.outlet =
+            Some(Slug::parse(&self.0.slug).map_err(|m| gql_error(AppError::invalid("slug", m)))?);
+        list_articles(ctx, first, after, last, before, f, order_by).await
+    }
+}
+
+/// An event held by the institute.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Event {
+    #[graphql(skip)]
+    pub model: event::Model,
+    pub slug: String,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// IANA time zone of the venue ("America/Toronto").
+    pub time_zone: Option<String>,
+    pub venue: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    /// ISO 3166 country code.
+    pub country: Option<String>,
+    pub description: Option<String>,
+    pub registration_url: Option<String>,
+}
+
+impl From<event::Model> for Event {
+    fn from(m: event::Model) -> Self {
+        Self {
+            slug: m.slug.clone(),
+            title: m.title.clone(),
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            time_zone: m.time_zone.clone(),
+            venue: m.venue.clone(),
+            city: m.city.clone(),
+            region: m.region.clone(),
+            country: m.country.clone(),
+            description: m.description.clone(),
+            registration_url: m.registration_url.clone(),
+            model: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Event {
+    async fn id(&self) -> ID {
+        global_id("Event", self.model.id)
+    }
+    async fn kind(&self) -> Result<EventKind> {
+        Ok(parse::<domain::EventKind>("kind", &self.model.kind)?.into())
+    }
+    async fn status(&self) -> Result<Status> {
+        Ok(parse::<domain::ArticleStatus>("status", &self.model.status)?.into())
+    }
+}
+
+/// A subject tag shared by articles, experts and events.
+pub struct Topic(pub topic::Model);
+
+#[Object]
+impl Topic {
+    async fn id(&self) -> ID {
+        global_id("Topic", self.0.id)
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+/// An office of the organisation.
+#[derive(SimpleObject)]
+pub struct Office {
+    pub label: String,
+    /// Street lines, in order.
+    pub street: Vec<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+}
+
+/// Organisation-wide settings: name, taglines, offices and contact details.
+pub struct Site(pub crate::entities::site::Model);
+
+#[Object]
+impl Site {
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The tagline in `language` (default English).
+    async fn tagline(&self, language: Option<Language>) -> &str {
+        match language.unwrap_or(Language::En) {
+            Language::En => &self.0.tagline_en,
+            Language::Fr => &self.0.tagline_fr,
+        }
+    }
+    async fn offices(&self) -> Vec<Office> {
+        services::site::offices(&self.0)
+            .into_iter()
+            .map(|o| Office {
+                label: o.label,
+                street: o.street,
+                city: o.city,
+                region: o.region,
+                postal_code: o.postal_code,
+                country: o.country,
+            })
+            .collect()
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn web(&self) -> Option<&str> {
+        self.0.web.as_deref()
+    }
+    async fn copyright(&self) -> Option<&str> {
+        self.0.copyright.as_deref()
+    }
+    /// Charitable registration number.
+    async fn charity_registration(&self) -> Option<&str> {
+        self.0.charity_registration.as_deref()
+    }
+}
+
+/// Shared by `articles`, `Expert.articles` and `Outlet.articles`.
+pub(crate) async fn list_articles(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    filter: ArticleFilter,
+    order_by: Option<ArticleOrder>,
+) -> Result<Conn<Article>> {
+    let rc = ctx.data::<RequestCtx>()?;
+    let page = page_args(first, after, last, before)?;
+    let order = order_by.unwrap_or_default().into();
+    let p = services::articles::list(&rc.db, &rc.actor, &filter, order, &page)
+        .await
+        .map_err(gql_error)?;
+    Ok(connection(
+        p,
+        services::articles::cursor_of,
+        Article,
+        TotalOf::Articles(filter),
+    ))
+}

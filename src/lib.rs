@@ -1,0 +1,18 @@
+//! mediadesk: a headless content API for a policy institute's "In the Media" desk.
+//!
+//! Layers, outermost first: `cli` and `startup` (process and server wiring), `http`
+//! and `graphql` (thin adapters), `services` (every rule and every query),
+//! `domain` (validated types), `entities` (table mapping), `db` (connections).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod services;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,374 @@
+//! Articles (media mentions): listing with filters and keyset pagination, lookup by
+//! slug and id, and the batched loads of their experts and topics. Visibility lives
+//! here: the public sees only published articles whose publish time has passed.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, Select,
+};
+
+use crate::auth::Actor;
+use crate::domain::{ArticleFilter, ArticleOrder, ArticleStatus, Cursor, Page, PageRequest};
+use crate::entities::{article, article_expert, article_topic, expert, topic};
+use crate::error::{AppError, AppResult};
+
+use super::{keyset, now, ts_cursor};
+
+/// The condition that hides what `actor` may not see.
+pub(crate) fn visible(actor: &Actor) -> Option<Condition> {
+    if actor.can_see_drafts() {
+        return None;
+    }
+    Some(
+        Condition::all()
+            .add(article::Column::Status.eq(ArticleStatus::Published.as_str()))
+            .add(
+                Condition::any()
+                    .add(article::Column::PublishAt.is_null())
+                    .add(article::Column::PublishAt.lte(now())),
+            ),
+    )
+}
+
+fn scoped(actor: &Actor) -> Select<article::Entity> {
+    let q = article::Entity::find();
+    match visible(actor) {
+        Some(c) => q.filter(c),
+        None => q,
+    }
+}
+
+/// Which link table drives a listing, so the keyset runs on its index.
+enum Driver {
+    Articles,
+    Expert(i32),
+    Topic(i32),
+}
+
+/// What a filter's slugs resolved to; `None` when a slug names nothing.
+struct Resolved {
+    driver: Driver,
+    outlet_ids: Option<Vec<i32>>,
+    extra_topic: Option<i32>,
+}
+
+async fn resolve_filter(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &ArticleFilter,
+) -> AppResult<Option<Resolved>> {
+    if let Some(status) = filter.status
+        && status != ArticleStatus::Published
+        && !actor.can_see_drafts()
+    {
+        return Err(match actor {
+            Actor::Anonymous => AppError::Unauthenticated,
+            _ => AppError::Forbidden("only editors may list unpublished articles".into()),
+        });
+    }
+    if filter.query.is_some() {
+        return Err(AppError::invalid(
+            "query",
+            "text search is not available on this server yet",
+        ));
+    }
+    let expert_id = match &filter.expert {
+        None => None,
+        Some(slug) => match super::experts::id_by_slug(db, slug.as_str()).await? {
+            Some(id) => Some(id),
+            None => return Ok(None),
+        },
+    };
+    let topic_id = match &filter.topic {
+        None => None,
+        Some(slug) => match super::topics::id_by_slug(db, slug.as_str()).await? {
+            Some(id) => Some(id),
+            None => return Ok(None),
+        },
+    };
+    let outlet_ids = match &filter.outlet {
+        None => None,
+        Some(slug) => match super::outlets::family_ids(db, slug.as_str()).await? {
+            Some(ids) => Some(ids),
+            None => return Ok(None),
+        },
+    };
+    let (driver, extra_topic) = match (expert_id, topic_id) {
+        (Some(e), t) => (Driver::Expert(e), t),
+        (None, Some(t)) => (Driver::Topic(t), None),
+        (None, None) => (Driver::Articles, None),
+    };
+    Ok(Some(Resolved {
+        driver,
+        outlet_ids,
+        extra_topic,
+    }))
+}
+
+/// Lists the articles `actor` may see that match `filter`, one keyset page at a time.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &ArticleFilter,
+    order: ArticleOrder,
+    page: &PageRequest,
+) -> AppResult<Page<article::Model>> {
+    if order == ArticleOrder::Relevance && filter.query.is_none() {
+        return Err(AppError::invalid(
+            "orderBy",
+            "RELEVANCE ordering needs a text query",
+        ));
+    }
+    let Some(r) = resolve_filter(db, actor, filter).await? else {
+        return Ok(Page {
+            items: vec![],
+            has_next: false,
+            has_previous: false,
+        });
+    };
+    let mut q = filtered(actor, filter, &r);
+    let (key, id) = match r.driver {
+        Driver::Articles => (
+            Expr::col((article::Entity, article::Column::PublishedAt)),
+            Expr::col((article::Entity, article::Column::Id)),
+        ),
+        Driver::Expert(_) => (
+            Expr::col((article_expert::Entity, article_expert::Column::PublishedAt)),
+            Expr::col((article_expert::Entity, article_expert::Column::ArticleId)),
+        ),
+        Driver::Topic(_) => (
+            Expr::col((article_topic::Entity, article_topic::Column::PublishedAt)),
+            Expr::col((article_topic::Entity, article_topic::Column::ArticleId)),
+        ),
+    };
+    let cursor = ts_cursor(page);
+    let (cond, ord) = keyset(
+        key.clone().into(),
+        id.clone().into(),
+        cursor.map(|(t, _)| t.into()),
+        cursor.map(|(_, i)| i),
+        order != ArticleOrder::Oldest,
+        page,
+    );
+    if let Some(c) = cond {
+        q = q.filter(c);
+    }
+    let rows = q
+        .order_by(key, ord.clone())
+        .order_by(id, ord)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_fetched(rows, page))
+}
+
+/// How many articles `actor` may see match `filter` (for `totalCount`).
+pub async fn count(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &ArticleFilter,
+) -> AppResult<u64> {
+    let Some(r) = resolve_filter(db, actor, filter).await? else {
+        return Ok(0);
+    };
+    Ok(filtered(actor, filter, &r).count(db).await?)
+}
+
+fn filtered(actor: &Actor, filter: &ArticleFilter, r: &Resolved) -> Select<article::Entity> {
+    let mut q = scoped(actor);
+    let (date_col_tbl, date_col): (sea_orm::sea_query::DynIden, sea_orm::sea_query::DynIden) =
+        match r.driver {
+            Driver::Articles => (
+                sea_orm::sea_query::IntoIden::into_iden(article::Entity),
+                sea_orm::sea_query::IntoIden::into_iden(article::Column::PublishedAt),
+            ),
+            Driver::Expert(e) => {
+                q = q
+                    .join(JoinType::InnerJoin, article::Relation::ArticleExperts.def())
+                    .filter(article_expert::Column::ExpertId.eq(e));
+                (
+                    sea_orm::sea_query::IntoIden::into_iden(article_expert::Entity),
+                    sea_orm::sea_query::IntoIden::into_iden(article_expert::Column::PublishedAt),
+                )
+            }
+            Driver::Topic(t) => {
+                q = q
+                    .join(JoinType::InnerJoin, article::Relation::ArticleTopics.def())
+                    .filter(article_topic::Column::TopicId.eq(t));
+                (
+                    sea_orm::sea_query::IntoIden::into_iden(article_topic::Entity),
+                    sea_orm::sea_query::IntoIden::into_iden(article_topic::Column::PublishedAt),
+                )
+            }
+        };
+    if let Some(t) = r.extra_topic {
+        q = q.filter(
+            article::Column::Id.in_subquery(
+                Query::select()
+                    .column(article_topic::Column::ArticleId)
+                    .from(article_topic::Entity)
+                    .and_where(article_topic::Column::TopicId.eq(t))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(ids) = &r.outlet_ids {
+        q = q.filter(article::Column::OutletId.is_in(ids.clone()));
+    }
+    if let Some(lang) = filter.language {
+        q = q.filter(article::Column::Language.eq(lang.as_str()));
+    }
+    if let Some(status) = filter.status {
+        q = q.filter(article::Column::Status.eq(status.as_str()));
+    }
+    if let Some(after) = filter.published_after {
+        q = q.filter(Expr::col((date_col_tbl.clone(), date_col.clone())).gte(after));
+    }
+    if let Some(before) = filter.published_before {
+        q = q.filter(Expr::col((date_col_tbl, date_col)).lt(before));
+    }
+    q
+}
+
+/// The cursor of an article in the newest/oldest orderings.
+pub fn cursor_of(a: &article::Model) -> Cursor {
+    Cursor {
+        ts: Some(a.published_at.timestamp_micros()),
+        text: None,
+        num: None,
+        id: a.id,
+    }
+}
+
+/// One article by slug, if `actor` may see it.
+pub async fn get_by_slug(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    slug: &str,
+) -> AppResult<Option<article::Model>> {
+    Ok(scoped(actor)
+        .filter(article::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
+}
+
+/// Articles by id (for batch loaders), only those `actor` may see.
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[i32],
+) -> AppResult<Vec<article::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(scoped(actor)
+        .filter(article::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?)
+}
+
+/// The featured experts of each article, in the article's order. Two queries for
+/// any number of articles.
+pub async fn experts_of(
+    db: &impl ConnectionTrait,
+    article_ids: &[i32],
+) -> AppResult<HashMap<i32, Vec<expert::Model>>> {
+    let mut out: HashMap<i32, Vec<expert::Model>> = HashMap::new();
+    if article_ids.is_empty() {
+        return Ok(out);
+    }
+    let links = article_expert::Entity::find()
+        .filter(article_expert::Column::ArticleId.is_in(article_ids.to_vec()))
+        .order_by_asc(article_expert::Column::ArticleId)
+        .order_by_asc(article_expert::Column::Position)
+        .all(db)
+        .await?;
+    let mut ids: Vec<i32> = links.iter().map(|l| l.expert_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let experts: HashMap<i32, expert::Model> = super::experts::by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    for l in links {
+        if let Some(e) = experts.get(&l.expert_id) {
+            out.entry(l.article_id).or_default().push(e.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The topics of each article. Two queries for any number of articles.
+pub async fn topics_of(
+    db: &impl ConnectionTrait,
+    article_ids: &[i32],
+) -> AppResult<HashMap<i32, Vec<topic::Model>>> {
+    let mut out: HashMap<i32, Vec<topic::Model>> = HashMap::new();
+    if article_ids.is_empty() {
+        return Ok(out);
+    }
+    let links = article_topic::Entity::find()
+        .filter(article_topic::Column::ArticleId.is_in(article_ids.to_vec()))
+        .all(db)
+        .await?;
+    let mut ids: Vec<i32> = links.iter().map(|l| l.topic_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let topics: HashMap<i32, topic::Model> = super::topics::by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    for l in links {
+        if let Some(t) = topics.get(&l.topic_id) {
+            out.entry(l.article_id).or_default().push(t.clone());
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Ok(out)
+}
+
+/// The `limit` newest visible articles featuring each expert, for nested lists.
+pub async fn latest_for_expert(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    expert_id: i32,
+    limit: u64,
+) -> AppResult<Vec<article::Model>> {
+    Ok(scoped(actor)
+        .join(JoinType::InnerJoin, article::Relation::ArticleExperts.def())
+        .filter(article_expert::Column::ExpertId.eq(expert_id))
+        .order_by_desc(article_expert::Column::PublishedAt)
+        .order_by_desc(article_expert::Column::ArticleId)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// How many visible articles feature each expert.
+pub async fn mention_counts(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    expert_ids: &[i32],
+) -> AppResult<HashMap<i32, i64>> {
+    if expert_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i32, i64)> = scoped(actor)
+        .select_only()
+        .column(article_expert::Column::ExpertId)
+        .column_as(article::Column::Id.count(), "n")
+        .join(JoinType::InnerJoin, article::Relation::ArticleExperts.def())
+        .filter(article_expert::Column::ExpertId.is_in(expert_ids.to_vec()))
+        .group_by(article_expert::Column::ExpertId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,37 @@
+//! The built-in demo data: the facts of the seed page (its featured article with a
+//! summary of our own, the 21 "Experts in the media" items, the upcoming event and
+//! the site settings), loaded through the ordinary import path.
+
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+
+use crate::auth::Actor;
+use crate::entities::{article, site};
+use crate::error::{AppError, AppResult};
+
+use super::import::{ImportOptions, ImportReport, import};
+
+const DEMO: &str = include_str!("demo.ndjson");
+
+/// Is there no content yet (no article and no site settings)?
+pub async fn is_empty(db: &DatabaseConnection) -> AppResult<bool> {
+    Ok(article::Entity::find().count(db).await? == 0 && site::Entity::find().count(db).await? == 0)
+}
+
+/// Loads the demo data.
+pub async fn seed(db: &DatabaseConnection) -> AppResult<ImportReport> {
+    let report = import(
+        db,
+        &Actor::System,
+        DEMO.as_bytes(),
+        ImportOptions::default(),
+        |_| {},
+    )
+    .await?;
+    if !report.committed {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "demo data failed to import: {:?}",
+            report.errors
+        )));
+    }
+    Ok(report)
+}

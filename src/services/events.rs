@@ -1,0 +1,133 @@
+//! Events: listing by start time (soonest or latest first) with filters, and lookup.
+//! The public sees published events only.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+use crate::auth::Actor;
+use crate::domain::{ArticleStatus, Cursor, EventFilter, EventOrder, Page, PageRequest};
+use crate::entities::event;
+use crate::error::AppResult;
+
+use super::{keyset, now, ts_cursor};
+
+fn scoped(actor: &Actor) -> Select<event::Entity> {
+    let q = event::Entity::find();
+    if actor.can_see_drafts() {
+        q
+    } else {
+        q.filter(event::Column::Status.eq(ArticleStatus::Published.as_str()))
+    }
+}
+
+pub async fn get_by_slug(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    slug: &str,
+) -> AppResult<Option<event::Model>> {
+    Ok(scoped(actor)
+        .filter(event::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
+}
+
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    ids: &[i32],
+) -> AppResult<Vec<event::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(scoped(actor)
+        .filter(event::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?)
+}
+
+/// The ordering used when the client names none: upcoming events soonest first,
+/// everything else latest first.
+pub fn default_order(filter: &EventFilter) -> EventOrder {
+    if filter.upcoming == Some(true) {
+        EventOrder::Soonest
+    } else {
+        EventOrder::Latest
+    }
+}
+
+fn filtered(actor: &Actor, filter: &EventFilter) -> Select<event::Entity> {
+    let mut q = scoped(actor);
+    match filter.upcoming {
+        Some(true) => q = q.filter(event::Column::StartsAt.gt(now())),
+        Some(false) => q = q.filter(event::Column::StartsAt.lte(now())),
+        None => {}
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(event::Column::StartsAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(event::Column::StartsAt.lt(to));
+    }
+    if let Some(kind) = filter.kind {
+        q = q.filter(event::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(city) = filter.city.as_deref() {
+        q = q.filter(
+            Expr::expr(Func::lower(Expr::col((event::Entity, event::Column::City))))
+                .eq(city.trim().to_lowercase()),
+        );
+    }
+    q
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &EventFilter,
+    order: Option<EventOrder>,
+    page: &PageRequest,
+) -> AppResult<Page<event::Model>> {
+    let order = order.unwrap_or_else(|| default_order(filter));
+    let mut q = filtered(actor, filter);
+    let key = Expr::col((event::Entity, event::Column::StartsAt));
+    let id = Expr::col((event::Entity, event::Column::Id));
+    let cursor = ts_cursor(page);
+    let (cond, ord) = keyset(
+        key.clone().into(),
+        id.clone().into(),
+        cursor.map(|(t, _)| t.into()),
+        cursor.map(|(_, i)| i),
+        order == EventOrder::Latest,
+        page,
+    );
+    if let Some(c) = cond {
+        q = q.filter(c);
+    }
+    let rows = q
+        .order_by(key, ord.clone())
+        .order_by(id, ord)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_fetched(rows, page))
+}
+
+pub async fn count(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &EventFilter,
+) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(filtered(actor, filter).count(db).await?)
+}
+
+pub fn cursor_of(e: &event::Model) -> Cursor {
+    Cursor {
+        ts: Some(e.starts_at.timestamp_micros()),
+        text: None,
+        num: None,
+        id: e.id,
+    }
+}

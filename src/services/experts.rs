@@ -1,0 +1,165 @@
+//! Experts: lookup by slug and id, listing by name with a name/alias search, and
+//! their topics.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+
+use crate::domain::{Cursor, ExpertFilter, Page, PageRequest, name_key};
+use crate::entities::{expert, expert_topic, topic};
+use crate::error::AppResult;
+
+use super::keyset;
+
+pub async fn id_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<i32>> {
+    Ok(expert::Entity::find()
+        .select_only()
+        .column(expert::Column::Id)
+        .filter(expert::Column::Slug.eq(slug))
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
+pub async fn get_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> AppResult<Option<expert::Model>> {
+    Ok(expert::Entity::find()
+        .filter(expert::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
+}
+
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<Vec<expert::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(expert::Entity::find()
+        .filter(expert::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?)
+}
+
+/// The aliases stored with an expert or outlet.
+pub fn aliases(json: &serde_json::Value) -> Vec<String> {
+    serde_json::from_value(json.clone()).unwrap_or_default()
+}
+
+async fn filtered(
+    db: &impl ConnectionTrait,
+    filter: &ExpertFilter,
+) -> AppResult<Option<Select<expert::Entity>>> {
+    let mut q = expert::Entity::find();
+    if let Some(query) = filter.query.as_deref() {
+        let k = name_key(query);
+        if !k.is_empty() {
+            q = q.filter(expert::Column::SearchKey.contains(k));
+        }
+    }
+    if let Some(t) = &filter.topic {
+        let Some(tid) = super::topics::id_by_slug(db, t.as_str()).await? else {
+            return Ok(None);
+        };
+        q = q.filter(
+            expert::Column::Id.in_subquery(
+                Query::select()
+                    .column(expert_topic::Column::ExpertId)
+                    .from(expert_topic::Entity)
+                    .and_where(expert_topic::Column::TopicId.eq(tid))
+                    .to_owned(),
+            ),
+        );
+    }
+    Ok(Some(q))
+}
+
+/// How many experts match `filter`.
+pub async fn count(db: &impl ConnectionTrait, filter: &ExpertFilter) -> AppResult<u64> {
+    Ok(match filtered(db, filter).await? {
+        Some(q) => q.count(db).await?,
+        None => 0,
+    })
+}
+
+/// Lists experts by name (accent- and case-folded), filtered by name/alias and topic.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ExpertFilter,
+    page: &PageRequest,
+) -> AppResult<Page<expert::Model>> {
+    let Some(mut q) = filtered(db, filter).await? else {
+        return Ok(Page {
+            items: vec![],
+            has_next: false,
+            has_previous: false,
+        });
+    };
+    let key = Expr::col((expert::Entity, expert::Column::SearchKey));
+    let id = Expr::col((expert::Entity, expert::Column::Id));
+    let cursor = page
+        .cursor
+        .as_ref()
+        .and_then(|c| c.text.clone().map(|t| (t, c.id)));
+    let (cond, ord) = keyset(
+        key.clone().into(),
+        id.clone().into(),
+        cursor.as_ref().map(|(t, _)| t.clone().into()),
+        cursor.as_ref().map(|(_, i)| *i),
+        false,
+        page,
+    );
+    if let Some(c) = cond {
+        q = q.filter(c);
+    }
+    let rows = q
+        .order_by(key, ord.clone())
+        .order_by(id, ord)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_fetched(rows, page))
+}
+
+pub fn cursor_of(e: &expert::Model) -> Cursor {
+    Cursor {
+        ts: None,
+        text: Some(e.search_key.clone()),
+        num: None,
+        id: e.id,
+    }
+}
+
+/// Topics of each expert, by name. Two queries for any number of experts.
+pub async fn topics_of(
+    db: &impl ConnectionTrait,
+    expert_ids: &[i32],
+) -> AppResult<HashMap<i32, Vec<topic::Model>>> {
+    let mut out: HashMap<i32, Vec<topic::Model>> = HashMap::new();
+    if expert_ids.is_empty() {
+        return Ok(out);
+    }
+    let links = expert_topic::Entity::find()
+        .filter(expert_topic::Column::ExpertId.is_in(expert_ids.to_vec()))
+        .all(db)
+        .await?;
+    let ids: Vec<i32> = links.iter().map(|l| l.topic_id).collect();
+    let topics: HashMap<i32, topic::Model> = super::topics::by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    for l in links {
+        if let Some(t) = topics.get(&l.topic_id) {
+            out.entry(l.expert_id).or_default().push(t.clone());
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Ok(out)
+}

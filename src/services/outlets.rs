@@ -1,0 +1,135 @@
+//! Outlets: lookup by slug and id, their parent/children hierarchy, and listing.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+
+use crate::domain::{Cursor, OutletFilter, Page, PageRequest, name_key};
+use crate::entities::outlet;
+use crate::error::AppResult;
+
+use super::keyset;
+
+/// How deep outlet nesting is followed ("CBC" > "CBC Radio One" > a programme).
+const MAX_DEPTH: usize = 4;
+
+pub async fn get_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> AppResult<Option<outlet::Model>> {
+    Ok(outlet::Entity::find()
+        .filter(outlet::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
+}
+
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<Vec<outlet::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(outlet::Entity::find()
+        .filter(outlet::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?)
+}
+
+/// The direct children of each of `parent_ids`, by name.
+pub async fn children_of(
+    db: &impl ConnectionTrait,
+    parent_ids: &[i32],
+) -> AppResult<Vec<outlet::Model>> {
+    if parent_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(outlet::Entity::find()
+        .filter(outlet::Column::ParentId.is_in(parent_ids.to_vec()))
+        .order_by_asc(outlet::Column::SearchKey)
+        .all(db)
+        .await?)
+}
+
+/// The outlet named by `slug` and all its descendants; `None` if there is no such outlet.
+pub async fn family_ids(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<Vec<i32>>> {
+    let Some(root) = get_by_slug(db, slug).await? else {
+        return Ok(None);
+    };
+    let mut all = vec![root.id];
+    let mut level = vec![root.id];
+    for _ in 0..MAX_DEPTH {
+        let next: Vec<i32> = children_of(db, &level)
+            .await?
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        let next: Vec<i32> = next.into_iter().filter(|id| !all.contains(id)).collect();
+        if next.is_empty() {
+            break;
+        }
+        all.extend(&next);
+        level = next;
+    }
+    Ok(Some(all))
+}
+
+fn filtered(filter: &OutletFilter) -> Select<outlet::Entity> {
+    let mut q = outlet::Entity::find();
+    if let Some(query) = filter.query.as_deref() {
+        let k = name_key(query);
+        if !k.is_empty() {
+            q = q.filter(outlet::Column::SearchKey.contains(k));
+        }
+    }
+    if let Some(kind) = filter.kind {
+        q = q.filter(outlet::Column::Kind.eq(kind.as_str()));
+    }
+    q
+}
+
+/// How many outlets match `filter`.
+pub async fn count(db: &impl ConnectionTrait, filter: &OutletFilter) -> AppResult<u64> {
+    Ok(filtered(filter).count(db).await?)
+}
+
+/// Lists outlets by name, filtered by name/alias and kind.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &OutletFilter,
+    page: &PageRequest,
+) -> AppResult<Page<outlet::Model>> {
+    let mut q = filtered(filter);
+    let key = Expr::col((outlet::Entity, outlet::Column::SearchKey));
+    let id = Expr::col((outlet::Entity, outlet::Column::Id));
+    let cursor = page
+        .cursor
+        .as_ref()
+        .and_then(|c| c.text.clone().map(|t| (t, c.id)));
+    let (cond, ord) = keyset(
+        key.clone().into(),
+        id.clone().into(),
+        cursor.as_ref().map(|(t, _)| t.clone().into()),
+        cursor.as_ref().map(|(_, i)| *i),
+        false,
+        page,
+    );
+    if let Some(c) = cond {
+        q = q.filter(c);
+    }
+    let rows = q
+        .order_by(key, ord.clone())
+        .order_by(id, ord)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_fetched(rows, page))
+}
+
+pub fn cursor_of(o: &outlet::Model) -> Cursor {
+    Cursor {
+        ts: None,
+        text: Some(o.search_key.clone()),
+        num: None,
+        id: o.id,
+    }
+}

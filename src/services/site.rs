@@ -1,0 +1,20 @@
+//! Site settings: the organisation's name, taglines, offices and contact details.
+
+use sea_orm::{ConnectionTrait, EntityTrait};
+
+use crate::domain::Office;
+use crate::entities::site;
+use crate::error::{AppError, AppResult};
+
+/// The site settings; `NOT_FOUND` before any were stored.
+pub async fn get(db: &impl ConnectionTrait) -> AppResult<site::Model> {
+    site::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound("site settings have not been set".into()))
+}
+
+/// The offices stored with the site settings, in order.
+pub fn offices(s: &site::Model) -> Vec<Office> {
+    serde_json::from_value(s.offices.clone()).unwrap_or_default()
+}

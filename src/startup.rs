@@ -1,0 +1,64 @@
+//! Builds the actix application and server: routes, middleware, shared state,
+//! binding (port 0 picks a free port, which tests use) and graceful shutdown.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+
+use crate::config::ServeArgs;
+use crate::db::Db;
+use crate::http::{self, AppState};
+
+/// A bound, not yet running, HTTP server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `args.bind` and prepares the server over `db`.
+    pub fn build(db: Db, args: &ServeArgs) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&args.bind)
+            .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", args.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            db,
+            schema: crate::graphql::build_schema(args.introspection),
+            graphiql: args.introspection,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(Compress::default())
+                .wrap(from_fn(http::request_id::middleware))
+                .route("/healthz", web::get().to(http::health::healthz))
+                .route("/readyz", web::get().to(http::health::readyz))
+                .service(
+                    web::resource("/graphql")
+                        .route(web::post().to(http::graphql::post))
+                        .route(web::get().to(http::graphql::get)),
+                )
+                .default_service(web::to(http::problem::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10);
+        if let Some(w) = args.workers {
+            server = server.workers(w.max(1));
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until SIGINT or SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,299 @@
+//! Test harness: spawn the server on port 0 over a fresh SQLite file or a fresh
+//! PostgreSQL database, a GraphQL client, the CLI, and a TCP proxy that can cut
+//! the database connection.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use mediadesk::config::ServeArgs;
+use mediadesk::{db, services, startup};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Runs a test body once per database backend, as two tests.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                super::$body($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                super::$body($crate::helpers::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn pg_admin_url() -> String {
+    std::env::var("MEDIADESK_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh, empty database of one backend; dropped (PostgreSQL) or deleted
+/// (SQLite) when the value goes.
+pub struct TestDb {
+    pub url: String,
+    #[allow(dead_code)]
+    pub backend: Backend,
+    pub sqlite_file: Option<PathBuf>,
+    pg_name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        match backend {
+            Backend::Sqlite => {
+                let file = dir.path().join("test.db");
+                Self {
+                    url: format!("sqlite://{}", file.display()),
+                    backend,
+                    sqlite_file: Some(file),
+                    pg_name: None,
+                    _dir: dir,
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("mdtest_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(pg_admin_url())
+                    .await
+                    .expect("PostgreSQL must be running for the tests (see README)");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                let base = pg_admin_url();
+                let base = base
+                    .rsplit_once('/')
+                    .map_or(base.as_str(), |(b, _)| b)
+                    .to_owned();
+                Self {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    sqlite_file: None,
+                    pg_name: Some(name),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+
+    /// The URL with its host and port replaced (to go through a proxy).
+    pub fn url_via(&self, addr: SocketAddr) -> String {
+        let name = self.pg_name.as_deref().unwrap_or_default();
+        let admin = pg_admin_url();
+        let user = admin
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split('@').next())
+            .unwrap_or("postgres");
+        format!("postgres://{user}@{addr}/{name}")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        if let Ok(admin) = Database::connect(pg_admin_url()).await {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// A running server over its own database.
+pub struct TestApp {
+    pub addr: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+}
+
+/// A server over a fresh database holding the demo data.
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(TestDb::new(backend).await, true, None).await
+}
+
+/// A server over `db`, with or without the demo data, optionally connecting to
+/// the database at another URL (a proxy).
+pub async fn spawn_with(db: TestDb, demo: bool, url_override: Option<String>) -> TestApp {
+    let url = url_override.unwrap_or_else(|| db.url.clone());
+    let conn = db::connect(&url, 4).await.expect("connect and migrate");
+    if demo {
+        services::demo::seed(&conn.conn).await.expect("demo data");
+    }
+    let args = ServeArgs {
+        bind: "127.0.0.1:0".into(),
+        workers: Some(1),
+        no_demo: true,
+        introspection: true,
+    };
+    let app = startup::Application::build(conn, &args).expect("build server");
+    let addr = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        db,
+    }
+}
+
+impl TestApp {
+    /// POSTs a GraphQL query and returns the whole response body.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.client
+            .post(format!("{}/graphql", self.addr))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("graphql request")
+            .json()
+            .await
+            .expect("graphql json")
+    }
+
+    /// Like [`gql`], but fails the test on any GraphQL error and returns `data`.
+    pub async fn gql_ok(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.addr))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Runs the real `mediadesk` binary against this app's database.
+    pub fn cli(&self, args: &[&str], stdin: Option<&Path>) -> Output {
+        run_cli(&self.db.url, args, stdin)
+    }
+
+    /// Counts of what the API shows: articles, experts, outlets, events, topics.
+    pub async fn counts(&self) -> [u64; 5] {
+        let d = self
+            .gql_ok(
+                "{ articles { totalCount } experts { totalCount } outlets { totalCount } events { totalCount } topics { slug } }",
+                json!({}),
+            )
+            .await;
+        [
+            d["articles"]["totalCount"].as_u64().unwrap(),
+            d["experts"]["totalCount"].as_u64().unwrap(),
+            d["outlets"]["totalCount"].as_u64().unwrap(),
+            d["events"]["totalCount"].as_u64().unwrap(),
+            d["topics"].as_array().unwrap().len() as u64,
+        ]
+    }
+}
+
+/// Runs the `mediadesk` binary with `DATABASE_URL` set.
+pub fn run_cli(db_url: &str, args: &[&str], stdin: Option<&Path>) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mediadesk"));
+    cmd.args(args)
+        .env("DATABASE_URL", db_url)
+        .env("RUST_LOG", "warn");
+    if let Some(p) = stdin {
+        cmd.stdin(std::fs::File::open(p).expect("stdin file"));
+    }
+    cmd.output().expect("run mediadesk")
+}
+
+/// Where the shared data generator lives (beside the repository).
+pub fn gen_py() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gen.py")
+}
+
+/// A TCP proxy in front of the database that a test can switch off and on.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    generation: tokio::sync::watch::Sender<u64>,
+}
+
+impl Proxy {
+    pub async fn start(target: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let up = Arc::new(AtomicBool::new(true));
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let target = target.to_owned();
+        let (up2, gen2) = (up.clone(), generation.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !up2.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let mut cut = gen2.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            up,
+            generation,
+        }
+    }
+
+    /// Refuses new connections and cuts the open ones.
+    pub fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    pub fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The host:port of the test PostgreSQL server.
+pub fn pg_target() -> String {
+    let admin = pg_admin_url();
+    let after_at = admin.split('@').nth(1).unwrap_or("127.0.0.1:5432/postgres");
+    after_at
+        .split('/')
+        .next()
+        .unwrap_or("127.0.0.1:5432")
+        .to_owned()
+}

@@ -1,0 +1,11 @@
+//! The integration suite: one binary. Every test starts the real server on a
+//! random port against its own fresh database, once on SQLite and once on
+//! PostgreSQL (`both!`), and talks to it over HTTP (or runs the real CLI).
+
+mod helpers;
+
+mod contract;
+mod demo;
+mod graphql;
+mod health;
+mod import;
