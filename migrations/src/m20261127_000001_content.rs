@@ -108,6 +108,7 @@ enum Events {
     Country,
     Description,
     RegistrationUrl,
+    SearchKey,
     Status,
     Version,
 }
@@ -402,6 +403,7 @@ impl MigrationTrait for Migration {
                     .col(string_null(Events::Country))
                     .col(text_null(Events::Description))
                     .col(text_null(Events::RegistrationUrl))
+                    .col(text(Events::SearchKey))
                     .col(string(Events::Status))
                     .col(integer(Events::Version).default(1)),
             )

@@ -51,6 +51,8 @@ pub struct EventFilter {
     pub to: Option<DateTime<Utc>>,
     pub kind: Option<EventKind>,
     pub city: Option<String>,
+    /// Words that must all appear in the title, venue or city.
+    pub query: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

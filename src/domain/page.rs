@@ -24,6 +24,9 @@ pub struct Cursor {
     pub num: Option<f64>,
     #[serde(rename = "i")]
     pub id: i32,
+    /// Which section of a mixed listing (search results) the row belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "k")]
+    pub kind: Option<u8>,
 }
 
 impl Cursor {
@@ -190,6 +193,7 @@ mod tests {
             text: None,
             num: None,
             id: 7,
+            kind: None,
         };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(Cursor::decode("not-a-cursor!").is_err());

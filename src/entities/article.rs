@@ -1,7 +1,7 @@
 //! `articles`: media mentions. `url_key` is the canonical source URL, unique when present.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "articles")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -27,6 +27,9 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Text-search relevance when the row came from a ranked search (not stored).
+    #[sea_orm(ignore)]
+    pub search_rank: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,8 @@ pub struct Model {
     pub country: Option<String>,
     pub description: Option<String>,
     pub registration_url: Option<String>,
+    /// Folded title, venue and city (`|`-separated) for accent/case-insensitive search.
+    pub search_key: String,
     pub status: String,
     pub version: i32,
     pub created_at: DateTimeUtc,

@@ -17,6 +17,7 @@ pub enum TotalOf {
     Experts(ExpertFilter),
     Outlets(OutletFilter),
     Events(EventFilter),
+    Search(String),
 }
 
 /// The extra fields of every connection.
@@ -32,6 +33,7 @@ impl Total {
             TotalOf::Experts(f) => services::experts::count(&rc.db, f).await,
             TotalOf::Outlets(f) => services::outlets::count(&rc.db, f).await,
             TotalOf::Events(f) => services::events::count(&rc.db, &rc.actor, f).await,
+            TotalOf::Search(q) => services::search::count(&rc.db, &rc.actor, q).await,
         };
         n.map_err(gql_error)
     }
@@ -69,4 +71,12 @@ pub fn page_args(
         before.as_deref(),
     )
     .map_err(|e| gql_error(e.into()))
+}
+
+/// The complexity of a connection field: its page size times what each node costs.
+pub fn connection_cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
+    let n = first
+        .or(last)
+        .unwrap_or(crate::domain::DEFAULT_PAGE_SIZE as i32);
+    (n.clamp(1, crate::domain::MAX_PAGE_SIZE as i32) as usize).saturating_mul(child.max(1)) + 1
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Actor;
@@ -75,22 +75,29 @@ impl Loader<i32> for MentionCount {
 }
 
 /// The loaders of one request.
+///
+/// They cache for the length of the request, so lists can prime them (see
+/// `types::prefetch_articles`): batching then does not depend on timing.
 pub struct Loaders {
-    pub outlet: DataLoader<OutletById>,
-    pub experts_of_article: DataLoader<ExpertsOfArticle>,
-    pub topics_of_article: DataLoader<TopicsOfArticle>,
-    pub topics_of_expert: DataLoader<TopicsOfExpert>,
-    pub mention_count: DataLoader<MentionCount>,
+    pub outlet: DataLoader<OutletById, HashMapCache>,
+    pub experts_of_article: DataLoader<ExpertsOfArticle, HashMapCache>,
+    pub topics_of_article: DataLoader<TopicsOfArticle, HashMapCache>,
+    pub topics_of_expert: DataLoader<TopicsOfExpert, HashMapCache>,
+    pub mention_count: DataLoader<MentionCount, HashMapCache>,
+}
+
+fn cached<T: Loader<i32>>(loader: T) -> DataLoader<T, HashMapCache> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
 }
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection, actor: &Actor) -> Self {
         Self {
-            outlet: DataLoader::new(OutletById(db.clone()), tokio::spawn),
-            experts_of_article: DataLoader::new(ExpertsOfArticle(db.clone()), tokio::spawn),
-            topics_of_article: DataLoader::new(TopicsOfArticle(db.clone()), tokio::spawn),
-            topics_of_expert: DataLoader::new(TopicsOfExpert(db.clone()), tokio::spawn),
-            mention_count: DataLoader::new(MentionCount(db.clone(), actor.clone()), tokio::spawn),
+            outlet: cached(OutletById(db.clone())),
+            experts_of_article: cached(ExpertsOfArticle(db.clone())),
+            topics_of_article: cached(TopicsOfArticle(db.clone())),
+            topics_of_expert: cached(TopicsOfExpert(db.clone())),
+            mention_count: cached(MentionCount(db.clone(), actor.clone())),
         }
     }
 }

@@ -8,6 +8,9 @@ mod loaders;
 mod query;
 mod types;
 
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
 use async_graphql::{EmptyMutation, EmptySubscription, ErrorExtensions, Schema};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,8 +25,10 @@ pub use query::Query;
 pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
 /// Limits that let real frontend queries through and stop abusive ones early.
-pub const MAX_DEPTH: usize = 12;
-pub const MAX_COMPLEXITY: usize = 20_000;
+pub const MAX_DEPTH: usize = 16;
+pub const MAX_COMPLEXITY: usize = 5_000;
+/// Persisted queries remembered per server node (a miss asks the client to resend).
+pub const APQ_CACHE_SIZE: usize = 2_048;
 
 /// Builds the schema. `introspection: false` also turns off field suggestions.
 pub fn build_schema(introspection: bool) -> AppSchema {
@@ -31,7 +36,10 @@ pub fn build_schema(introspection: bool) -> AppSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)
-        .limit_directives(20);
+        .limit_directives(20)
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+            APQ_CACHE_SIZE,
+        )));
     if !introspection {
         b = b.disable_introspection().disable_suggestions();
     }

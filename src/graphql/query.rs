@@ -46,6 +46,7 @@ impl Query {
 
     /// Articles, newest first unless `orderBy` says otherwise.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -69,6 +70,7 @@ impl Query {
     }
 
     /// Experts by name.
+    #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
     async fn experts(
         &self,
         ctx: &Context<'_>,
@@ -101,6 +103,7 @@ impl Query {
     }
 
     /// Outlets by name.
+    #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
     async fn outlets(
         &self,
         ctx: &Context<'_>,
@@ -138,6 +141,7 @@ impl Query {
 
     /// Events: latest first by default; with `upcoming: true`, soonest first.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -157,6 +161,7 @@ impl Query {
             to: f.to,
             kind: f.kind.map(Into::into),
             city: f.city,
+            query: None,
         };
         let order = order_by.map(|o| match o {
             EventOrder::Soonest => domain::EventOrder::Soonest,
@@ -170,6 +175,29 @@ impl Query {
             services::events::cursor_of,
             Event::from,
             TotalOf::Events(f),
+        ))
+    }
+
+    /// Site-wide search: matching experts and outlets (names and aliases), then
+    /// events, then articles by relevance. Case- and accent-insensitive.
+    #[graphql(complexity = "super::connection::connection_cost(first, None, child_complexity)")]
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        query: String,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<SearchResult>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let page = page_args(first, after, None, None)?;
+        let p = services::search::search(&rc.db, &rc.actor, &query, &page)
+            .await
+            .map_err(gql_error)?;
+        Ok(connection(
+            p,
+            |h| h.cursor(),
+            SearchResult::from,
+            TotalOf::Search(query),
         ))
     }
 

@@ -157,6 +157,27 @@ pub struct EventFilterInput {
     pub city: Option<String>,
 }
 
+/// One result of `search`.
+#[derive(async_graphql::Union)]
+pub enum SearchResult {
+    Article(Article),
+    Expert(Expert),
+    Outlet(Outlet),
+    Event(Event),
+}
+
+impl From<services::search::Hit> for SearchResult {
+    fn from(h: services::search::Hit) -> Self {
+        use services::search::Hit;
+        match h {
+            Hit::Article(m) => SearchResult::Article(Article(m)),
+            Hit::Expert(m) => SearchResult::Expert(Expert(m)),
+            Hit::Outlet(m) => SearchResult::Outlet(Outlet(m)),
+            Hit::Event(m) => SearchResult::Event(Event::from(m)),
+        }
+    }
+}
+
 /// Anything with a global ID.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
@@ -311,6 +332,7 @@ impl Expert {
     }
     /// Articles featuring this expert, newest first by default.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -405,6 +427,7 @@ impl Outlet {
     }
     /// Articles from this outlet and its child outlets, newest first by default.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
     async fn articles(
         &self,
         ctx: &Context<'_>,
@@ -565,10 +588,55 @@ pub(crate) async fn list_articles(
     let p = services::articles::list(&rc.db, &rc.actor, &filter, order, &page)
         .await
         .map_err(gql_error)?;
+    prefetch_articles(ctx, &p.items).await?;
     Ok(connection(
         p,
         services::articles::cursor_of,
         Article,
         TotalOf::Articles(filter),
     ))
+}
+
+/// Loads, in one batch each, the outlets, experts and topics that the selection
+/// asks for on a page of articles, and primes the request's loaders with them, so
+/// the page costs the same number of statements whatever its size.
+async fn prefetch_articles(ctx: &Context<'_>, items: &[article::Model]) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let look = ctx.look_ahead();
+    let wants = |f: &str| {
+        look.field("nodes").field(f).exists() || look.field("edges").field("node").field(f).exists()
+    };
+    let rc = ctx.data::<RequestCtx>()?;
+    let l = ctx.data::<Loaders>()?;
+    let ids: Vec<i32> = items.iter().map(|a| a.id).collect();
+    if wants("experts") {
+        let mut m = services::articles::experts_of(&rc.db, &ids)
+            .await
+            .map_err(gql_error)?;
+        l.experts_of_article
+            .feed_many(ids.iter().map(|id| (*id, m.remove(id).unwrap_or_default())))
+            .await;
+    }
+    if wants("topics") {
+        let mut m = services::articles::topics_of(&rc.db, &ids)
+            .await
+            .map_err(gql_error)?;
+        l.topics_of_article
+            .feed_many(ids.iter().map(|id| (*id, m.remove(id).unwrap_or_default())))
+            .await;
+    }
+    if wants("outlet") {
+        let mut outlet_ids: Vec<i32> = items.iter().filter_map(|a| a.outlet_id).collect();
+        outlet_ids.sort_unstable();
+        outlet_ids.dedup();
+        let outlets = services::outlets::by_ids(&rc.db, &outlet_ids)
+            .await
+            .map_err(gql_error)?;
+        l.outlet
+            .feed_many(outlets.into_iter().map(|o| (o.id, o)))
+            .await;
+    }
+    Ok(())
 }

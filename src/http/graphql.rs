@@ -1,48 +1,261 @@
-//! The GraphQL endpoint: `POST /graphql`, `GET /graphql` for queries, GraphiQL for
-//! browsers. Builds the per-request context (caller, loaders) and runs the schema.
+//! The GraphQL endpoint: `POST /graphql` (JSON body, size-capped, no batching),
+//! `GET /graphql` (queries only, including Apollo persisted-query hashes, so a CDN
+//! can cache them) and GraphiQL for browsers. Builds the per-request context
+//! (caller, loaders), enforces the document limits the schema cannot, runs the
+//! schema under a timeout and gives every error an `extensions.code`.
 
-use actix_web::http::header::{ACCEPT, CONTENT_TYPE};
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::ServerError;
 use async_graphql::http::GraphiQLSource;
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use futures_util::StreamExt;
 
 use crate::auth::Actor;
 use crate::graphql::{Loaders, RequestCtx};
 
 use super::AppState;
+use super::problem::problem;
 
-async fn execute(state: &AppState, req: async_graphql::Request) -> GraphQLResponse {
+/// Largest request body accepted on `POST /graphql`.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest query document accepted.
+pub const MAX_DOCUMENT_BYTES: usize = 32 * 1024;
+/// Most aliases one document may use (alias floods multiply work).
+pub const MAX_ALIASES: usize = 40;
+/// Most fields one document may select, fragments counted once each.
+pub const MAX_FIELDS: usize = 500;
+/// Longest a single operation may run.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+fn wants_html(http: &HttpRequest) -> bool {
+    http.headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+pub async fn post(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let json_body = http
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.starts_with("application/json") || v.starts_with("application/graphql-response+json")
+        });
+    if !json_body {
+        return problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the GraphQL request as application/json",
+            &[],
+        );
+    }
+    let body = match read_body(payload, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(res) => return res,
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request(&format!("the body is not valid JSON: {e}")),
+    };
+    if value.is_array() {
+        return bad_request("batched requests are not supported; send one operation per request");
+    }
+    let req: async_graphql::Request = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(e) => return bad_request(&format!("not a GraphQL request: {e}")),
+    };
+    execute(&state, req, false).await
+}
+
+/// GraphiQL for a browser; otherwise a query (or persisted-query hash) in the URL.
+pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+    if http.query_string().is_empty() && wants_html(&http) {
+        if !state.graphiql {
+            return problem(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "GraphiQL is disabled on this server",
+                &[],
+            );
+        }
+        return HttpResponse::Ok()
+            .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+            .body(GraphiQLSource::build().endpoint("/graphql").finish());
+    }
+    let req = match async_graphql::http::parse_query_string(http.query_string()) {
+        Ok(r) => r,
+        Err(e) => return bad_request(&format!("invalid GraphQL query string: {e}")),
+    };
+    if req.query.is_empty() && !req.extensions.contains_key("persistedQuery") {
+        return bad_request("give the operation in the `query` parameter");
+    }
+    execute(&state, req, true).await
+}
+
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, HttpResponse> {
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| bad_request(&format!("cannot read the request body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                &format!("the request body is larger than {limit} bytes"),
+                &[],
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn bad_request(detail: &str) -> HttpResponse {
+    problem(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", detail, &[])
+}
+
+/// An error response in GraphQL's own shape (HTTP 200, as GraphQL-over-HTTP says
+/// for `application/json`).
+fn gql_errors(message: &str, code: &str) -> HttpResponse {
+    let mut e = ServerError::new(message, None);
+    e.extensions = Some({
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", code);
+        ext
+    });
+    render(async_graphql::Response::from_errors(vec![e]), false)
+}
+
+async fn execute(state: &AppState, req: async_graphql::Request, over_get: bool) -> HttpResponse {
+    if req.query.len() > MAX_DOCUMENT_BYTES {
+        return gql_errors(
+            &format!("the query document is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            "BAD_USER_INPUT",
+        );
+    }
+    if !req.query.is_empty() {
+        // Parsed once here for the checks the schema cannot make; parse errors are
+        // left to the schema, which reports them with positions.
+        if let Ok(doc) = async_graphql::parser::parse_query(&req.query) {
+            if over_get && has_mutation(&doc, req.operation_name.as_deref()) {
+                let mut res = problem(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "METHOD_NOT_ALLOWED",
+                    "mutations must be sent with POST",
+                    &[],
+                );
+                res.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("POST"));
+                return res;
+            }
+            let (aliases, fields) = count(&doc);
+            if aliases > MAX_ALIASES {
+                return gql_errors(
+                    &format!("the query uses {aliases} aliases; at most {MAX_ALIASES} are allowed"),
+                    "TOO_COMPLEX",
+                );
+            }
+            if fields > MAX_FIELDS {
+                return gql_errors(
+                    &format!("the query selects {fields} fields; at most {MAX_FIELDS} are allowed"),
+                    "TOO_COMPLEX",
+                );
+            }
+        }
+    }
     let actor = Actor::Anonymous;
     let db = state.db.conn.clone();
     let req = req
         .data(Loaders::new(&db, &actor))
         .data(RequestCtx::new(db, actor));
-    state.schema.execute(req).await.into()
+    let res = match tokio::time::timeout(TIMEOUT, state.schema.execute(req)).await {
+        Ok(r) => r,
+        Err(_) => return gql_errors("the operation took too long and was stopped", "TIMEOUT"),
+    };
+    render(res, over_get)
 }
 
-pub async fn post(state: web::Data<AppState>, req: GraphQLRequest) -> GraphQLResponse {
-    execute(&state, req.into_inner()).await
+fn has_mutation(doc: &ExecutableDocument, name: Option<&str>) -> bool {
+    doc.operations.iter().any(|(n, op)| {
+        op.node.ty == OperationType::Mutation && (name.is_none() || n.map(|n| n.as_str()) == name)
+    })
 }
 
-/// GraphiQL for a browser; otherwise a query sent in the URL.
-pub async fn get(
-    state: web::Data<AppState>,
-    http: HttpRequest,
-    payload: web::Payload,
-) -> actix_web::Result<HttpResponse> {
-    let wants_html = http
-        .headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if wants_html && state.graphiql && http.query_string().is_empty() {
-        return Ok(HttpResponse::Ok()
-            .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-            .body(GraphiQLSource::build().endpoint("/graphql").finish()));
+fn count(doc: &ExecutableDocument) -> (usize, usize) {
+    fn walk(set: &SelectionSet, aliases: &mut usize, fields: &mut usize) {
+        for sel in &set.items {
+            match &sel.node {
+                Selection::Field(f) => {
+                    *fields += 1;
+                    if f.node.alias.is_some() {
+                        *aliases += 1;
+                    }
+                    walk(&f.node.selection_set.node, aliases, fields);
+                }
+                Selection::InlineFragment(f) => walk(&f.node.selection_set.node, aliases, fields),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
     }
-    let gql =
-        <GraphQLRequest as actix_web::FromRequest>::from_request(&http, &mut payload.into_inner())
-            .await?;
-    let res = execute(&state, gql.into_inner()).await;
-    Ok(actix_web::Responder::respond_to(res, &http).map_into_boxed_body())
+    let (mut aliases, mut fields) = (0, 0);
+    for (_, op) in doc.operations.iter() {
+        walk(&op.node.selection_set.node, &mut aliases, &mut fields);
+    }
+    for frag in doc.fragments.values() {
+        walk(&frag.node.selection_set.node, &mut aliases, &mut fields);
+    }
+    (aliases, fields)
+}
+
+/// Gives every error a code: limits -> `TOO_COMPLEX`; parse, validation and
+/// argument errors (which carry none) -> `BAD_USER_INPUT`.
+fn classify(res: &mut async_graphql::Response) {
+    for e in &mut res.errors {
+        let has_code = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let m = e.message.to_ascii_lowercase();
+        let code = if m.contains("too complex")
+            || m.contains("nested too deep")
+            || m.contains("too many directives")
+            || m.contains("recursion")
+        {
+            "TOO_COMPLEX"
+        } else if m.contains("persistedquerynotfound") {
+            "PERSISTED_QUERY_NOT_FOUND"
+        } else {
+            "BAD_USER_INPUT"
+        };
+        e.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+}
+
+fn render(mut res: async_graphql::Response, cacheable: bool) -> HttpResponse {
+    classify(&mut res);
+    let cache = if cacheable && res.errors.is_empty() {
+        "public, max-age=30, stale-while-revalidate=60"
+    } else {
+        "no-store"
+    };
+    let body = serde_json::to_vec(&res)
+        .unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"internal error\"}]}".to_vec());
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .insert_header((CACHE_CONTROL, cache))
+        .body(body)
 }

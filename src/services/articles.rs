@@ -6,14 +6,15 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select,
 };
 
 use crate::auth::Actor;
 use crate::domain::{ArticleFilter, ArticleOrder, ArticleStatus, Cursor, Page, PageRequest};
 use crate::entities::{article, article_expert, article_topic, expert, topic};
 use crate::error::{AppError, AppResult};
+use crate::services::search::TextQuery;
 
 use super::{keyset, now, ts_cursor};
 
@@ -51,6 +52,8 @@ enum Driver {
 /// What a filter's slugs resolved to; `None` when a slug names nothing.
 struct Resolved {
     driver: Driver,
+    text: Option<TextQuery>,
+    backend: DbBackend,
     outlet_ids: Option<Vec<i32>>,
     extra_topic: Option<i32>,
 }
@@ -69,12 +72,14 @@ async fn resolve_filter(
             _ => AppError::Forbidden("only editors may list unpublished articles".into()),
         });
     }
-    if filter.query.is_some() {
-        return Err(AppError::invalid(
-            "query",
-            "text search is not available on this server yet",
-        ));
-    }
+    let text = match filter.query.as_deref() {
+        None => None,
+        Some(q) => match TextQuery::parse(q) {
+            Some(t) => Some(t),
+            // Nothing searchable (only punctuation): nothing matches.
+            None => return Ok(None),
+        },
+    };
     let expert_id = match &filter.expert {
         None => None,
         Some(slug) => match super::experts::id_by_slug(db, slug.as_str()).await? {
@@ -103,6 +108,8 @@ async fn resolve_filter(
     };
     Ok(Some(Resolved {
         driver,
+        text,
+        backend: db.get_database_backend(),
         outlet_ids,
         extra_topic,
     }))
@@ -129,6 +136,9 @@ pub async fn list(
             has_previous: false,
         });
     };
+    if let (ArticleOrder::Relevance, Some(text)) = (order, &r.text) {
+        return list_by_relevance(db, actor, filter, &r, text, page).await;
+    }
     let mut q = filtered(actor, filter, &r);
     let (key, id) = match r.driver {
         Driver::Articles => (
@@ -177,8 +187,76 @@ pub async fn count(
     Ok(filtered(actor, filter, &r).count(db).await?)
 }
 
+/// Best matches first: one query for the page's (id, rank) pairs, one for the rows.
+async fn list_by_relevance(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &ArticleFilter,
+    r: &Resolved,
+    text: &TextQuery,
+    page: &PageRequest,
+) -> AppResult<Page<article::Model>> {
+    let rank = text.rank(r.backend);
+    let id = Expr::col((article::Entity, article::Column::Id));
+    let cursor = page.cursor.as_ref().and_then(|c| c.num.map(|n| (n, c.id)));
+    let (cond, ord) = keyset(
+        rank.clone(),
+        id.clone().into(),
+        cursor.map(|(n, _)| n.into()),
+        cursor.map(|(_, i)| i),
+        true,
+        page,
+    );
+    let mut q = filtered(actor, filter, r)
+        .select_only()
+        .column(article::Column::Id)
+        .expr_as(rank.clone(), "rank");
+    if let Some(c) = cond {
+        q = q.filter(c);
+    }
+    let hits: Vec<(i32, f64)> = q
+        .order_by(rank, ord.clone())
+        .order_by(id, ord)
+        .limit(page.limit + 1)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ids: Vec<i32> = hits.iter().map(|(id, _)| *id).collect();
+    let mut rows: HashMap<i32, article::Model> = by_ids(db, actor, &ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let ranked: Vec<Ranked> = hits
+        .into_iter()
+        .filter_map(|(id, rank)| rows.remove(&id).map(|a| Ranked { article: a, rank }))
+        .collect();
+    let p = Page::from_fetched(ranked, page);
+    Ok(Page {
+        items: p
+            .items
+            .into_iter()
+            .map(|r| {
+                let mut a = r.article;
+                a.search_rank = Some(r.rank);
+                a
+            })
+            .collect(),
+        has_next: p.has_next,
+        has_previous: p.has_previous,
+    })
+}
+
+struct Ranked {
+    article: article::Model,
+    rank: f64,
+}
+
 fn filtered(actor: &Actor, filter: &ArticleFilter, r: &Resolved) -> Select<article::Entity> {
     let mut q = scoped(actor);
+    if let Some(t) = &r.text {
+        q = t.restrict(r.backend, q);
+    }
     let (date_col_tbl, date_col): (sea_orm::sea_query::DynIden, sea_orm::sea_query::DynIden) =
         match r.driver {
             Driver::Articles => (
@@ -233,13 +311,14 @@ fn filtered(actor: &Actor, filter: &ArticleFilter, r: &Resolved) -> Select<artic
     q
 }
 
-/// The cursor of an article in the newest/oldest orderings.
+/// The cursor of an article in its listing's ordering (relevance when ranked).
 pub fn cursor_of(a: &article::Model) -> Cursor {
     Cursor {
         ts: Some(a.published_at.timestamp_micros()),
         text: None,
-        num: None,
+        num: a.search_rank,
         id: a.id,
+        kind: None,
     }
 }
 

@@ -73,6 +73,14 @@ fn filtered(actor: &Actor, filter: &EventFilter) -> Select<event::Entity> {
     if let Some(kind) = filter.kind {
         q = q.filter(event::Column::Kind.eq(kind.as_str()));
     }
+    if let Some(query) = filter.query.as_deref() {
+        for k in crate::domain::name_key(query)
+            .split(' ')
+            .filter(|k| !k.is_empty())
+        {
+            q = q.filter(event::Column::SearchKey.contains(k));
+        }
+    }
     if let Some(city) = filter.city.as_deref() {
         q = q.filter(
             Expr::expr(Func::lower(Expr::col((event::Entity, event::Column::City))))
@@ -129,5 +137,6 @@ pub fn cursor_of(e: &event::Model) -> Cursor {
         text: None,
         num: None,
         id: e.id,
+        kind: None,
     }
 }

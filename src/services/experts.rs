@@ -56,8 +56,8 @@ async fn filtered(
 ) -> AppResult<Option<Select<expert::Entity>>> {
     let mut q = expert::Entity::find();
     if let Some(query) = filter.query.as_deref() {
-        let k = name_key(query);
-        if !k.is_empty() {
+        // Every word must appear in the name or an alias, in any order.
+        for k in name_key(query).split(' ').filter(|k| !k.is_empty()) {
             q = q.filter(expert::Column::SearchKey.contains(k));
         }
     }
@@ -131,6 +131,7 @@ pub fn cursor_of(e: &expert::Model) -> Cursor {
         text: Some(e.search_key.clone()),
         num: None,
         id: e.id,
+        kind: None,
     }
 }
 

@@ -729,6 +729,7 @@ impl<C: ConnectionTrait> Importer<'_, C> {
             article_topic::Column::PublishedAt,
         ]);
         let (mut n_articles, mut n_experts, mut n_topics) = (0u64, 0, 0);
+        let mut inserted: Vec<i32> = Vec::with_capacity(BATCH);
         for p in batch {
             if taken_slugs.contains(&p.slug) || !seen_slugs.insert(p.slug.clone()) {
                 self.fail(
@@ -752,6 +753,7 @@ impl<C: ConnectionTrait> Importer<'_, C> {
             }
             articles.values_panic(p.values.into_iter().map(Into::into));
             n_articles += 1;
+            inserted.push(p.id);
             for (pos, e) in p.expert_ids.iter().enumerate() {
                 experts.values_panic([
                     p.id.into(),
@@ -769,6 +771,7 @@ impl<C: ConnectionTrait> Importer<'_, C> {
         exec_if(self.txn, &articles, n_articles).await?;
         exec_if(self.txn, &experts, n_experts).await?;
         exec_if(self.txn, &topics, n_topics).await?;
+        super::search::index_articles(self.txn, &inserted).await?;
         self.report.created.articles += n_articles;
         Ok(())
     }
@@ -824,6 +827,8 @@ impl<C: ConnectionTrait> Importer<'_, C> {
                 format!("an event with slug {:?} already exists", slug.as_str()),
             )]));
         }
+        let (title_for_key, venue_for_key, city_for_key) =
+            (title.clone(), venue.clone(), city.clone());
         let am = event::ActiveModel {
             id: NotSet,
             slug: Set(slug.into_string()),
@@ -838,6 +843,15 @@ impl<C: ConnectionTrait> Importer<'_, C> {
             country: Set(country),
             description: Set(description),
             registration_url: Set(registration.map(|u| u.as_str().to_owned())),
+            search_key: Set(search_key(
+                [
+                    Some(title_for_key.as_str()),
+                    venue_for_key.as_deref(),
+                    city_for_key.as_deref(),
+                ]
+                .into_iter()
+                .flatten(),
+            )),
             status: Set(status.as_str().into()),
             version: Set(1),
             created_at: Set(self.now),

@@ -12,6 +12,7 @@ pub mod experts;
 pub mod import;
 pub mod outlets;
 pub mod resolve;
+pub mod search;
 pub mod site;
 pub mod topics;
 

@@ -76,8 +76,8 @@ pub async fn family_ids(db: &impl ConnectionTrait, slug: &str) -> AppResult<Opti
 fn filtered(filter: &OutletFilter) -> Select<outlet::Entity> {
     let mut q = outlet::Entity::find();
     if let Some(query) = filter.query.as_deref() {
-        let k = name_key(query);
-        if !k.is_empty() {
+        // Every word must appear in the name or an alias, in any order.
+        for k in name_key(query).split(' ').filter(|k| !k.is_empty()) {
             q = q.filter(outlet::Column::SearchKey.contains(k));
         }
     }
@@ -131,5 +131,6 @@ pub fn cursor_of(o: &outlet::Model) -> Cursor {
         text: Some(o.search_key.clone()),
         num: None,
         id: o.id,
+        kind: None,
     }
 }

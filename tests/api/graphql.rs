@@ -177,3 +177,420 @@ async fn node_round_trips(backend: Backend) {
         assert_eq!(&n["node"]["slug"], slug);
     }
 }
+
+/// The "EXPERTS IN THE MEDIA" items of seed-page.txt: (title, bylines, experts, outlet, date).
+fn seed_page_items() -> Vec<(String, String, Vec<String>, String, String)> {
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/seed-page.txt"
+    ))
+    .expect("../shared/seed-page.txt");
+    let section = page
+        .split("EXPERTS IN THE MEDIA")
+        .nth(1)
+        .unwrap()
+        .split("LATEST TWEETS")
+        .next()
+        .unwrap();
+    let lines: Vec<&str> = section
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines
+        .chunks(2)
+        .map(|pair| {
+            let (title, credit) = (pair[0], pair[1]);
+            let credit = credit.strip_prefix("by ").unwrap();
+            let (bylines, rest) = credit.split_once(" (feat. ").unwrap();
+            let (experts, rest) = rest.split_once("), ").unwrap();
+            let mut parts = rest.rsplitn(3, ", ");
+            let year = parts.next().unwrap();
+            let month_day = parts.next().unwrap();
+            let outlet = parts.next().unwrap();
+            (
+                title.to_owned(),
+                bylines.to_owned(),
+                experts.split(" and ").map(str::to_owned).collect(),
+                outlet.to_owned(),
+                format!("{month_day}, {year}"),
+            )
+        })
+        .collect()
+}
+
+fn long_date(rfc3339: &str) -> String {
+    let d = chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap();
+    d.format("%B %-d, %Y").to_string()
+}
+
+fn names(v: &Value) -> Vec<String> {
+    let mut out = vec![v["name"].as_str().unwrap().to_owned()];
+    out.extend(
+        v["aliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned()),
+    );
+    out
+}
+
+both!(
+    one_query_renders_the_whole_seed_page,
+    one_query_renders_the_seed_page
+);
+
+async fn one_query_renders_the_seed_page(backend: Backend) {
+    let app = spawn(backend).await;
+    let d = app
+        .gql_ok(
+            r#"query SeedPage {
+                featured: article(slug: "canadian-russian-officials-set-aside-differences-to-talk-terrorism") {
+                    title authors publishedAt dateline summary
+                    outlet { name } experts { name slug title affiliation }
+                }
+                sidebar: articles(first: 21, filter: { publishedAfter: "2022-01-01T00:00:00Z" }) {
+                    nodes { title slug authors publishedAt language url
+                            outlet { name aliases } experts { name aliases slug } }
+                }
+                events(first: 1) { nodes { title kind city region startsAt } }
+                site { name en: tagline(language: EN) fr: tagline(language: FR)
+                       offices { label street city region postalCode country }
+                       phone web copyright charityRegistration }
+            }"#,
+            json!({}),
+        )
+        .await;
+    let f = &d["featured"];
+    assert_eq!(
+        f["title"],
+        "Canadian, Russian officials set aside differences to talk terrorism"
+    );
+    assert_eq!(f["authors"], json!(["Lee Berthiaume"]));
+    assert_eq!(f["experts"][0]["name"], "Ferry de Kerckhove");
+    assert_eq!(f["outlet"]["name"], "The Canadian Press");
+    assert_eq!(
+        long_date(f["publishedAt"].as_str().unwrap()),
+        "June 16, 2017"
+    );
+
+    let want = seed_page_items();
+    assert_eq!(want.len(), 21);
+    let got = d["sidebar"]["nodes"].as_array().unwrap();
+    assert_eq!(got.len(), 21);
+    for (i, (item, (title, bylines, experts, outlet, date))) in got.iter().zip(&want).enumerate() {
+        assert_eq!(item["title"], title.as_str(), "item {i}");
+        let authors: Vec<&str> = item["authors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(&authors.join(" and "), bylines, "item {i}");
+        let ex = item["experts"].as_array().unwrap();
+        assert_eq!(ex.len(), experts.len(), "item {i}");
+        for (e, name) in ex.iter().zip(experts) {
+            assert!(names(e).contains(name), "item {i}: {name} is not {e}");
+        }
+        assert!(
+            names(&item["outlet"]).contains(outlet),
+            "item {i}: {outlet} is not {}",
+            item["outlet"]
+        );
+        assert_eq!(
+            &long_date(item["publishedAt"].as_str().unwrap()),
+            date,
+            "item {i}"
+        );
+    }
+    assert_eq!(got[4]["language"], "FR");
+
+    let ev = &d["events"]["nodes"][0];
+    assert_eq!(ev["title"], "Annual Defence Procurement Conference");
+    assert_eq!(
+        long_date(ev["startsAt"].as_str().unwrap()),
+        "October 25, 2022"
+    );
+    let s = &d["site"];
+    assert_eq!(s["name"], "Canadian Global Affairs Institute");
+    assert_eq!(s["en"], "Making sense of our complex world.");
+    assert_eq!(s["fr"], "Déchiffrer la complexité de notre monde.");
+    assert_eq!(s["offices"][0]["city"], "Calgary");
+    assert_eq!(s["offices"][1]["city"], "Ottawa");
+    assert_eq!(s["web"], "cgai.ca");
+    assert_eq!(
+        s["copyright"],
+        "© 2002-2022 Canadian Global Affairs Institute"
+    );
+}
+
+both!(
+    text_search_is_case_and_accent_insensitive_and_ranked,
+    text_search_works
+);
+
+async fn text_search_works(backend: Backend) {
+    let app = spawn(backend).await;
+    let q = r#"query($q: String!, $o: ArticleOrder) {
+        articles(first: 50, filter: { query: $q }, orderBy: $o) { totalCount nodes { title } } }"#;
+    let titles = |d: &Value| -> Vec<String> {
+        d["articles"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let d = app.gql_ok(q, json!({ "q": "renforcee" })).await;
+    assert_eq!(titles(&d), ["Alliance renforcée"]);
+    let d = app.gql_ok(q, json!({ "q": "RENFORCÉE" })).await;
+    assert_eq!(titles(&d), ["Alliance renforcée"]);
+
+    let d = app.gql_ok(q, json!({ "q": "oil", "o": "RELEVANCE" })).await;
+    let oil = titles(&d);
+    assert_eq!(oil.len(), 7, "{oil:?}");
+    assert!(
+        oil.iter().all(|t| t.to_lowercase().contains("oil")),
+        "{oil:?}"
+    );
+    // Expert names and aliases are searchable too.
+    let d = app.gql_ok(q, json!({ "q": "robert huebert" })).await;
+    assert_eq!(d["articles"]["totalCount"], 3);
+    // Query syntax in user input is plain text.
+    for odd in [
+        "\"",
+        "NEAR(",
+        "oil*",
+        "AND OR NOT",
+        "-",
+        "title:oil",
+        "'; drop table articles; --",
+    ] {
+        let body = app.gql(q, json!({ "q": odd })).await;
+        assert!(body.get("errors").is_none(), "{odd}: {body}");
+    }
+    // RELEVANCE without a query is refused.
+    let body = app
+        .gql(
+            "{ articles(orderBy: RELEVANCE) { nodes { title } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    // Relevance pages do not repeat or lose items.
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let d = app
+            .gql_ok(
+                r#"query($a: String) { articles(first: 2, after: $a, filter: { query: "oil" }, orderBy: RELEVANCE) {
+                    pageInfo { hasNextPage endCursor } nodes { title } } }"#,
+                json!({ "a": after }),
+            )
+            .await;
+        seen.extend(titles(&d));
+        if !d["articles"]["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = d["articles"]["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, oil);
+
+    // The site-wide search puts people and outlets before articles.
+    let d = app
+        .gql_ok(
+            r#"{ search(query: "huebert", first: 10) { totalCount nodes { __typename ... on Expert { name } ... on Article { title } } } }"#,
+            json!({}),
+        )
+        .await;
+    let nodes = d["search"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes[0]["__typename"], "Expert");
+    assert_eq!(nodes[0]["name"], "Rob Huebert");
+    assert_eq!(d["search"]["totalCount"], 4);
+    assert!(nodes[1..].iter().all(|n| n["__typename"] == "Article"));
+}
+
+both!(
+    abusive_queries_are_refused_with_codes_not_500s,
+    abusive_queries_are_refused
+);
+
+async fn abusive_queries_are_refused(backend: Backend) {
+    let app = spawn(backend).await;
+    // Depth bomb.
+    let mut bomb = String::from(
+        "{ articles { nodes { experts { articles { nodes { experts { articles { nodes { experts { articles { nodes { experts { articles { nodes { title } } } } } } } } } } } } } } }",
+    );
+    bomb.push(' ');
+    let body = app.gql(&bomb, json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "TOO_COMPLEX",
+        "{body}"
+    );
+    // Complexity: connections multiply.
+    let body = app
+        .gql("{ articles(first: 100) { nodes { experts { articles(first: 100) { nodes { title } } } } } }", json!({}))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "TOO_COMPLEX",
+        "{body}"
+    );
+    // Alias flood.
+    let flood: String = (0..200)
+        .map(|i| format!("a{i}: site {{ name }} "))
+        .collect();
+    let body = app.gql(&format!("{{ {flood} }}"), json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "TOO_COMPLEX",
+        "{body}"
+    );
+    // A 2 MB document.
+    let huge = format!("{{ site {{ name }} }} #{}", "x".repeat(2 * 1024 * 1024));
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.addr))
+        .json(&json!({ "query": huge }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    // A document just over the document limit but inside the body limit.
+    let big = format!("{{ site {{ name }} }} #{}", "x".repeat(40 * 1024));
+    let body = app.gql(&big, json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT",
+        "{}",
+        &body.to_string()[..200]
+    );
+    // Batching is off.
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.addr))
+        .json(&json!([{ "query": "{ site { name } }" }, { "query": "{ site { name } }" }]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    // Syntax errors and unknown fields are the client's.
+    let body = app.gql("{ articles { nodes { nope } } }", json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let body = app
+        .gql("{ articles(first: \"x\") { nodes { title } } }", json!({}))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    // A mutation over GET is refused.
+    let res = app.get("/graphql?query=mutation%20%7B%20x%20%7D").await;
+    assert_eq!(res.status(), 405);
+    // The standard introspection query (what GraphiQL sends) passes the limits.
+    let body = app.gql(INTROSPECTION, json!({})).await;
+    assert!(
+        body.get("errors").is_none(),
+        "{}",
+        &body.to_string()[..300.min(body.to_string().len())]
+    );
+}
+
+const INTROSPECTION: &str = r#"query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name }
+  types { ...FullType } directives { name description locations args { ...InputValue } } } }
+fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue } interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }"#;
+
+both!(
+    automatic_persisted_queries_work_over_get,
+    persisted_queries_work
+);
+
+async fn persisted_queries_work(backend: Backend) {
+    use sha2::Digest;
+    let app = spawn(backend).await;
+    let query = "{ site { name } }";
+    let hash = format!("{:x}", sha2::Sha256::digest(query.as_bytes()));
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } }).to_string();
+    let url = format!("{}/graphql?extensions={}", app.addr, urlencode(&ext));
+    let miss: Value = app
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        miss["errors"][0]["message"], "PersistedQueryNotFound",
+        "{miss}"
+    );
+    let reg = app
+        .client
+        .post(format!("{}/graphql", app.addr))
+        .json(&json!({ "query": query, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reg.status(), 200);
+    let res = app.client.get(&url).send().await.unwrap();
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("public")
+    );
+    let hit: Value = res.json().await.unwrap();
+    assert_eq!(
+        hit["data"]["site"]["name"],
+        "Canadian Global Affairs Institute"
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+both!(
+    a_page_of_articles_costs_the_same_sql_whatever_its_size,
+    statement_count_is_constant
+);
+
+async fn statement_count_is_constant(backend: Backend) {
+    let (app, counter) =
+        crate::helpers::spawn_counted(crate::helpers::TestDb::new(backend).await).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("d.ndjson");
+    let st = std::process::Command::new("python3")
+        .arg(crate::helpers::gen_py())
+        .args(["--seed", "3", "--articles", "300", "--events", "5", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    let out = app.cli(&["import", file.to_str().unwrap()], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let q = "query($n: Int) { articles(first: $n) { nodes { title authors outlet { name parent { name } } experts { name slug } topics { slug } } } }";
+    let mut counts = Vec::new();
+    for n in [10, 100] {
+        counter.reset();
+        let d = app.gql_ok(q, json!({ "n": n })).await;
+        assert_eq!(d["articles"]["nodes"].as_array().unwrap().len(), n as usize);
+        counts.push(counter.get());
+    }
+    eprintln!("SQL statements for 10 and 100 articles with outlet, experts, topics: {counts:?}");
+    assert_eq!(counts[0], counts[1]);
+    assert!(counts[0] <= 8, "{counts:?}");
+}

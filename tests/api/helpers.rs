@@ -142,6 +142,36 @@ pub async fn spawn(backend: Backend) -> TestApp {
     spawn_with(TestDb::new(backend).await, true, None).await
 }
 
+/// Counts the SQL statements a server runs.
+#[derive(Clone, Default)]
+pub struct StatementCounter(pub Arc<std::sync::atomic::AtomicU64>);
+
+impl StatementCounter {
+    pub fn reset(&self) {
+        self.0.store(0, Ordering::SeqCst);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A server over `db` (no demo data) whose SQL statements are counted.
+pub async fn spawn_counted(db: TestDb) -> (TestApp, StatementCounter) {
+    let counter = StatementCounter::default();
+    let mut conn = db::connect(&db.url, 4).await.expect("connect and migrate");
+    let c = counter.clone();
+    conn.conn.set_metric_callback(move |_i| {
+        c.0.fetch_add(1, Ordering::SeqCst);
+        if std::env::var("MD_SQL_DEBUG").is_ok() {
+            eprintln!(
+                "SQL: {}",
+                _i.statement.sql.chars().take(150).collect::<String>()
+            );
+        }
+    });
+    (serve(db, conn).await, counter)
+}
+
 /// A server over `db`, with or without the demo data, optionally connecting to
 /// the database at another URL (a proxy).
 pub async fn spawn_with(db: TestDb, demo: bool, url_override: Option<String>) -> TestApp {
@@ -150,6 +180,10 @@ pub async fn spawn_with(db: TestDb, demo: bool, url_override: Option<String>) ->
     if demo {
         services::demo::seed(&conn.conn).await.expect("demo data");
     }
+    serve(db, conn).await
+}
+
+async fn serve(db: TestDb, conn: mediadesk::db::Db) -> TestApp {
     let args = ServeArgs {
         bind: "127.0.0.1:0".into(),
         workers: Some(1),
