@@ -47,9 +47,19 @@ pub struct ServeArgs {
     #[arg(long, env = "MEDIADESK_WORKERS")]
     pub workers: Option<usize>,
     /// Do not load the demo data into an empty database.
-    #[arg(long, env = "MEDIADESK_NO_DEMO")]
+    #[arg(long, env = "MEDIADESK_NO_DEMO", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub no_demo: bool,
+    /// `max-age` (seconds) of public reads in `Cache-Control`.
+    #[arg(long, env = "MEDIADESK_CACHE_MAX_AGE", default_value_t = 60)]
+    pub cache_max_age: u32,
+    /// `stale-while-revalidate` (seconds) of public reads.
+    #[arg(long, env = "MEDIADESK_CACHE_SWR", default_value_t = 300)]
+    pub cache_swr: u32,
+    /// Origins allowed to call the API from browsers (comma-separated; empty: any
+    /// origin may read, none may write).
+    #[arg(long, env = "MEDIADESK_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Serve GraphiQL and allow introspection.
-    #[arg(long, env = "MEDIADESK_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "MEDIADESK_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub introspection: bool,
 }

@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -10,6 +11,29 @@ use actix_web::{App, HttpServer, web};
 use crate::config::ServeArgs;
 use crate::db::Db;
 use crate::http::{self, AppState};
+
+/// CORS for the public API: any origin may read unless an allowlist is set.
+fn cors(origins: &[String], methods: &[&'static str]) -> Cors {
+    let mut c = Cors::default()
+        .allowed_methods(methods.iter().copied())
+        .allowed_headers([
+            actix_web::http::header::ACCEPT,
+            actix_web::http::header::IF_NONE_MATCH,
+            actix_web::http::header::IF_MODIFIED_SINCE,
+            actix_web::http::header::CONTENT_TYPE,
+        ])
+        .expose_headers(["etag", "link", "x-request-id", "last-modified"])
+        .max_age(86_400);
+    let list: Vec<&String> = origins.iter().filter(|o| !o.trim().is_empty()).collect();
+    if list.is_empty() {
+        c = c.allow_any_origin().send_wildcard();
+    } else {
+        for o in list {
+            c = c.allowed_origin(o.trim());
+        }
+    }
+    c
+}
 
 /// A bound, not yet running, HTTP server.
 pub struct Application {
@@ -27,7 +51,13 @@ impl Application {
             db,
             schema: crate::graphql::build_schema(args.introspection),
             graphiql: args.introspection,
+            cache_control: format!(
+                "public, max-age={}, stale-while-revalidate={}",
+                args.cache_max_age, args.cache_swr
+            ),
+            docs_html: http::docs::render(http::rest::handlers::OPENAPI_YAML),
         });
+        let origins = args.cors_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -37,8 +67,15 @@ impl Application {
                 .route("/readyz", web::get().to(http::health::readyz))
                 .service(
                     web::resource("/graphql")
+                        .wrap(cors(&origins, &["GET", "POST", "OPTIONS"]))
                         .route(web::post().to(http::graphql::post))
                         .route(web::get().to(http::graphql::get)),
+                )
+                .service(
+                    web::scope(http::rest::PREFIX)
+                        .wrap(cors(&origins, &["GET", "HEAD", "OPTIONS"]))
+                        .configure(http::rest::configure)
+                        .default_service(web::to(http::problem::not_found)),
                 )
                 .default_service(web::to(http::problem::not_found))
         })

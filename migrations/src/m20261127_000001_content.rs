@@ -308,6 +308,14 @@ impl MigrationTrait for Migration {
         ))
         .await?;
 
+        // Cache validators ask for the latest scheduled publication that has passed.
+        m.create_index(index(
+            "idx_articles_publish_at",
+            Articles::Table,
+            vec![Alias::new("publish_at")],
+        ))
+        .await?;
+
         // The publication date is copied onto both link tables so that "an expert's
         // (or a topic's) articles, newest first" is one index range scan with a keyset
         // cursor instead of a sort of every link.

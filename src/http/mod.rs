@@ -2,10 +2,12 @@
 //! checks and the GraphQL endpoint. Handlers decode input, call the service layer
 //! and render; no rules live here.
 
+pub mod docs;
 pub mod graphql;
 pub mod health;
 pub mod problem;
 pub mod request_id;
+pub mod rest;
 
 use crate::db::Db;
 use crate::graphql::AppSchema;
@@ -16,4 +18,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Whether GraphiQL is served (follows the introspection setting).
     pub graphiql: bool,
+    /// `Cache-Control` of public reads.
+    pub cache_control: String,
+    /// The rendered `/api/v1/docs` page.
+    pub docs_html: String,
 }

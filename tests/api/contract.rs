@@ -15,23 +15,47 @@ fn schema_graphql_equals_the_served_schema() {
     );
 }
 
-/// The `paths` keys of openapi.yaml (two-space indented lines starting with `/`).
+/// The `paths` of openapi.yaml.
 fn documented_paths() -> Vec<String> {
-    let spec =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
-    spec.lines()
-        .filter(|l| l.starts_with("  /") && l.trim_end().ends_with(':'))
-        .map(|l| l.trim().trim_end_matches(':').to_owned())
-        .collect()
+    let spec: serde_json::Value =
+        serde_norway::from_str(mediadesk::http::rest::handlers::OPENAPI_YAML).unwrap();
+    spec["paths"].as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn openapi_describes_exactly_the_routes_served() {
+    let mut documented = documented_paths();
+    documented.sort();
+    let mut served: Vec<String> = mediadesk::http::rest::ROUTES
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["/healthz", "/readyz", "/graphql"].map(String::from))
+        .collect();
+    served.sort();
+    assert_eq!(documented, served);
 }
 
 both!(every_openapi_path_is_served, openapi_paths_are_served);
 
 async fn openapi_paths_are_served(backend: Backend) {
     let app = spawn(backend).await;
-    let paths = documented_paths();
-    assert!(paths.contains(&"/healthz".to_string()), "{paths:?}");
-    for p in paths {
+    for p in documented_paths() {
+        let p = p
+            .replace("/experts/{slug}", "/experts/rob-huebert")
+            .replace("/outlets/{slug}", "/outlets/cbc")
+            .replace(
+                "/events/{slug}",
+                "/events/annual-defence-procurement-conference-2022",
+            )
+            .replace(
+                "/articles/{slug}",
+                "/articles/canadian-russian-officials-set-aside-differences-to-talk-terrorism",
+            );
+        let p = if p == "/api/v1/search" {
+            "/api/v1/search?q=oil".to_string()
+        } else {
+            p
+        };
         let res = app
             .client
             .get(format!("{}{p}", app.addr))
@@ -39,7 +63,9 @@ async fn openapi_paths_are_served(backend: Backend) {
             .send()
             .await
             .unwrap();
-        assert_ne!(res.status(), 404, "{p} is documented but not served");
         assert!(res.status().as_u16() < 500, "{p}: {}", res.status());
+        if p != "/graphql" {
+            assert_eq!(res.status(), 200, "{p}");
+        }
     }
 }

@@ -189,6 +189,9 @@ async fn serve(db: TestDb, conn: mediadesk::db::Db) -> TestApp {
         workers: Some(1),
         no_demo: true,
         introspection: true,
+        cache_max_age: 60,
+        cache_swr: 300,
+        cors_origins: vec![],
     };
     let app = startup::Application::build(conn, &args).expect("build server");
     let addr = format!("http://127.0.0.1:{}", app.port());

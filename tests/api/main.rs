@@ -9,3 +9,4 @@ mod demo;
 mod graphql;
 mod health;
 mod import;
+mod rest;

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Benchmark the five read workloads of ../shared/bench (plus REST-less extras later).
+
+    python3 bench/run.py --articles 100000 [--db sqlite|postgres] [--duration 20]
+
+Builds nothing: run `cargo build --release` first. Generates the data set with
+../shared/data/gen.py (cached under bench/out/), imports it into a fresh database
+(timed), starts `target/release/mediadesk serve` pinned to core 1, checks each
+workload's answer, then drives it with wrk pinned to core 0: 5 s warm-up, 20 s at
+32 connections, 5 s at 1 connection. Prints a table and writes bench/out/results-*.json.
+"""
+import argparse, json, os, re, shutil, signal, subprocess, sys, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(ROOT, "..", "shared")
+OUT = os.path.join(ROOT, "bench", "out")
+BIN = os.path.join(ROOT, "target", "release", "mediadesk")
+LUA = os.path.join(SHARED, "bench", "post.lua")
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def gql(port, query, variables):
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        body = json.load(r)
+    if "errors" in body:
+        raise SystemExit(f"workload answered errors: {body['errors']}")
+    return body["data"]
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wrk(port, body_file, conns, secs):
+    cmd = ["taskset", "-c", "0", "wrk", "-t1", f"-c{conns}", f"-d{secs}s", "-s", LUA,
+           f"http://127.0.0.1:{port}/graphql", "--", body_file]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True,
+                         env={**os.environ, "WRK_CHECK": "1"}).stdout
+    line = next(l for l in out.splitlines() if l.startswith("RESULT"))
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=100000)
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--duration", type=int, default=20)
+    ap.add_argument("--port", type=int, default=18181)
+    ap.add_argument("--only", help="comma-separated workloads, e.g. W1,W4")
+    args = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    n = args.articles
+    data = os.path.join(OUT, f"data-{n}.ndjson")
+    params_file = os.path.join(OUT, f"params-{n}.json")
+    if not os.path.exists(data):
+        sh(["python3", os.path.join(SHARED, "data", "gen.py"), "--seed", "42", "--articles", str(n),
+            "-o", data, "--params", params_file], stderr=subprocess.DEVNULL)
+    params = json.load(open(params_file))
+
+    env = dict(os.environ, RUST_LOG="warn", MEDIADESK_NO_DEMO="true")
+    if args.db == "sqlite":
+        ddir = os.path.join(OUT, f"db-{n}")
+        shutil.rmtree(ddir, ignore_errors=True)
+        env["MEDIADESK_DATA_DIR"] = ddir
+        env.pop("DATABASE_URL", None)
+    else:
+        name = f"mdbench_{n}"
+        sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+        sh(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"])
+        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+
+    t0 = time.time()
+    sh([BIN, "import", data], env=env, stderr=subprocess.DEVNULL)
+    import_s = time.time() - t0
+    print(f"import of {n} articles into {args.db}: {import_s:.1f} s")
+
+    server = subprocess.Popen(["taskset", "-c", "1", BIN, "serve", "--bind", f"127.0.0.1:{args.port}",
+                               "--workers", "1"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/readyz", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.2)
+        wl = {}
+        for i in range(1, 6):
+            with open(os.path.join(SHARED, "bench", "workloads", f"w{i}.graphql")) as f:
+                wl[f"W{i}"] = f.read()
+        variables = {
+            "W1": {},
+            "W2": {"slug": params["w2_article_slug"]},
+            "W3": {"expert": params["w3_expert_slug"], "from": params["w3_from"], "to": params["w3_to"]},
+            "W4": {"query": params["w4_query"]},
+            "W5": {"from": params["w5_after"]},
+        }
+        # W3 is measured on the page after 50 pages: walk there first.
+        after = None
+        for _ in range(params["w3_pages_skipped"]):
+            d = gql(args.port, wl["W3"], {**variables["W3"], "after": after})
+            after = d["articles"]["pageInfo"]["endCursor"]
+        variables["W3"]["after"] = after
+
+        # Check the answers before measuring them.
+        d = gql(args.port, wl["W1"], {})["articles"]["nodes"]
+        assert len(d) == 20 and all(d[i]["publishedAt"] >= d[i + 1]["publishedAt"] for i in range(19)), "W1 order"
+        d = gql(args.port, wl["W2"], variables["W2"])["article"]
+        assert d and d["slug"] == params["w2_article_slug"] and d["experts"], "W2"
+        d = gql(args.port, wl["W3"], variables["W3"])["articles"]["nodes"]
+        assert len(d) == 20 and all(params["w3_from"] <= x["publishedAt"].replace("+00:00", "Z") < params["w3_to"] for x in d), "W3 window"
+        d = gql(args.port, wl["W4"], variables["W4"])["articles"]["nodes"]
+        assert len(d) == 20 and all("oil" in (x["title"] + " " + (x["summary"] or "")).lower() for x in d), "W4 relevance"
+        d = gql(args.port, wl["W5"], variables["W5"])["events"]["nodes"]
+        assert len(d) == 10 and all(x["startsAt"] >= "2026-01-01" for x in d), "W5"
+        if args.db == "sqlite":
+            direct = subprocess.run(["sqlite3", os.path.join(env["MEDIADESK_DATA_DIR"], "mediadesk.db"),
+                                     "SELECT slug FROM articles ORDER BY published_at DESC, id DESC LIMIT 20"],
+                                    capture_output=True, text=True, check=True).stdout.split()
+            got = [x["slug"] for x in gql(args.port, wl["W1"], {})["articles"]["nodes"]]
+            assert got == direct, "W1 differs from direct SQL"
+
+        results = {"articles": n, "db": args.db, "import_seconds": round(import_s, 1), "workloads": {}}
+        names = args.only.split(",") if args.only else list(wl)
+        for name in names:
+            body_file = os.path.join(OUT, f"{name}.json")
+            with open(body_file, "w") as f:
+                json.dump({"query": wl[name], "variables": variables[name]}, f)
+            wrk(args.port, body_file, 32, 5)  # warm-up, discarded
+            hot = wrk(args.port, body_file, 32, args.duration)
+            one = wrk(args.port, body_file, 1, 5)
+            r = {
+                "rps": round(hot["rps"], 1), "p50_ms": hot["p50_us"] / 1000, "p99_ms": hot["p99_us"] / 1000,
+                "errors": int(hot["err_connect"] + hot["err_read"] + hot["err_write"] + hot["err_timeout"] + hot["err_status"] + hot["bad_answers"]),
+                "single_rps": round(one["rps"], 1), "single_p50_ms": one["p50_us"] / 1000,
+                "rss_mb": round(rss_mb(server.pid), 1),
+            }
+            results["workloads"][name] = r
+            print(f"{name}: {r['rps']:>9.1f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
+                  f"errors {r['errors']}  | 1 conn: {r['single_rps']:.1f} req/s p50 {r['single_p50_ms']:.2f} ms  | RSS {r['rss_mb']} MB",
+                  flush=True)
+        out = os.path.join(OUT, f"results-{args.db}-{n}.json")
+        json.dump(results, open(out, "w"), indent=2)
+        print(f"written {out}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

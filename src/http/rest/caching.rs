@@ -1,0 +1,89 @@
+//! HTTP caching of public reads: a strong ETag derived from the content stamp
+//! (shared through the database, so every node agrees) and the request URL,
+//! decided before anything is rendered; `If-None-Match` / `If-Modified-Since`
+//! answered with 304; `Cache-Control`, `Last-Modified` and `Vary` on every answer.
+
+use std::future::Future;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+
+use crate::error::AppResult;
+use crate::http::AppState;
+use crate::services;
+
+/// Answers a public GET: 304 when the client's copy is current, else `render()`.
+pub async fn conditional<F, Fut>(
+    req: &HttpRequest,
+    state: &AppState,
+    render: F,
+) -> AppResult<HttpResponse>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = AppResult<HttpResponse>>,
+{
+    let stamp = services::content::stamp(&state.db.conn).await?;
+    let mut h = Sha256::new();
+    h.update(stamp.version.to_le_bytes());
+    h.update(
+        stamp
+            .last_due
+            .map_or(0, |t| t.timestamp_micros())
+            .to_le_bytes(),
+    );
+    h.update(req.path().as_bytes());
+    h.update(b"?");
+    h.update(req.query_string().as_bytes());
+    let digest = h.finalize();
+    let etag = format!("\"{}\"", hex(&digest[..12]));
+    let last_modified = stamp.last_modified();
+
+    let not_modified = match req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(inm) => inm.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t == etag || t.strip_prefix("W/") == Some(etag.as_str())
+        }),
+        None => match (
+            req.headers()
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok()),
+            last_modified,
+        ) {
+            (Some(ims), Some(lm)) => chrono::DateTime::parse_from_rfc2822(ims)
+                .map(|ims| lm.timestamp() <= ims.timestamp())
+                .unwrap_or(false),
+            _ => false,
+        },
+    };
+    let mut res = if not_modified {
+        HttpResponse::NotModified().finish()
+    } else {
+        render().await?
+    };
+    if res.status().is_success() || res.status() == actix_web::http::StatusCode::NOT_MODIFIED {
+        let hs = res.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            hs.insert(header::ETAG, v);
+        }
+        if let Some(lm) = last_modified
+            && let Ok(v) =
+                HeaderValue::from_str(&lm.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        {
+            hs.insert(header::LAST_MODIFIED, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&state.cache_control) {
+            hs.insert(header::CACHE_CONTROL, v);
+        }
+        hs.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    Ok(res)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

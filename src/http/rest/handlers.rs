@@ -1,0 +1,426 @@
+//! REST handlers: parse parameters, call one service function, render JSON.
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::Actor;
+use crate::domain::{
+    ArticleFilter, ArticleOrder, EventFilter, EventKind, EventOrder, ExpertFilter, Language,
+    OutletFilter, OutletKind, PageRequest,
+};
+use crate::error::{AppError, AppResult};
+use crate::http::AppState;
+use crate::services;
+
+use super::caching::conditional;
+use super::json;
+use super::params::Params;
+
+/// The public caller (authentication arrives with the write API).
+fn actor(_req: &HttpRequest) -> Actor {
+    Actor::Anonymous
+}
+
+/// `{"data": [...], "meta": {...}}` plus an RFC 8288 `Link: rel="next"`.
+fn list_response<T: Serialize>(
+    req: &HttpRequest,
+    data: Vec<T>,
+    next: Option<String>,
+    limit: u64,
+) -> HttpResponse {
+    let mut b = HttpResponse::Ok();
+    if let Some(c) = &next {
+        let mut pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+        pairs.retain(|(k, _)| k != "cursor");
+        pairs.push(("cursor".into(), c.clone()));
+        let qs = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        b.insert_header(("link", format!("<{}?{}>; rel=\"next\"", req.path(), qs)));
+    }
+    b.json(json!({ "data": data, "meta": { "next_cursor": next, "limit": limit } }))
+}
+
+fn one<T: Serialize>(data: T) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "data": data }))
+}
+
+fn article_params(p: &mut Params) -> (ArticleFilter, ArticleOrder) {
+    let filter = ArticleFilter {
+        expert: p.slug("expert"),
+        outlet: p.slug("outlet"),
+        topic: p.slug("topic"),
+        language: p.parse_as::<Language>("lang"),
+        published_after: p.time("from"),
+        published_before: p.time("to"),
+        query: p.str("q").map(str::to_owned),
+        status: p.parse_as("status"),
+    };
+    let order = match p.str("order").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("newest") => ArticleOrder::Newest,
+        Some("oldest") => ArticleOrder::Oldest,
+        Some("relevance") => ArticleOrder::Relevance,
+        Some(_) => p
+            .parse_as::<BadArticleOrder>("order")
+            .map_or(ArticleOrder::Newest, |_| ArticleOrder::Newest),
+    };
+    (filter, order)
+}
+
+/// Reports a bad `order` through the same path as other parameters.
+struct BadArticleOrder;
+impl std::str::FromStr for BadArticleOrder {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Err(format!(
+            "unknown order {s:?}; expected one of: newest, oldest, relevance"
+        ))
+    }
+}
+
+async fn articles_response(
+    req: &HttpRequest,
+    state: &AppState,
+    filter: ArticleFilter,
+    order: ArticleOrder,
+    page: PageRequest,
+) -> AppResult<HttpResponse> {
+    let actor = actor(req);
+    conditional(req, state, || async {
+        let db = &state.db.conn;
+        let p = services::articles::list(db, &actor, &filter, order, &page).await?;
+        let next = if p.has_next {
+            p.items
+                .last()
+                .map(|a| services::articles::cursor_of(a).encode())
+        } else {
+            None
+        };
+        let data = json::articles(db, p.items, false).await?;
+        Ok(list_response(req, data, next, page.limit))
+    })
+    .await
+}
+
+pub async fn list_articles(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let mut p = Params::parse(req.query_string())?;
+    let (filter, order) = article_params(&mut p);
+    let page = p.page();
+    p.finish()?;
+    articles_response(&req, &state, filter, order, page).await
+}
+
+pub async fn get_article(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let actor = actor(&req);
+    conditional(&req, &state, || async {
+        let db = &state.db.conn;
+        let a = services::articles::get_by_slug(db, &actor, &slug)
+            .await?
+            .ok_or_else(|| {
+                AppError::NotFound(format!("no article with slug {:?}", slug.as_str()))
+            })?;
+        let mut v = json::articles(db, vec![a], true).await?;
+        Ok(one(v.pop()))
+    })
+    .await
+}
+
+pub async fn list_experts(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let mut p = Params::parse(req.query_string())?;
+    let filter = ExpertFilter {
+        query: p.str("q").map(str::to_owned),
+        topic: p.slug("topic"),
+    };
+    let page = p.page();
+    p.finish()?;
+    conditional(&req, &state, || async {
+        let db = &state.db.conn;
+        let r = services::experts::list(db, &filter, &page).await?;
+        let next = if r.has_next {
+            r.items
+                .last()
+                .map(|e| services::experts::cursor_of(e).encode())
+        } else {
+            None
+        };
+        Ok(list_response(
+            &req,
+            json::experts(db, r.items).await?,
+            next,
+            page.limit,
+        ))
+    })
+    .await
+}
+
+pub async fn get_expert(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    conditional(&req, &state, || async {
+        let db = &state.db.conn;
+        let e = services::experts::get_by_slug(db, &slug)
+            .await?
+            .ok_or_else(|| {
+                AppError::NotFound(format!("no expert with slug {:?}", slug.as_str()))
+            })?;
+        Ok(one(json::experts(db, vec![e]).await?.pop()))
+    })
+    .await
+}
+
+pub async fn expert_articles(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let mut p = Params::parse(req.query_string())?;
+    let (mut filter, order) = article_params(&mut p);
+    let page = p.page();
+    p.finish()?;
+    let e = services::experts::get_by_slug(&state.db.conn, &slug)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no expert with slug {:?}", slug.as_str())))?;
+    filter.expert = crate::domain::Slug::parse(&e.slug).ok();
+    articles_response(&req, &state, filter, order, page).await
+}
+
+pub async fn list_outlets(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let mut p = Params::parse(req.query_string())?;
+    let filter = OutletFilter {
+        query: p.str("q").map(str::to_owned),
+        kind: p.parse_as::<OutletKind>("kind"),
+    };
+    let page = p.page();
+    p.finish()?;
+    conditional(&req, &state, || async {
+        let db = &state.db.conn;
+        let r = services::outlets::list(db, &filter, &page).await?;
+        let next = if r.has_next {
+            r.items
+                .last()
+                .map(|o| services::outlets::cursor_of(o).encode())
+        } else {
+            None
+        };
+        Ok(list_response(
+            &req,
+            json::outlets(db, r.items).await?,
+            next,
+            page.limit,
+        ))
+    })
+    .await
+}
+
+pub async fn get_outlet(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    conditional(&req, &state, || async {
+        let db = &state.db.conn;
+        let o = services::outlets::get_by_slug(db, &slug)
+            .await?
+            .ok_or_else(|| {
+                AppError::NotFound(format!("no outlet with slug {:?}", slug.as_str()))
+            })?;
+        let children = services::outlets::children_of(db, &[o.id]).await?;
+        let mut out = json::outlets(db, vec![o]).await?;
+        let mut o = out
+            .pop()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("outlet vanished")))?;
+        o.children = Some(
+            children
+                .into_iter()
+                .map(|c| json::Ref {
+                    slug: c.slug,
+                    name: c.name,
+                })
+                .collect(),
+        );
+        Ok(one(o))
+    })
+    .await
+}
+
+pub async fn outlet_articles(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let mut p = Params::parse(req.query_string())?;
+    let (mut filter, order) = article_params(&mut p);
+    let page = p.page();
+    p.finish()?;
+    let o = services::outlets::get_by_slug(&state.db.conn, &slug)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no outlet with slug {:?}", slug.as_str())))?;
+    filter.outlet = crate::domain::Slug::parse(&o.slug).ok();
+    articles_response(&req, &state, filter, order, page).await
+}
+
+pub async fn list_events(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let mut p = Params::parse(req.query_string())?;
+    let filter = EventFilter {
+        upcoming: p.boolean("upcoming"),
+        from: p.time("from"),
+        to: p.time("to"),
+        kind: p.parse_as::<EventKind>("kind"),
+        city: p.str("city").map(str::to_owned),
+        query: p.str("q").map(str::to_owned),
+    };
+    let order = match p.str("order").map(str::to_ascii_lowercase).as_deref() {
+        None => None,
+        Some("soonest") => Some(EventOrder::Soonest),
+        Some("latest") => Some(EventOrder::Latest),
+        Some(_) => p
+            .parse_as::<BadEventOrder>("order")
+            .map(|_| EventOrder::Latest),
+    };
+    let page = p.page();
+    p.finish()?;
+    let actor = actor(&req);
+    conditional(&req, &state, || async {
+        let r = services::events::list(&state.db.conn, &actor, &filter, order, &page).await?;
+        let next = if r.has_next {
+            r.items
+                .last()
+                .map(|e| services::events::cursor_of(e).encode())
+        } else {
+            None
+        };
+        Ok(list_response(
+            &req,
+            r.items.into_iter().map(json::event).collect(),
+            next,
+            page.limit,
+        ))
+    })
+    .await
+}
+
+/// Reports a bad event `order` through the same path as other parameters.
+struct BadEventOrder;
+impl std::str::FromStr for BadEventOrder {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Err(format!(
+            "unknown order {s:?}; expected one of: soonest, latest"
+        ))
+    }
+}
+
+pub async fn get_event(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let actor = actor(&req);
+    conditional(&req, &state, || async {
+        let e = services::events::get_by_slug(&state.db.conn, &actor, &slug)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no event with slug {:?}", slug.as_str())))?;
+        Ok(one(json::event(e)))
+    })
+    .await
+}
+
+pub async fn list_topics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    Params::parse(req.query_string())?.finish()?;
+    conditional(&req, &state, || async {
+        let t = services::topics::list(&state.db.conn).await?;
+        Ok(HttpResponse::Ok()
+            .json(json!({ "data": t.into_iter().map(json::topic).collect::<Vec<_>>() })))
+    })
+    .await
+}
+
+pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let mut p = Params::parse(req.query_string())?;
+    let q = p.str("q").map(str::to_owned);
+    let page = p.page();
+    p.finish()?;
+    let Some(q) = q else {
+        return Err(AppError::invalid("q", "the search text is required"));
+    };
+    let actor = actor(&req);
+    conditional(&req, &state, || async {
+        use services::search::Hit;
+        let db = &state.db.conn;
+        let r = services::search::search(db, &actor, &q, &page).await?;
+        let next = if r.has_next {
+            r.items.last().map(|h| h.cursor().encode())
+        } else {
+            None
+        };
+        let articles: Vec<_> = r
+            .items
+            .iter()
+            .filter_map(|h| match h {
+                Hit::Article(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut rendered = json::articles(db, articles, false).await?.into_iter();
+        let mut data = Vec::with_capacity(r.items.len());
+        for h in r.items {
+            let (kind, value) = match h {
+                Hit::Article(_) => ("article", serde_json::to_value(rendered.next())),
+                Hit::Expert(e) => (
+                    "expert",
+                    serde_json::to_value(json::experts(db, vec![e]).await?.pop()),
+                ),
+                Hit::Outlet(o) => (
+                    "outlet",
+                    serde_json::to_value(json::outlets(db, vec![o]).await?.pop()),
+                ),
+                Hit::Event(e) => ("event", serde_json::to_value(json::event(e))),
+            };
+            let mut v = value.map_err(|e| AppError::Internal(e.into()))?;
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("type".into(), json!(kind));
+            }
+            data.push(v);
+        }
+        Ok(list_response(&req, data, next, page.limit))
+    })
+    .await
+}
+
+pub async fn get_site(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    conditional(&req, &state, || async {
+        Ok(one(json::site(services::site::get(&state.db.conn).await?)))
+    })
+    .await
+}
+
+/// The checked-in OpenAPI description, as served.
+pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
+
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/yaml; charset=utf-8"))
+        .insert_header(("cache-control", "public, max-age=300"))
+        .body(OPENAPI_YAML)
+}
+
+pub async fn docs(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header(("cache-control", "public, max-age=300"))
+        .insert_header((
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ))
+        .body(state.docs_html.clone())
+}

@@ -1,0 +1,275 @@
+//! The JSON shapes of the REST API (snake_case, RFC 3339 times). An article
+//! embeds its outlet, experts and topics so a partner renders a listing in one
+//! request; batches of articles load those in a constant number of queries.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+use serde::Serialize;
+
+use crate::domain::Office;
+use crate::entities::{article, event, expert, outlet, site, topic};
+use crate::error::AppResult;
+use crate::graphql::global_id;
+use crate::services;
+
+/// A reference to a named thing.
+#[derive(Serialize, Clone)]
+pub struct Ref {
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Serialize)]
+pub struct Article {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub authors: Vec<String>,
+    pub outlet: Option<Ref>,
+    pub experts: Vec<Ref>,
+    pub topics: Vec<Ref>,
+    pub published_at: DateTime<Utc>,
+    pub language: String,
+    pub url: Option<String>,
+    pub summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub dateline: Option<String>,
+    pub program: Option<String>,
+    pub status: String,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Renders articles with their outlets, experts and topics (four queries).
+pub async fn articles(
+    db: &impl ConnectionTrait,
+    items: Vec<article::Model>,
+    with_body: bool,
+) -> AppResult<Vec<Article>> {
+    let ids: Vec<i32> = items.iter().map(|a| a.id).collect();
+    let mut experts = services::articles::experts_of(db, &ids).await?;
+    let mut topics = services::articles::topics_of(db, &ids).await?;
+    let mut outlet_ids: Vec<i32> = items.iter().filter_map(|a| a.outlet_id).collect();
+    outlet_ids.sort_unstable();
+    outlet_ids.dedup();
+    let outlets: HashMap<i32, Ref> = services::outlets::by_ids(db, &outlet_ids)
+        .await?
+        .into_iter()
+        .map(|o| {
+            (
+                o.id,
+                Ref {
+                    slug: o.slug,
+                    name: o.name,
+                },
+            )
+        })
+        .collect();
+    Ok(items
+        .into_iter()
+        .map(|a| Article {
+            id: global_id("Article", a.id).0,
+            outlet: a.outlet_id.and_then(|id| outlets.get(&id).cloned()),
+            experts: experts
+                .remove(&a.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| Ref {
+                    slug: e.slug,
+                    name: e.name,
+                })
+                .collect(),
+            topics: topics
+                .remove(&a.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| Ref {
+                    slug: t.slug,
+                    name: t.name,
+                })
+                .collect(),
+            authors: serde_json::from_value(a.authors).unwrap_or_default(),
+            slug: a.slug,
+            title: a.title,
+            published_at: a.published_at,
+            language: a.language,
+            url: a.url,
+            summary: a.summary,
+            body: if with_body { a.body } else { None },
+            dateline: a.dateline,
+            program: a.program,
+            status: a.status,
+            version: a.version,
+            updated_at: a.updated_at,
+        })
+        .collect())
+}
+
+#[derive(Serialize)]
+pub struct Expert {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub title: Option<String>,
+    pub affiliation: Option<String>,
+    pub bio_en: Option<String>,
+    pub bio_fr: Option<String>,
+    pub photo_url: Option<String>,
+    pub topics: Vec<Ref>,
+}
+
+pub async fn experts(
+    db: &impl ConnectionTrait,
+    items: Vec<expert::Model>,
+) -> AppResult<Vec<Expert>> {
+    let ids: Vec<i32> = items.iter().map(|e| e.id).collect();
+    let mut topics = services::experts::topics_of(db, &ids).await?;
+    Ok(items
+        .into_iter()
+        .map(|e| Expert {
+            id: global_id("Expert", e.id).0,
+            aliases: services::experts::aliases(&e.aliases),
+            topics: topics
+                .remove(&e.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| Ref {
+                    slug: t.slug,
+                    name: t.name,
+                })
+                .collect(),
+            slug: e.slug,
+            name: e.name,
+            title: e.title,
+            affiliation: e.affiliation,
+            bio_en: e.bio_en,
+            bio_fr: e.bio_fr,
+            photo_url: e.photo_url,
+        })
+        .collect())
+}
+
+#[derive(Serialize)]
+pub struct Outlet {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub kind: String,
+    pub website: Option<String>,
+    pub country: Option<String>,
+    pub language: Option<String>,
+    pub aliases: Vec<String>,
+    pub parent: Option<Ref>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<Ref>>,
+}
+
+pub async fn outlets(
+    db: &impl ConnectionTrait,
+    items: Vec<outlet::Model>,
+) -> AppResult<Vec<Outlet>> {
+    let mut parent_ids: Vec<i32> = items.iter().filter_map(|o| o.parent_id).collect();
+    parent_ids.sort_unstable();
+    parent_ids.dedup();
+    let parents: HashMap<i32, Ref> = services::outlets::by_ids(db, &parent_ids)
+        .await?
+        .into_iter()
+        .map(|o| {
+            (
+                o.id,
+                Ref {
+                    slug: o.slug,
+                    name: o.name,
+                },
+            )
+        })
+        .collect();
+    Ok(items
+        .into_iter()
+        .map(|o| Outlet {
+            id: global_id("Outlet", o.id).0,
+            parent: o.parent_id.and_then(|p| parents.get(&p).cloned()),
+            aliases: services::experts::aliases(&o.aliases),
+            slug: o.slug,
+            name: o.name,
+            kind: o.kind,
+            website: o.website,
+            country: o.country,
+            language: o.language,
+            children: None,
+        })
+        .collect())
+}
+
+#[derive(Serialize)]
+pub struct Event {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub kind: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub time_zone: Option<String>,
+    pub venue: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub country: Option<String>,
+    pub description: Option<String>,
+    pub registration_url: Option<String>,
+}
+
+pub fn event(e: event::Model) -> Event {
+    Event {
+        id: global_id("Event", e.id).0,
+        slug: e.slug,
+        title: e.title,
+        kind: e.kind,
+        starts_at: e.starts_at,
+        ends_at: e.ends_at,
+        time_zone: e.time_zone,
+        venue: e.venue,
+        city: e.city,
+        region: e.region,
+        country: e.country,
+        description: e.description,
+        registration_url: e.registration_url,
+    }
+}
+
+pub fn topic(t: topic::Model) -> Ref {
+    Ref {
+        slug: t.slug,
+        name: t.name,
+    }
+}
+
+#[derive(Serialize)]
+pub struct Site {
+    pub name: String,
+    pub tagline_en: String,
+    pub tagline_fr: String,
+    pub offices: Vec<Office>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub web: Option<String>,
+    pub copyright: Option<String>,
+    pub charity_registration: Option<String>,
+}
+
+pub fn site(s: site::Model) -> Site {
+    Site {
+        offices: services::site::offices(&s),
+        name: s.name,
+        tagline_en: s.tagline_en,
+        tagline_fr: s.tagline_fr,
+        phone: s.phone,
+        email: s.email,
+        web: s.web,
+        copyright: s.copyright,
+        charity_registration: s.charity_registration,
+    }
+}
