@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--port", type=int, default=18181)
     ap.add_argument("--only", help="comma-separated workloads, e.g. W1,W4")
+    ap.add_argument("--no-cache", action="store_true", help="turn the response cache off (every request recomputed)")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     n = args.articles
@@ -70,6 +71,9 @@ def main():
     params = json.load(open(params_file))
 
     env = dict(os.environ, RUST_LOG="warn", MEDIADESK_NO_DEMO="true")
+    if args.no_cache:
+        env["MEDIADESK_RESPONSE_CACHE"] = "0"
+    tag = f"{args.db}-{n}" + ("-nocache" if args.no_cache else "")
     if args.db == "sqlite":
         ddir = os.path.join(OUT, f"db-{n}")
         shutil.rmtree(ddir, ignore_errors=True)
@@ -150,7 +154,8 @@ def main():
             print(f"{name}: {r['rps']:>9.1f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
                   f"errors {r['errors']}  | 1 conn: {r['single_rps']:.1f} req/s p50 {r['single_p50_ms']:.2f} ms  | RSS {r['rss_mb']} MB",
                   flush=True)
-        out = os.path.join(OUT, f"results-{args.db}-{n}.json")
+        results["response_cache"] = not args.no_cache
+        out = os.path.join(OUT, f"results-{tag}.json")
         json.dump(results, open(out, "w"), indent=2)
         print(f"written {out}")
     finally:

@@ -59,6 +59,9 @@ pub struct ServeArgs {
     /// origin may read, none may write).
     #[arg(long, env = "MEDIADESK_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// How many rendered public answers to keep in memory (0 turns the cache off).
+    #[arg(long, env = "MEDIADESK_RESPONSE_CACHE", default_value_t = 4096)]
+    pub response_cache: usize,
     /// Serve GraphiQL and allow introspection.
     #[arg(long, env = "MEDIADESK_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub introspection: bool,

@@ -56,6 +56,7 @@ impl Application {
                 args.cache_max_age, args.cache_swr
             ),
             docs_html: http::docs::render(http::rest::handlers::OPENAPI_YAML),
+            cache: http::cache::ResponseCache::new(args.response_cache),
         });
         let origins = args.cors_origins.clone();
         let mut server = HttpServer::new(move || {

@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::{
+    ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH,
+};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::ServerError;
 use async_graphql::http::GraphiQLSource;
@@ -18,6 +21,7 @@ use crate::auth::Actor;
 use crate::graphql::{Loaders, RequestCtx};
 
 use super::AppState;
+use super::cache::{Entry, ResponseCache};
 use super::problem::problem;
 
 /// Largest request body accepted on `POST /graphql`.
@@ -98,7 +102,12 @@ pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse 
     if req.query.is_empty() && !req.extensions.contains_key("persistedQuery") {
         return bad_request("give the operation in the `query` parameter");
     }
-    execute(&state, req, true).await
+    let inm = http
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    execute_cached(&state, req, true, inm).await
 }
 
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, HttpResponse> {
@@ -132,14 +141,104 @@ fn gql_errors(message: &str, code: &str) -> HttpResponse {
         ext.set("code", code);
         ext
     });
-    render(async_graphql::Response::from_errors(vec![e]), false)
+    render(async_graphql::Response::from_errors(vec![e]))
 }
 
 async fn execute(state: &AppState, req: async_graphql::Request, over_get: bool) -> HttpResponse {
+    execute_cached(state, req, over_get, None).await
+}
+
+/// Runs a request, answering from the response cache when the same anonymous
+/// query was answered under the current content stamp.
+async fn execute_cached(
+    state: &AppState,
+    req: async_graphql::Request,
+    over_get: bool,
+    if_none_match: Option<String>,
+) -> HttpResponse {
+    let stamp = match crate::services::content::stamp(&state.db.conn).await {
+        Ok(s) => s,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let persisted = req
+        .extensions
+        .get("persistedQuery")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let variables = serde_json::to_vec(&req.variables).unwrap_or_default();
+    let key = ResponseCache::key(&[
+        b"graphql",
+        req.query.as_bytes(),
+        req.operation_name.as_deref().unwrap_or_default().as_bytes(),
+        &variables,
+        persisted.as_bytes(),
+    ]);
+    let etag = {
+        let mut parts: Vec<u8> = Vec::with_capacity(56);
+        for p in stamp.key() {
+            parts.extend_from_slice(&p.to_le_bytes());
+        }
+        parts.extend_from_slice(&key);
+        format!(
+            "\"{}\"",
+            super::rest::caching::hex(&ResponseCache::key(&[&parts])[..12])
+        )
+    };
+    if over_get && if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        return HttpResponse::NotModified()
+            .insert_header((ETAG, etag))
+            .insert_header((CACHE_CONTROL, GET_CACHE_CONTROL))
+            .finish();
+    }
+    if let Some(hit) = state.cache.get(&key, stamp.key()) {
+        return json_response(hit.body, over_get.then_some(etag.as_str()));
+    }
+    let res = execute_uncached(state, req, over_get).await;
+    if let Some(body) = res.1 {
+        state.cache.put(
+            key,
+            Entry {
+                stamp: stamp.key(),
+                body: body.clone(),
+                link: None,
+            },
+        );
+        return json_response(body, over_get.then_some(etag.as_str()));
+    }
+    res.0
+}
+
+fn json_response(body: Bytes, etag: Option<&str>) -> HttpResponse {
+    let mut b = HttpResponse::Ok();
+    b.insert_header((CONTENT_TYPE, "application/json"));
+    match etag {
+        Some(e) => {
+            b.insert_header((ETAG, e.to_owned()));
+            b.insert_header((CACHE_CONTROL, GET_CACHE_CONTROL));
+        }
+        None => {
+            b.insert_header((CACHE_CONTROL, "no-store"));
+        }
+    }
+    b.body(body)
+}
+
+/// `Cache-Control` of successful GET queries (CDN-cacheable, short-lived).
+const GET_CACHE_CONTROL: &str = "public, max-age=30, stale-while-revalidate=60";
+
+/// Executes without the cache; also returns the body when it may be cached (no errors).
+async fn execute_uncached(
+    state: &AppState,
+    req: async_graphql::Request,
+    over_get: bool,
+) -> (HttpResponse, Option<Bytes>) {
     if req.query.len() > MAX_DOCUMENT_BYTES {
-        return gql_errors(
-            &format!("the query document is larger than {MAX_DOCUMENT_BYTES} bytes"),
-            "BAD_USER_INPUT",
+        return (
+            gql_errors(
+                &format!("the query document is larger than {MAX_DOCUMENT_BYTES} bytes"),
+                "BAD_USER_INPUT",
+            ),
+            None,
         );
     }
     if !req.query.is_empty() {
@@ -155,19 +254,29 @@ async fn execute(state: &AppState, req: async_graphql::Request, over_get: bool) 
                 );
                 res.headers_mut()
                     .insert(ALLOW, HeaderValue::from_static("POST"));
-                return res;
+                return (res, None);
             }
             let (aliases, fields) = count(&doc);
             if aliases > MAX_ALIASES {
-                return gql_errors(
-                    &format!("the query uses {aliases} aliases; at most {MAX_ALIASES} are allowed"),
-                    "TOO_COMPLEX",
+                return (
+                    gql_errors(
+                        &format!(
+                            "the query uses {aliases} aliases; at most {MAX_ALIASES} are allowed"
+                        ),
+                        "TOO_COMPLEX",
+                    ),
+                    None,
                 );
             }
             if fields > MAX_FIELDS {
-                return gql_errors(
-                    &format!("the query selects {fields} fields; at most {MAX_FIELDS} are allowed"),
-                    "TOO_COMPLEX",
+                return (
+                    gql_errors(
+                        &format!(
+                            "the query selects {fields} fields; at most {MAX_FIELDS} are allowed"
+                        ),
+                        "TOO_COMPLEX",
+                    ),
+                    None,
                 );
             }
         }
@@ -179,9 +288,18 @@ async fn execute(state: &AppState, req: async_graphql::Request, over_get: bool) 
         .data(RequestCtx::new(db, actor));
     let res = match tokio::time::timeout(TIMEOUT, state.schema.execute(req)).await {
         Ok(r) => r,
-        Err(_) => return gql_errors("the operation took too long and was stopped", "TIMEOUT"),
+        Err(_) => {
+            return (
+                gql_errors("the operation took too long and was stopped", "TIMEOUT"),
+                None,
+            );
+        }
     };
-    render(res, over_get)
+    if res.errors.is_empty() {
+        let body = Bytes::from(serde_json::to_vec(&res).unwrap_or_default());
+        return (HttpResponse::Ok().finish(), Some(body));
+    }
+    (render(res), None)
 }
 
 fn has_mutation(doc: &ExecutableDocument, name: Option<&str>) -> bool {
@@ -245,13 +363,10 @@ fn classify(res: &mut async_graphql::Response) {
     }
 }
 
-fn render(mut res: async_graphql::Response, cacheable: bool) -> HttpResponse {
+/// Renders an answer with errors (never cached).
+fn render(mut res: async_graphql::Response) -> HttpResponse {
     classify(&mut res);
-    let cache = if cacheable && res.errors.is_empty() {
-        "public, max-age=30, stale-while-revalidate=60"
-    } else {
-        "no-store"
-    };
+    let cache = "no-store";
     let body = serde_json::to_vec(&res)
         .unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"internal error\"}]}".to_vec());
     HttpResponse::Ok()

@@ -2,6 +2,7 @@
 //! checks and the GraphQL endpoint. Handlers decode input, call the service layer
 //! and render; no rules live here.
 
+pub mod cache;
 pub mod docs;
 pub mod graphql;
 pub mod health;
@@ -22,4 +23,6 @@ pub struct AppState {
     pub cache_control: String,
     /// The rendered `/api/v1/docs` page.
     pub docs_html: String,
+    /// Rendered public answers, keyed by request and content stamp.
+    pub cache: cache::ResponseCache,
 }

@@ -594,3 +594,71 @@ async fn statement_count_is_constant(backend: Backend) {
     assert_eq!(counts[0], counts[1]);
     assert!(counts[0] <= 8, "{counts:?}");
 }
+
+both!(
+    cached_answers_change_with_writes_and_scheduled_publications,
+    cache_is_never_stale
+);
+
+async fn cache_is_never_stale(backend: Backend) {
+    let app = spawn(backend).await;
+    let q = "{ articles(first: 1) { nodes { title } } }";
+    let first = app.gql_ok(q, json!({})).await;
+    assert_eq!(first["articles"]["nodes"][0]["title"], "G7 Update");
+    // Same answer again (from the cache), and over GET with an ETag and a 304.
+    assert_eq!(app.gql_ok(q, json!({})).await, first);
+    let url = format!("{}/graphql?query={}", app.addr, urlencode(q));
+    let res = app.client.get(&url).send().await.unwrap();
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let res = app
+        .client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
+
+    // A write from another process (another node) is seen at once.
+    let dir = tempfile::tempdir().unwrap();
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(3)).to_rfc3339();
+    let file = dir.path().join("w.ndjson");
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n{}\n",
+            json!({"type": "article", "title": "Newest mention", "experts": ["David Perry"],
+                   "published_at": "2026-03-01", "language": "en"}),
+            json!({"type": "article", "title": "Scheduled mention", "experts": ["David Perry"],
+                   "published_at": "2026-04-01", "language": "en", "publish_at": soon}),
+        ),
+    )
+    .unwrap();
+    let out = app.cli(&["import", file.to_str().unwrap()], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = app.gql_ok(q, json!({})).await;
+    assert_eq!(d["articles"]["nodes"][0]["title"], "Newest mention");
+    let res = app
+        .client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The scheduled one appears when its time comes, with no write.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let d = app.gql_ok(q, json!({})).await;
+    assert_eq!(d["articles"]["nodes"][0]["title"], "Scheduled mention");
+    let r = app
+        .get("/api/v1/articles?limit=1")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(r["data"][0]["title"], "Scheduled mention");
+}

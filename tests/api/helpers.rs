@@ -192,6 +192,7 @@ async fn serve(db: TestDb, conn: mediadesk::db::Db) -> TestApp {
         cache_max_age: 60,
         cache_swr: 300,
         cors_origins: vec![],
+        response_cache: 256,
     };
     let app = startup::Application::build(conn, &args).expect("build server");
     let addr = format!("http://127.0.0.1:{}", app.port());

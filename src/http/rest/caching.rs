@@ -5,12 +5,15 @@
 
 use std::future::Future;
 
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::http::cache::{Entry, ResponseCache};
 use crate::services;
 
 /// Answers a public GET: 304 when the client's copy is current, else `render()`.
@@ -60,12 +63,42 @@ where
             _ => false,
         },
     };
+    let key = ResponseCache::key(&[
+        b"rest",
+        req.path().as_bytes(),
+        req.query_string().as_bytes(),
+    ]);
     let mut res = if not_modified {
         HttpResponse::NotModified().finish()
+    } else if let Some(hit) = state.cache.get(&key, stamp.key()) {
+        rebuild(hit.body, hit.link)
     } else {
-        render().await?
+        let res = render().await?;
+        if res.status() == StatusCode::OK {
+            let link = res
+                .headers()
+                .get("link")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = actix_web::body::to_bytes(res.into_body())
+                .await
+                .map_err(|_| {
+                    AppError::Internal(anyhow::anyhow!("could not buffer a response body"))
+                })?;
+            state.cache.put(
+                key,
+                Entry {
+                    stamp: stamp.key(),
+                    body: body.clone(),
+                    link: link.clone(),
+                },
+            );
+            rebuild(body, link)
+        } else {
+            res
+        }
     };
-    if res.status().is_success() || res.status() == actix_web::http::StatusCode::NOT_MODIFIED {
+    if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
         let hs = res.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&etag) {
             hs.insert(header::ETAG, v);
@@ -84,6 +117,15 @@ where
     Ok(res)
 }
 
-fn hex(bytes: &[u8]) -> String {
+fn rebuild(body: Bytes, link: Option<String>) -> HttpResponse {
+    let mut b = HttpResponse::Ok();
+    b.content_type("application/json");
+    if let Some(l) = link {
+        b.insert_header(("link", l));
+    }
+    b.body(body)
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,0 +1,71 @@
+//! A bounded in-memory cache of rendered public answers (GraphQL queries and REST
+//! reads by anonymous callers). Every entry remembers the content stamp it was
+//! rendered under, and a lookup compares it with the stamp read from the database
+//! for this request, so a write on any node, a scheduled publication coming due or
+//! an event starting makes the entry stale at once. Nothing is ever served from a
+//! stale entry; the cache only saves recomputing an answer that has not changed.
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+
+use actix_web::web::Bytes;
+use sha2::{Digest, Sha256};
+
+/// What a cached answer carries besides its body.
+#[derive(Clone)]
+pub struct Entry {
+    pub stamp: [i64; 3],
+    pub body: Bytes,
+    /// An RFC 8288 `Link` header, if the answer had one.
+    pub link: Option<String>,
+}
+
+pub struct ResponseCache {
+    inner: Mutex<lru::LruCache<[u8; 32], Entry>>,
+    max_body: usize,
+}
+
+/// Largest answer worth keeping.
+const MAX_BODY: usize = 512 * 1024;
+
+impl ResponseCache {
+    pub fn new(entries: usize) -> Self {
+        let cap = NonZeroUsize::new(entries.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            inner: Mutex::new(lru::LruCache::new(cap)),
+            max_body: MAX_BODY,
+        }
+    }
+
+    /// A key over the parts that determine an answer.
+    pub fn key(parts: &[&[u8]]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        h.finalize().into()
+    }
+
+    /// The answer rendered under exactly `stamp`, if any.
+    pub fn get(&self, key: &[u8; 32], stamp: [i64; 3]) -> Option<Entry> {
+        let mut c = self.inner.lock().ok()?;
+        match c.get(key) {
+            Some(e) if e.stamp == stamp => Some(e.clone()),
+            Some(_) => {
+                c.pop(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn put(&self, key: [u8; 32], entry: Entry) {
+        if entry.body.len() > self.max_body {
+            return;
+        }
+        if let Ok(mut c) = self.inner.lock() {
+            c.put(key, entry);
+        }
+    }
+}
