@@ -21,7 +21,8 @@ pub struct Entry {
 }
 
 pub struct ResponseCache {
-    inner: Mutex<lru::LruCache<[u8; 32], Entry>>,
+    /// `None` when caching is off.
+    inner: Option<Mutex<lru::LruCache<[u8; 32], Entry>>>,
     max_body: usize,
 }
 
@@ -49,7 +50,7 @@ impl ResponseCache {
 
     /// The answer rendered under exactly `stamp`, if any.
     pub fn get(&self, key: &[u8; 32], stamp: [i64; 3]) -> Option<Entry> {
-        let mut c = self.inner.lock().ok()?;
+        let mut c = self.inner.as_ref()?.lock().ok()?;
         match c.get(key) {
             Some(e) if e.stamp == stamp => Some(e.clone()),
             Some(_) => {
@@ -64,7 +65,7 @@ impl ResponseCache {
         if entry.body.len() > self.max_body {
             return;
         }
-        if let Ok(mut c) = self.inner.lock() {
+        if let Some(Ok(mut c)) = self.inner.as_ref().map(Mutex::lock) {
             c.put(key, entry);
         }
     }
