@@ -30,10 +30,10 @@ pub struct ResponseCache {
 const MAX_BODY: usize = 512 * 1024;
 
 impl ResponseCache {
+    /// A cache of at most `entries` answers; 0 turns it off.
     pub fn new(entries: usize) -> Self {
-        let cap = NonZeroUsize::new(entries.max(1)).unwrap_or(NonZeroUsize::MIN);
         Self {
-            inner: Mutex::new(lru::LruCache::new(cap)),
+            inner: NonZeroUsize::new(entries).map(|cap| Mutex::new(lru::LruCache::new(cap))),
             max_body: MAX_BODY,
         }
     }
