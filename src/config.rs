@@ -62,6 +62,13 @@ pub struct ServeArgs {
     /// How many rendered public answers to keep in memory (0 turns the cache off).
     #[arg(long, env = "MEDIADESK_RESPONSE_CACHE", default_value_t = 4096)]
     pub response_cache: usize,
+    /// The public base URL of this server, for feed and widget links (default:
+    /// the scheme and host of each request).
+    #[arg(long, env = "MEDIADESK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Who may frame the widget (`frame-ancestors` of its Content-Security-Policy).
+    #[arg(long, env = "MEDIADESK_FRAME_ANCESTORS", default_value = "*")]
+    pub frame_ancestors: String,
     /// Serve GraphiQL and allow introspection.
     #[arg(long, env = "MEDIADESK_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub introspection: bool,

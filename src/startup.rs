@@ -12,6 +12,19 @@ use crate::config::ServeArgs;
 use crate::db::Db;
 use crate::http::{self, AppState};
 
+/// Public routes outside `/api/v1` (the contract test holds `openapi.yaml` to
+/// these and `http::rest::ROUTES`).
+pub const OTHER_ROUTES: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/graphql",
+    "/feeds/{file}",
+    "/feeds/{kind}/{file}",
+    "/embed",
+    "/embed/mentions",
+    "/embed.js",
+];
+
 /// CORS for the public API: any origin may read unless an allowlist is set.
 fn cors(origins: &[String], methods: &[&'static str]) -> Cors {
     let mut c = Cors::default()
@@ -57,6 +70,8 @@ impl Application {
             ),
             docs_html: http::docs::render(http::rest::handlers::OPENAPI_YAML),
             cache: http::cache::ResponseCache::new(args.response_cache),
+            public_url: args.public_url.clone(),
+            frame_ancestors: args.frame_ancestors.clone(),
         });
         let origins = args.cors_origins.clone();
         let mut server = HttpServer::new(move || {
@@ -72,6 +87,16 @@ impl Application {
                         .route(web::post().to(http::graphql::post))
                         .route(web::get().to(http::graphql::get)),
                 )
+                .service(
+                    web::scope("/feeds")
+                        .wrap(cors(&origins, &["GET", "HEAD", "OPTIONS"]))
+                        .route("/{file}", web::get().to(http::feeds::all))
+                        .route("/{kind}/{file}", web::get().to(http::feeds::scoped))
+                        .default_service(web::to(http::problem::not_found)),
+                )
+                .route("/embed", web::get().to(http::embed::preview))
+                .route("/embed/mentions", web::get().to(http::embed::mentions))
+                .route("/embed.js", web::get().to(http::embed::script))
                 .service(
                     web::scope(http::rest::PREFIX)
                         .wrap(cors(&origins, &["GET", "HEAD", "OPTIONS"]))

@@ -18,6 +18,8 @@ pub struct Entry {
     pub body: Bytes,
     /// An RFC 8288 `Link` header, if the answer had one.
     pub link: Option<String>,
+    /// When the answer's content last changed, if known (`Last-Modified`).
+    pub modified: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub struct ResponseCache {

@@ -4,12 +4,7 @@
 
 use serde_json::Value;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use super::esc;
 
 fn text(v: &Value, key: &str) -> String {
     v.get(key)

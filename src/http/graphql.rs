@@ -201,6 +201,7 @@ async fn execute_cached(
                 stamp: stamp.key(),
                 body: body.clone(),
                 link: None,
+                modified: None,
             },
         );
         return json_response(body, over_get.then_some(etag.as_str()));

@@ -4,6 +4,8 @@
 
 pub mod cache;
 pub mod docs;
+pub mod embed;
+pub mod feeds;
 pub mod graphql;
 pub mod health;
 pub mod problem;
@@ -25,4 +27,38 @@ pub struct AppState {
     pub docs_html: String,
     /// Rendered public answers, keyed by request and content stamp.
     pub cache: cache::ResponseCache,
+    /// The public base URL (`https://media.example.org`), when configured.
+    pub public_url: Option<String>,
+    /// `frame-ancestors` of the embeddable widget.
+    pub frame_ancestors: String,
+}
+
+impl AppState {
+    /// The base URL clients reach this server at: the configured public URL, or
+    /// the scheme and host of the request.
+    pub fn public_base(&self, req: &actix_web::HttpRequest) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => {
+                let ci = req.connection_info();
+                format!("{}://{}", ci.scheme(), ci.host())
+            }
+        }
+    }
+}
+
+/// Escapes text for HTML element content and double-quoted attribute values.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -193,6 +193,8 @@ async fn serve(db: TestDb, conn: mediadesk::db::Db) -> TestApp {
         cache_swr: 300,
         cors_origins: vec![],
         response_cache: 256,
+        public_url: None,
+        frame_ancestors: "*".into(),
     };
     let app = startup::Application::build(conn, &args).expect("build server");
     let addr = format!("http://127.0.0.1:{}", app.port());

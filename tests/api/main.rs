@@ -6,6 +6,7 @@ mod helpers;
 
 mod contract;
 mod demo;
+mod feeds;
 mod graphql;
 mod health;
 mod import;

@@ -91,6 +91,7 @@ where
                     stamp: stamp.key(),
                     body: body.clone(),
                     link: link.clone(),
+                    modified: None,
                 },
             );
             rebuild(body, link)
@@ -128,4 +129,80 @@ fn rebuild(body: Bytes, link: Option<String>) -> HttpResponse {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Answers a public GET whose validator is the content itself: the body is
+/// rendered (or taken from the response cache) and hashed, so the ETag changes
+/// when, and only when, the body does. `render` returns the body and when its
+/// content last changed (for `Last-Modified`).
+pub async fn conditional_by_content<F, Fut>(
+    req: &HttpRequest,
+    state: &AppState,
+    content_type: &'static str,
+    render: F,
+) -> AppResult<HttpResponse>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = AppResult<(Vec<u8>, Option<chrono::DateTime<chrono::Utc>>)>>,
+{
+    let stamp = services::content::stamp(&state.db.conn).await?;
+    let key = ResponseCache::key(&[
+        b"content",
+        req.path().as_bytes(),
+        req.query_string().as_bytes(),
+    ]);
+    let (body, modified) = match state.cache.get(&key, stamp.key()) {
+        Some(hit) => (hit.body, hit.modified),
+        None => {
+            let (body, modified) = render().await?;
+            let body = Bytes::from(body);
+            state.cache.put(
+                key,
+                Entry {
+                    stamp: stamp.key(),
+                    body: body.clone(),
+                    link: None,
+                    modified,
+                },
+            );
+            (body, modified)
+        }
+    };
+    let etag = format!("\"{}\"", hex(&Sha256::digest(&body)[..12]));
+    let inm = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    let not_modified = match inm {
+        Some(inm) => inm.split(',').any(|t| t.trim() == etag || t.trim() == "*"),
+        None => match (
+            req.headers()
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok()),
+            modified,
+        ) {
+            (Some(ims), Some(lm)) => chrono::DateTime::parse_from_rfc2822(ims)
+                .is_ok_and(|ims| lm.timestamp() <= ims.timestamp()),
+            _ => false,
+        },
+    };
+    let mut res = if not_modified {
+        HttpResponse::NotModified().finish()
+    } else {
+        HttpResponse::Ok().content_type(content_type).body(body)
+    };
+    let hs = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        hs.insert(header::ETAG, v);
+    }
+    if let Some(lm) = modified
+        && let Ok(v) = HeaderValue::from_str(&lm.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+    {
+        hs.insert(header::LAST_MODIFIED, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&state.cache_control) {
+        hs.insert(header::CACHE_CONTROL, v);
+    }
+    hs.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    Ok(res)
 }

@@ -1,0 +1,416 @@
+//! The embeddable "Experts in the media" list for partner sites:
+//! `/embed/mentions` (a self-contained HTML page for an iframe: inline CSS, no
+//! script, a strict Content-Security-Policy), `/embed.js` (renders the same list
+//! from the REST API into a shadow root, for sites that refuse iframes) and
+//! `/embed` (a preview with the snippets to copy). Dates and labels are
+//! localised in English and French; every stored text is escaped.
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Datelike, Utc};
+
+use crate::auth::Actor;
+use crate::domain::{ArticleFilter, ArticleOrder, Language, PageRequest};
+use crate::error::AppResult;
+use crate::services;
+
+use super::rest::caching::conditional_by_content;
+use super::rest::json::{self, Article};
+use super::rest::params::Params;
+use super::{AppState, esc};
+
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const MONTHS_FR: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// "June 30, 2022" / "30 juin 2022" (the date in UTC, as the feeds give it).
+pub fn long_date(t: DateTime<Utc>, lang: Language) -> String {
+    let m = t.month0() as usize;
+    match lang {
+        Language::En => format!("{} {}, {}", MONTHS_EN[m], t.day(), t.year()),
+        Language::Fr => {
+            let day = if t.day() == 1 {
+                "1er".to_owned()
+            } else {
+                t.day().to_string()
+            };
+            format!("{day} {} {}", MONTHS_FR[m], t.year())
+        }
+    }
+}
+
+/// "A", "A and B", "A, B and C" (or "et").
+fn join_names(names: &[&str], lang: Language) -> String {
+    let and = match lang {
+        Language::En => " and ",
+        Language::Fr => " et ",
+    };
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{}{and}{last}", init.join(", ")),
+    }
+}
+
+struct Labels {
+    heading: &'static str,
+    by: &'static str,
+    feat: &'static str,
+    empty: &'static str,
+}
+
+fn labels(lang: Language) -> Labels {
+    match lang {
+        Language::En => Labels {
+            heading: "Experts in the media",
+            by: "by",
+            feat: "feat.",
+            empty: "No mentions yet.",
+        },
+        Language::Fr => Labels {
+            heading: "Nos experts dans les médias",
+            by: "par",
+            feat: "avec",
+            empty: "Aucune mention pour l'instant.",
+        },
+    }
+}
+
+/// One item's credit line, escaped: "by A and B (feat. X), Outlet, June 30, 2022".
+fn credit_html(a: &Article, lang: Language) -> String {
+    let l = labels(lang);
+    let mut parts = Vec::new();
+    let authors: Vec<&str> = a.authors.iter().map(String::as_str).collect();
+    let experts: Vec<&str> = a.experts.iter().map(|e| e.name.as_str()).collect();
+    let mut head = String::new();
+    if !authors.is_empty() {
+        head.push_str(&format!("{} {}", l.by, esc(&join_names(&authors, lang))));
+    }
+    if !experts.is_empty() {
+        if !head.is_empty() {
+            head.push(' ');
+        }
+        head.push_str(&format!(
+            "({} {})",
+            l.feat,
+            esc(&join_names(&experts, lang))
+        ));
+    }
+    if !head.is_empty() {
+        parts.push(head);
+    }
+    if let Some(o) = &a.outlet {
+        parts.push(esc(&o.name));
+    }
+    parts.push(esc(&long_date(a.published_at, lang)));
+    parts.join(", ")
+}
+
+const LIGHT: &str = "--fg:#1d1d1f;--muted:#555;--bg:#fff;--link:#0b4f9c;--rule:#e3e3e3";
+const DARK: &str = "--fg:#f2f2f2;--muted:#b5b5b5;--bg:#16181c;--link:#8cc4ff;--rule:#33363c";
+
+/// The widget options every form of it accepts.
+struct Options {
+    filter: ArticleFilter,
+    lang: Language,
+    limit: u64,
+    dark: bool,
+}
+
+fn options(req: &HttpRequest) -> AppResult<Options> {
+    let mut p = Params::parse(req.query_string())?;
+    let lang = p.parse_as::<Language>("lang");
+    let filter = ArticleFilter {
+        expert: p.slug("expert"),
+        outlet: p.slug("outlet"),
+        topic: p.slug("topic"),
+        language: lang,
+        ..Default::default()
+    };
+    let limit = match p.str("limit") {
+        None => Some(5),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if (1..=50).contains(&n) => Some(n),
+            _ => p.parse_as::<BadWidgetLimit>("limit").map(|_| 5),
+        },
+    };
+    let dark = match p.str("theme") {
+        None | Some("light") => false,
+        Some("dark") => true,
+        Some(_) => p.parse_as::<BadTheme>("theme").is_some(),
+    };
+    p.finish()?;
+    Ok(Options {
+        filter,
+        lang: lang.unwrap_or(Language::En),
+        limit: limit.unwrap_or(5),
+        dark,
+    })
+}
+
+struct BadWidgetLimit;
+impl std::str::FromStr for BadWidgetLimit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Err(format!("{s:?} is not a whole number from 1 to 50"))
+    }
+}
+struct BadTheme;
+impl std::str::FromStr for BadTheme {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Err(format!("unknown theme {s:?}; expected light or dark"))
+    }
+}
+
+/// `GET /embed/mentions`: the list as a page to put in an iframe.
+pub async fn mentions(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let o = options(&req)?;
+    let db = &state.db.conn;
+    let mut res = conditional_by_content(&req, &state, "text/html; charset=utf-8", || async {
+        let page = PageRequest {
+            limit: o.limit,
+            ..Default::default()
+        };
+        let items = services::articles::list(
+            db,
+            &Actor::Anonymous,
+            &o.filter,
+            ArticleOrder::Newest,
+            &page,
+        )
+        .await?
+        .items;
+        let articles = json::articles(db, items, false).await?;
+        let modified = articles.iter().map(|a| a.updated_at).max();
+        Ok((
+            widget_html(&articles, o.lang, o.dark).into_bytes(),
+            modified,
+        ))
+    })
+    .await?;
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors {}",
+        state.frame_ancestors
+    );
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&csp) {
+        res.headers_mut()
+            .insert(actix_web::http::header::CONTENT_SECURITY_POLICY, v);
+    }
+    res.headers_mut().insert(
+        actix_web::http::header::REFERRER_POLICY,
+        actix_web::http::header::HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    Ok(res)
+}
+
+fn widget_html(items: &[Article], lang: Language, dark: bool) -> String {
+    let l = labels(lang);
+    let mut list = String::new();
+    for a in items {
+        let title = esc(&a.title);
+        let title = match &a.url {
+            Some(u) => format!(
+                "<a href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">{title}</a>",
+                esc(u)
+            ),
+            None => title,
+        };
+        list.push_str(&format!(
+            "<li lang=\"{}\"><p class=\"t\">{title}</p><p class=\"c\">{}</p></li>",
+            esc(&a.language),
+            credit_html(a, lang)
+        ));
+    }
+    if items.is_empty() {
+        list.push_str(&format!("<li class=\"empty\">{}</li>", l.empty));
+    }
+    format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+<title>{heading}</title><style>:root{{{vars}}}html,body{{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",sans-serif}}\
+h2{{font-size:13px;letter-spacing:.08em;text-transform:uppercase;margin:0 0 .6em;padding:.8em 1em 0}}ul{{list-style:none;margin:0;padding:0 1em .6em}}\
+li{{padding:.55em 0;border-top:1px solid var(--rule)}}li:first-child{{border-top:0}}.t{{margin:0;font-weight:600}}.t a{{color:var(--link);text-decoration:none}}\
+.t a:hover{{text-decoration:underline}}.c{{margin:.15em 0 0;color:var(--muted);font-size:13px}}</style></head>\
+<body><h2>{heading}</h2><ul>{list}</ul></body></html>",
+        lang = lang.as_str(),
+        heading = l.heading,
+        vars = if dark { DARK } else { LIGHT },
+    )
+}
+
+/// `GET /embed.js`: renders `<div data-mediadesk-feed data-expert=".." data-limit="5">`
+/// elements from the REST API, inside shadow roots so neither page's styles leak.
+pub async fn script(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let base = state.public_base(&req);
+    let js = EMBED_JS.replace(
+        "__MEDIADESK_BASE__",
+        &base.replace('\\', "\\\\").replace('"', "\\\""),
+    );
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((CACHE_CONTROL, "public, max-age=300"))
+        .insert_header(("access-control-allow-origin", "*"))
+        .body(js)
+}
+
+const EMBED_JS: &str = r#"/* mediadesk embed: <div data-mediadesk-feed data-expert="slug" data-limit="5" data-lang="fr" data-theme="dark"></div> */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var BASE = "__MEDIADESK_BASE__";
+  try { if (script && script.src) { BASE = new URL(script.src).origin; } } catch (e) {}
+  var L = {
+    en: { heading: "Experts in the media", by: "by", feat: "feat.", and: " and ", empty: "No mentions yet." },
+    fr: { heading: "Nos experts dans les médias", by: "par", feat: "avec", and: " et ", empty: "Aucune mention pour l'instant." }
+  };
+  var MONTHS = {
+    en: ["January","February","March","April","May","June","July","August","September","October","November","December"],
+    fr: ["janvier","février","mars","avril","mai","juin","juillet","août","septembre","octobre","novembre","décembre"]
+  };
+  function longDate(iso, lang) {
+    var d = new Date(iso);
+    var m = MONTHS[lang][d.getUTCMonth()], day = d.getUTCDate(), y = d.getUTCFullYear();
+    if (lang === "fr") { return (day === 1 ? "1er" : String(day)) + " " + m + " " + y; }
+    return m + " " + day + ", " + y;
+  }
+  function joinNames(names, lang) {
+    if (names.length < 2) { return names.join(""); }
+    return names.slice(0, -1).join(", ") + L[lang].and + names[names.length - 1];
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text != null) { e.textContent = text; }
+    return e;
+  }
+  var CSS = ":host{all:initial;display:block}" +
+    ".w{--fg:#1d1d1f;--muted:#555;--bg:#fff;--link:#0b4f9c;--rule:#e3e3e3;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif}" +
+    ".w.dark{--fg:#f2f2f2;--muted:#b5b5b5;--bg:#16181c;--link:#8cc4ff;--rule:#33363c}" +
+    "h2{font-size:13px;letter-spacing:.08em;text-transform:uppercase;margin:0 0 .6em;padding:.8em 1em 0}" +
+    "ul{list-style:none;margin:0;padding:0 1em .6em}li{padding:.55em 0;border-top:1px solid var(--rule)}li:first-child{border-top:0}" +
+    ".t{margin:0;font-weight:600}.t a{color:var(--link);text-decoration:none}.c{margin:.15em 0 0;color:var(--muted);font-size:13px}";
+  function render(host) {
+    if (host.__mediadesk) { return; }
+    host.__mediadesk = true;
+    var lang = host.getAttribute("data-lang") === "fr" ? "fr" : "en";
+    var limit = parseInt(host.getAttribute("data-limit") || "5", 10);
+    if (!(limit >= 1 && limit <= 50)) { limit = 5; }
+    var q = new URLSearchParams();
+    q.set("limit", String(limit));
+    ["expert", "outlet", "topic"].forEach(function (k) {
+      var v = host.getAttribute("data-" + k);
+      if (v) { q.set(k, v); }
+    });
+    if (host.getAttribute("data-lang")) { q.set("lang", lang); }
+    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    var style = el("style"); style.textContent = CSS; root.appendChild(style);
+    var box = el("div", "w" + (host.getAttribute("data-theme") === "dark" ? " dark" : ""));
+    box.appendChild(el("h2", null, L[lang].heading));
+    var ul = el("ul"); box.appendChild(ul); root.appendChild(box);
+    fetch(BASE + "/api/v1/articles?" + q.toString(), { headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+      .then(function (body) {
+        var items = body.data || [];
+        if (!items.length) { ul.appendChild(el("li", "empty", L[lang].empty)); }
+        items.forEach(function (a) {
+          var li = el("li"); li.setAttribute("lang", a.language);
+          var t = el("p", "t");
+          if (a.url && /^https?:\/\//i.test(a.url)) {
+            var link = el("a", null, a.title);
+            link.href = a.url; link.target = "_blank"; link.rel = "noopener noreferrer";
+            t.appendChild(link);
+          } else { t.textContent = a.title; }
+          var bits = [], head = "";
+          if (a.authors.length) { head = L[lang].by + " " + joinNames(a.authors, lang); }
+          if (a.experts.length) {
+            head += (head ? " " : "") + "(" + L[lang].feat + " " + joinNames(a.experts.map(function (e) { return e.name; }), lang) + ")";
+          }
+          if (head) { bits.push(head); }
+          if (a.outlet) { bits.push(a.outlet.name); }
+          bits.push(longDate(a.published_at, lang));
+          li.appendChild(t); li.appendChild(el("p", "c", bits.join(", ")));
+          ul.appendChild(li);
+        });
+      })
+      .catch(function () { ul.appendChild(el("li", "empty", L[lang].empty)); });
+  }
+  function scan() {
+    var nodes = document.querySelectorAll("[data-mediadesk-feed]");
+    for (var i = 0; i < nodes.length; i++) { render(nodes[i]); }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", scan); } else { scan(); }
+})();
+"#;
+
+/// `GET /embed`: a live preview and the snippets partners copy.
+pub async fn preview(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let base = state.public_base(&req);
+    let iframe = format!(
+        "<iframe src=\"{base}/embed/mentions?limit=5&amp;lang=en\" title=\"Experts in the media\" width=\"360\" height=\"520\" style=\"border:0\" loading=\"lazy\"></iframe>"
+    );
+    let script = format!(
+        "<div data-mediadesk-feed data-limit=\"5\" data-lang=\"fr\"></div>\n<script src=\"{base}/embed.js\" async></script>"
+    );
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Embed the experts in the media</title>\
+<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;color:#222}}\
+.row{{display:flex;gap:2rem;flex-wrap:wrap}}.col{{flex:1 1 22rem}}pre{{background:#f4f4f4;padding:.8em;white-space:pre-wrap;word-break:break-all}}\
+.frame{{border:1px solid #ddd}}</style></head><body><h1>Embed “Experts in the media”</h1>\
+<p>Two ways to show the institute's latest media mentions on your site. Options: <code>expert</code>, <code>outlet</code>, <code>topic</code> (slugs), \
+<code>lang</code> (<code>en</code>/<code>fr</code>), <code>limit</code> (1–50) and <code>theme</code> (<code>light</code>/<code>dark</code>) — as URL parameters for the \
+iframe, as <code>data-</code> attributes for the script. Feeds: <a href=\"/feeds/mentions.rss\">RSS</a>, <a href=\"/feeds/mentions.atom\">Atom</a>, \
+<a href=\"/feeds/mentions.json\">JSON Feed</a>.</p><div class=\"row\"><div class=\"col\"><h2>An iframe</h2><pre>{iframe_code}</pre><div class=\"frame\">{iframe}</div></div>\
+<div class=\"col\"><h2>A script (no iframe)</h2><pre>{script_code}</pre><div class=\"frame\">{script}</div></div></div></body></html>",
+        iframe_code = esc(&iframe),
+        script_code = esc(&script),
+    );
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((CACHE_CONTROL, "public, max-age=300"))
+        .body(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_names_are_localised() {
+        let t = DateTime::parse_from_rfc3339("2022-06-30T15:59:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(long_date(t, Language::En), "June 30, 2022");
+        assert_eq!(long_date(t, Language::Fr), "30 juin 2022");
+        let first = DateTime::parse_from_rfc3339("2022-10-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(long_date(first, Language::Fr), "1er octobre 2022");
+        assert_eq!(join_names(&["A", "B"], Language::En), "A and B");
+        assert_eq!(join_names(&["A", "B", "C"], Language::Fr), "A, B et C");
+    }
+}
