@@ -1,9 +1,7 @@
 //! GraphQL object, enum and input types. Objects wrap entity models; nested fields
 //! resolve through the request's DataLoaders.
 
-use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, Interface, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, Enum, ID, InputObject, Interface, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::domain::{self, ArticleFilter, ExpertFilter, Slug};
@@ -446,55 +444,59 @@ impl Outlet {
 }
 
 /// An event held by the institute.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct Event {
-    #[graphql(skip)]
-    pub model: event::Model,
-    pub slug: String,
-    pub title: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: Option<DateTime<Utc>>,
-    /// IANA time zone of the venue ("America/Toronto").
-    pub time_zone: Option<String>,
-    pub venue: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    /// ISO 3166 country code.
-    pub country: Option<String>,
-    pub description: Option<String>,
-    pub registration_url: Option<String>,
-}
+pub struct Event(pub event::Model);
 
 impl From<event::Model> for Event {
     fn from(m: event::Model) -> Self {
-        Self {
-            slug: m.slug.clone(),
-            title: m.title.clone(),
-            starts_at: m.starts_at,
-            ends_at: m.ends_at,
-            time_zone: m.time_zone.clone(),
-            venue: m.venue.clone(),
-            city: m.city.clone(),
-            region: m.region.clone(),
-            country: m.country.clone(),
-            description: m.description.clone(),
-            registration_url: m.registration_url.clone(),
-            model: m,
-        }
+        Self(m)
     }
 }
 
-#[ComplexObject]
+#[Object]
 impl Event {
     async fn id(&self) -> ID {
-        global_id("Event", self.model.id)
+        global_id("Event", self.0.id)
+    }
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
     }
     async fn kind(&self) -> Result<EventKind> {
-        Ok(parse::<domain::EventKind>("kind", &self.model.kind)?.into())
+        Ok(parse::<domain::EventKind>("kind", &self.0.kind)?.into())
+    }
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    async fn ends_at(&self) -> Option<DateTime<Utc>> {
+        self.0.ends_at
+    }
+    /// IANA time zone of the venue ("America/Toronto").
+    async fn time_zone(&self) -> Option<&str> {
+        self.0.time_zone.as_deref()
+    }
+    async fn venue(&self) -> Option<&str> {
+        self.0.venue.as_deref()
+    }
+    async fn city(&self) -> Option<&str> {
+        self.0.city.as_deref()
+    }
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_deref()
+    }
+    /// ISO 3166 country code.
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn registration_url(&self) -> Option<&str> {
+        self.0.registration_url.as_deref()
     }
     async fn status(&self) -> Result<Status> {
-        Ok(parse::<domain::ArticleStatus>("status", &self.model.status)?.into())
+        Ok(parse::<domain::ArticleStatus>("status", &self.0.status)?.into())
     }
 }
 

@@ -333,7 +333,7 @@ fn atom_feed(meta: &FeedMeta, items: &[Article], updated: Option<DateTime<Utc>>)
     let feed = Feed {
         title: Text::plain(meta.title.clone()),
         id: meta.self_url.clone(),
-        updated: fixed(updated.unwrap_or_else(|| DateTime::<Utc>::UNIX_EPOCH)),
+        updated: fixed(updated.unwrap_or(DateTime::<Utc>::UNIX_EPOCH)),
         lang: Some(lang),
         generator: Some(atom_syndication::Generator {
             value: "mediadesk".into(),

@@ -16,7 +16,7 @@ use crate::entities::{article, article_expert, article_topic, expert, topic};
 use crate::error::{AppError, AppResult};
 use crate::services::search::TextQuery;
 
-use super::{keyset, now, ts_cursor};
+use super::{keyset, keyset_page, now, ts_cursor};
 
 /// The condition that hides what `actor` may not see.
 pub(crate) fn visible(actor: &Actor) -> Option<Condition> {
@@ -139,7 +139,6 @@ pub async fn list(
     if let (ArticleOrder::Relevance, Some(text)) = (order, &r.text) {
         return list_by_relevance(db, actor, filter, &r, text, page).await;
     }
-    let mut q = filtered(actor, filter, &r);
     let (key, id) = match r.driver {
         Driver::Articles => (
             Expr::col((article::Entity, article::Column::PublishedAt)),
@@ -154,25 +153,16 @@ pub async fn list(
             Expr::col((article_topic::Entity, article_topic::Column::ArticleId)),
         ),
     };
-    let cursor = ts_cursor(page);
-    let (cond, ord) = keyset(
-        key.clone().into(),
-        id.clone().into(),
-        cursor.map(|(t, _)| t.into()),
-        cursor.map(|(_, i)| i),
+    keyset_page(
+        db,
+        filtered(actor, filter, &r),
+        key,
+        id,
+        ts_cursor(page),
         order != ArticleOrder::Oldest,
         page,
-    );
-    if let Some(c) = cond {
-        q = q.filter(c);
-    }
-    let rows = q
-        .order_by(key, ord.clone())
-        .order_by(id, ord)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok(Page::from_fetched(rows, page))
+    )
+    .await
 }
 
 /// How many articles `actor` may see match `filter` (for `totalCount`).
@@ -201,7 +191,7 @@ async fn list_by_relevance(
     let cursor = page.cursor.as_ref().and_then(|c| c.num.map(|n| (n, c.id)));
     let (cond, ord) = keyset(
         rank.clone(),
-        id.clone().into(),
+        id.clone(),
         cursor.map(|(n, _)| n.into()),
         cursor.map(|(_, i)| i),
         true,

@@ -2,16 +2,14 @@
 //! The public sees published events only.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
 use crate::auth::Actor;
 use crate::domain::{ArticleStatus, Cursor, EventFilter, EventOrder, Page, PageRequest};
 use crate::entities::event;
 use crate::error::AppResult;
 
-use super::{keyset, now, ts_cursor};
+use super::{keyset_page, now, ts_cursor};
 
 fn scoped(actor: &Actor) -> Select<event::Entity> {
     let q = event::Entity::find();
@@ -98,28 +96,16 @@ pub async fn list(
     page: &PageRequest,
 ) -> AppResult<Page<event::Model>> {
     let order = order.unwrap_or_else(|| default_order(filter));
-    let mut q = filtered(actor, filter);
-    let key = Expr::col((event::Entity, event::Column::StartsAt));
-    let id = Expr::col((event::Entity, event::Column::Id));
-    let cursor = ts_cursor(page);
-    let (cond, ord) = keyset(
-        key.clone().into(),
-        id.clone().into(),
-        cursor.map(|(t, _)| t.into()),
-        cursor.map(|(_, i)| i),
+    keyset_page(
+        db,
+        filtered(actor, filter),
+        Expr::col((event::Entity, event::Column::StartsAt)),
+        Expr::col((event::Entity, event::Column::Id)),
+        ts_cursor(page),
         order == EventOrder::Latest,
         page,
-    );
-    if let Some(c) = cond {
-        q = q.filter(c);
-    }
-    let rows = q
-        .order_by(key, ord.clone())
-        .order_by(id, ord)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok(Page::from_fetched(rows, page))
+    )
+    .await
 }
 
 pub async fn count(

@@ -5,15 +5,14 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
 };
 
 use crate::domain::{Cursor, ExpertFilter, Page, PageRequest, name_key};
 use crate::entities::{expert, expert_topic, topic};
 use crate::error::AppResult;
 
-use super::keyset;
+use super::{keyset_page, text_cursor};
 
 pub async fn id_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<i32>> {
     Ok(expert::Entity::find()
@@ -92,37 +91,23 @@ pub async fn list(
     filter: &ExpertFilter,
     page: &PageRequest,
 ) -> AppResult<Page<expert::Model>> {
-    let Some(mut q) = filtered(db, filter).await? else {
+    let Some(q) = filtered(db, filter).await? else {
         return Ok(Page {
             items: vec![],
             has_next: false,
             has_previous: false,
         });
     };
-    let key = Expr::col((expert::Entity, expert::Column::SearchKey));
-    let id = Expr::col((expert::Entity, expert::Column::Id));
-    let cursor = page
-        .cursor
-        .as_ref()
-        .and_then(|c| c.text.clone().map(|t| (t, c.id)));
-    let (cond, ord) = keyset(
-        key.clone().into(),
-        id.clone().into(),
-        cursor.as_ref().map(|(t, _)| t.clone().into()),
-        cursor.as_ref().map(|(_, i)| *i),
+    keyset_page(
+        db,
+        q,
+        Expr::col((expert::Entity, expert::Column::SearchKey)),
+        Expr::col((expert::Entity, expert::Column::Id)),
+        text_cursor(page),
         false,
         page,
-    );
-    if let Some(c) = cond {
-        q = q.filter(c);
-    }
-    let rows = q
-        .order_by(key, ord.clone())
-        .order_by(id, ord)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok(Page::from_fetched(rows, page))
+    )
+    .await
 }
 
 pub fn cursor_of(e: &expert::Model) -> Cursor {

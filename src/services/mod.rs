@@ -74,9 +74,58 @@ pub(crate) fn keyset(
     (cond, order)
 }
 
-/// The timestamp and id a cursor carries, or a validation error for `field`.
-pub(crate) fn ts_cursor(page: &PageRequest) -> Option<(DateTime<Utc>, i32)> {
+/// The timestamp sort key and id a cursor carries.
+pub(crate) fn ts_cursor(page: &PageRequest) -> Option<(sea_orm::Value, i32)> {
     page.cursor
         .as_ref()
-        .and_then(|c: &Cursor| c.ts.map(|t| (ts_from_micros(t), c.id)))
+        .and_then(|c: &Cursor| c.ts.map(|t| (ts_from_micros(t).into(), c.id)))
+}
+
+/// The text sort key and id a cursor carries.
+pub(crate) fn text_cursor(page: &PageRequest) -> Option<(sea_orm::Value, i32)> {
+    page.cursor
+        .as_ref()
+        .and_then(|c: &Cursor| c.text.clone().map(|t| (t.into(), c.id)))
+}
+
+/// Fetches one keyset page of `q` in the ordering `(key, id)`: the rows after the
+/// cursor (or before it, paging backward), `limit + 1` of them to learn whether
+/// more follow. The one place listings are paginated.
+pub(crate) async fn keyset_page<E>(
+    db: &impl sea_orm::ConnectionTrait,
+    q: sea_orm::Select<E>,
+    key: Expr,
+    id: Expr,
+    cursor: Option<(sea_orm::Value, i32)>,
+    descending: bool,
+    page: &PageRequest,
+) -> crate::error::AppResult<crate::domain::Page<E::Model>>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Send + Sync,
+{
+    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+    let (cursor_key, cursor_id) = match cursor {
+        Some((k, i)) => (Some(Expr::val(k)), Some(i)),
+        None => (None, None),
+    };
+    let (cond, ord) = keyset(
+        key.clone(),
+        id.clone(),
+        cursor_key,
+        cursor_id,
+        descending,
+        page,
+    );
+    let q = match cond {
+        Some(c) => q.filter(c),
+        None => q,
+    };
+    let rows = q
+        .order_by(key, ord.clone())
+        .order_by(id, ord)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    Ok(crate::domain::Page::from_fetched(rows, page))
 }

@@ -2,15 +2,14 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
 };
 
 use crate::domain::{Cursor, OutletFilter, Page, PageRequest, name_key};
 use crate::entities::outlet;
 use crate::error::AppResult;
 
-use super::keyset;
+use super::{keyset_page, text_cursor};
 
 /// How deep outlet nesting is followed ("CBC" > "CBC Radio One" > a programme).
 const MAX_DEPTH: usize = 4;
@@ -98,31 +97,16 @@ pub async fn list(
     filter: &OutletFilter,
     page: &PageRequest,
 ) -> AppResult<Page<outlet::Model>> {
-    let mut q = filtered(filter);
-    let key = Expr::col((outlet::Entity, outlet::Column::SearchKey));
-    let id = Expr::col((outlet::Entity, outlet::Column::Id));
-    let cursor = page
-        .cursor
-        .as_ref()
-        .and_then(|c| c.text.clone().map(|t| (t, c.id)));
-    let (cond, ord) = keyset(
-        key.clone().into(),
-        id.clone().into(),
-        cursor.as_ref().map(|(t, _)| t.clone().into()),
-        cursor.as_ref().map(|(_, i)| *i),
+    keyset_page(
+        db,
+        filtered(filter),
+        Expr::col((outlet::Entity, outlet::Column::SearchKey)),
+        Expr::col((outlet::Entity, outlet::Column::Id)),
+        text_cursor(page),
         false,
         page,
-    );
-    if let Some(c) = cond {
-        q = q.filter(c);
-    }
-    let rows = q
-        .order_by(key, ord.clone())
-        .order_by(id, ord)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok(Page::from_fetched(rows, page))
+    )
+    .await
 }
 
 pub fn cursor_of(o: &outlet::Model) -> Cursor {
