@@ -33,6 +33,8 @@ pub async fn connect(url: &str, pool: u32) -> AppResult<Db> {
         opts.max_connections(pool.max(1))
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
+            // A local file has no connection to lose: no ping before every query.
+            .test_before_acquire(false)
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|o| {
                 o.create_if_missing(true)
@@ -48,6 +50,8 @@ pub async fn connect(url: &str, pool: u32) -> AppResult<Db> {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
+            // Ping only connections that sat idle, not before every query.
+            .test_before_acquire_if_idle_for(Duration::from_secs(5))
             .sqlx_logging(false);
         (Database::connect(opts).await?, None)
     } else {

@@ -307,6 +307,16 @@ pub async fn import<R: AsyncBufRead + Unpin>(
     super::content::bump(&txn).await?;
     txn.commit().await?;
     report.committed = true;
+    if report.created.articles >= 1000 {
+        // Fresh statistics, so the planner picks the keyset indexes after a bulk load.
+        let stmt = match backend {
+            DbBackend::Postgres => {
+                "ANALYZE articles, article_experts, article_topics, article_search, events"
+            }
+            _ => "ANALYZE",
+        };
+        db.execute_unprepared(stmt).await?;
+    }
     Ok(report)
 }
 

@@ -50,24 +50,20 @@ pub(crate) fn keyset(
         Direction::Backward => !descending,
     };
     let order = if fetch_desc { Order::Desc } else { Order::Asc };
+    // `key <= ck` lets the index seek straight to the cursor; the row-value
+    // comparison then skips the rows of the same key already seen. Written as
+    // `a < x OR (a = x AND b < y)` instead, both databases scan from the start of
+    // the range and the cost of a page grows with its depth.
     let cond = match (cursor_key, cursor_id) {
         (Some(ck), Some(cid)) => {
-            let (k_past, id_past) = if fetch_desc {
-                (
-                    Expr::expr(key.clone()).lt(ck.clone()),
-                    Expr::expr(id).lt(cid),
-                )
+            let pair = Expr::tuple([key.clone(), id]);
+            let at = Expr::tuple([ck.clone(), Expr::val(cid)]);
+            let (seek, past) = if fetch_desc {
+                (Expr::expr(key).lte(ck), pair.lt(at))
             } else {
-                (
-                    Expr::expr(key.clone()).gt(ck.clone()),
-                    Expr::expr(id).gt(cid),
-                )
+                (Expr::expr(key).gte(ck), pair.gt(at))
             };
-            Some(
-                Condition::any()
-                    .add(k_past)
-                    .add(Condition::all().add(Expr::expr(key).eq(ck)).add(id_past)),
-            )
+            Some(Condition::all().add(seek).add(past))
         }
         _ => None,
     };

@@ -76,3 +76,25 @@ async fn openapi_paths_are_served(backend: Backend) {
         }
     }
 }
+
+#[tokio::test]
+async fn introspection_can_be_switched_off() {
+    let q = "{ __schema { queryType { name } } }";
+    let on = mediadesk::graphql::build_schema(true).execute(q).await;
+    assert!(on.errors.is_empty(), "{:?}", on.errors);
+    let off = mediadesk::graphql::build_schema(false).execute(q).await;
+    let data = off.data.into_json().unwrap();
+    assert!(
+        !off.errors.is_empty() || data["__schema"].is_null(),
+        "introspection should reveal nothing: {data}"
+    );
+    // Suggestions ("did you mean ...?") are off too.
+    let typo = mediadesk::graphql::build_schema(false)
+        .execute("{ artcles { totalCount } }")
+        .await;
+    assert!(
+        !typo.errors[0].message.contains("Did you mean"),
+        "{}",
+        typo.errors[0].message
+    );
+}
