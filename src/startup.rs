@@ -56,7 +56,7 @@ pub struct Application {
 
 impl Application {
     /// Binds `args.bind` and prepares the server over `db`.
-    pub fn build(db: Db, args: &ServeArgs) -> anyhow::Result<Self> {
+    pub fn build(db: Db, jwt: crate::auth::jwt::Keys, args: &ServeArgs) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(&args.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", args.bind))?;
         let port = listener.local_addr()?.port();
@@ -72,6 +72,7 @@ impl Application {
             cache: http::cache::ResponseCache::new(args.response_cache),
             public_url: args.public_url.clone(),
             frame_ancestors: args.frame_ancestors.clone(),
+            jwt,
         });
         let origins = args.cors_origins.clone();
         let mut server = HttpServer::new(move || {

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_content;
 mod m20261127_000002_search;
+mod m20261127_000003_accounts;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_content::Migration),
             Box::new(m20261127_000002_search::Migration),
+            Box::new(m20261127_000003_accounts::Migration),
         ]
     }
 }

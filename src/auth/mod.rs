@@ -1,6 +1,8 @@
 //! Who is asking. Authentication (token -> `Actor`) happens at the edge; the service
 //! layer decides what an actor may see and do (`Actor::can_see_drafts`, `require`).
 
+pub mod jwt;
+
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 
@@ -27,6 +29,11 @@ impl Actor {
     /// Editors and admins see drafts, archived and scheduled content.
     pub fn can_see_drafts(&self) -> bool {
         matches!(self.role(), Some(Role::Editor | Role::Admin))
+    }
+
+    /// Is this the public (no credentials)?
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Actor::Anonymous)
     }
 
     /// Refuses unless the actor holds at least `role`.

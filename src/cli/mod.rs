@@ -64,6 +64,57 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Manage API keys for scripts.
+    Key {
+        #[command(subcommand)]
+        cmd: KeyCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user; the password is asked for on a terminal, else read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// admin, editor or contributor.
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Create a key; it is printed once, alone on the last line.
+    Create {
+        /// admin, editor or contributor.
+        #[arg(long)]
+        role: String,
+        /// What the key is for ("nightly import").
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke a key by id or prefix.
+    Revoke {
+        /// The key's id or prefix (`mdk_abcd1234`).
+        key: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 /// Parses the command line and runs the command.
@@ -81,6 +132,21 @@ pub async fn run() -> ExitCode {
 
 async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
+        Command::User {
+            cmd: UserCmd::Add { email, role, db },
+        } => {
+            let role = role
+                .parse::<crate::domain::Role>()
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let password = read_password()?;
+            let d = db::connect(&db.url(), db.db_pool).await?;
+            let u =
+                services::accounts::create_user(&d.conn, &Actor::System, &email, &password, role)
+                    .await?;
+            eprintln!("user {} added with role {}", u.email, u.role);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key { cmd } => key_command(cmd).await,
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)
@@ -106,7 +172,8 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 let r = services::demo::seed(&d.conn).await?;
                 tracing::info!(summary = %summary(&r), "empty database: demo data loaded");
             }
-            let app = startup::Application::build(d, &serve)?;
+            let jwt = crate::auth::jwt::Keys::load(&db.data_dir)?;
+            let app = startup::Application::build(d, jwt, &serve)?;
             tracing::info!(port = app.port(), bind = %serve.bind, "mediadesk listening");
             app.run_until_stopped().await?;
             tracing::info!("stopped");
@@ -170,6 +237,65 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
+    }
+}
+
+async fn key_command(cmd: KeyCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        KeyCmd::Create { role, name, db } => {
+            let role = role
+                .parse::<crate::domain::Role>()
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let d = db::connect(&db.url(), db.db_pool).await?;
+            let (k, secret) =
+                services::accounts::create_key(&d.conn, &Actor::System, &name, role).await?;
+            eprintln!(
+                "key {} ({}) created with role {}; it is shown only now:",
+                k.id, k.name, k.role
+            );
+            println!("{secret}");
+        }
+        KeyCmd::List { db } => {
+            let d = db::connect(&db.url(), db.db_pool).await?;
+            println!(
+                "{:<5} {:<14} {:<12} {:<26} {:<26} name",
+                "id", "prefix", "role", "last used", "revoked"
+            );
+            for k in services::accounts::list_keys(&d.conn, &Actor::System).await? {
+                let t = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or("-".to_owned(), |t| t.to_rfc3339())
+                };
+                println!(
+                    "{:<5} {:<14} {:<12} {:<26} {:<26} {}",
+                    k.id,
+                    k.prefix,
+                    k.role,
+                    t(k.last_used_at),
+                    t(k.revoked_at),
+                    k.name
+                );
+            }
+        }
+        KeyCmd::Revoke { key, db } => {
+            let d = db::connect(&db.url(), db.db_pool).await?;
+            let k = services::accounts::revoke_key(&d.conn, &Actor::System, &key).await?;
+            eprintln!("key {} ({}) revoked", k.id, k.prefix);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A password from a terminal prompt, or the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("password: ")?;
+        let again = rpassword::prompt_password("again: ")?;
+        anyhow::ensure!(p == again, "the passwords differ");
+        Ok(p)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
 }
 

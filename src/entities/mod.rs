@@ -1,9 +1,11 @@
 //! sea-orm entities: table mapping and relations only. No rules live here; the
 //! service layer (`crate::services`) is the only code that queries or changes them.
 
+pub mod api_key;
 pub mod article;
 pub mod article_expert;
 pub mod article_topic;
+pub mod audit_entry;
 pub mod content_state;
 pub mod event;
 pub mod expert;
@@ -11,3 +13,4 @@ pub mod expert_topic;
 pub mod outlet;
 pub mod site;
 pub mod topic;
+pub mod user;

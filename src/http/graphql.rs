@@ -77,7 +77,7 @@ pub async fn post(
         Ok(r) => r,
         Err(e) => return bad_request(&format!("not a GraphQL request: {e}")),
     };
-    execute(&state, req, false).await
+    execute(&state, &http, req, false, None).await
 }
 
 /// GraphiQL for a browser; otherwise a query (or persisted-query hash) in the URL.
@@ -107,7 +107,7 @@ pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse 
         .get(IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    execute_cached(&state, req, true, inm).await
+    execute(&state, &http, req, true, inm).await
 }
 
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, HttpResponse> {
@@ -144,8 +144,39 @@ fn gql_errors(message: &str, code: &str) -> HttpResponse {
     render(async_graphql::Response::from_errors(vec![e]))
 }
 
-async fn execute(state: &AppState, req: async_graphql::Request, over_get: bool) -> HttpResponse {
-    execute_cached(state, req, over_get, None).await
+/// Runs a request as its caller: anonymous queries through the response cache,
+/// signed-in ones (which may see drafts) always fresh and never cached.
+async fn execute(
+    state: &AppState,
+    http: &HttpRequest,
+    req: async_graphql::Request,
+    over_get: bool,
+    if_none_match: Option<String>,
+) -> HttpResponse {
+    match super::auth::actor(http, state).await {
+        Ok(Actor::Anonymous) => execute_cached(state, req, over_get, if_none_match).await,
+        Ok(actor) => {
+            let (res, body) = execute_uncached(state, req, over_get, actor).await;
+            match body {
+                Some(b) => {
+                    let mut r = json_response(b, None);
+                    r.headers_mut()
+                        .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+                    r
+                }
+                None => res,
+            }
+        }
+        Err(e) => {
+            let mut r = gql_errors(&e.public_message(), e.code());
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            r.headers_mut().insert(
+                actix_web::http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"mediadesk\", error=\"invalid_token\""),
+            );
+            r
+        }
+    }
 }
 
 /// Runs a request, answering from the response cache when the same anonymous
@@ -193,7 +224,7 @@ async fn execute_cached(
     if let Some(hit) = state.cache.get(&key, stamp.key()) {
         return json_response(hit.body, over_get.then_some(etag.as_str()));
     }
-    let res = execute_uncached(state, req, over_get).await;
+    let res = execute_uncached(state, req, over_get, Actor::Anonymous).await;
     if let Some(body) = res.1 {
         state.cache.put(
             key,
@@ -232,6 +263,7 @@ async fn execute_uncached(
     state: &AppState,
     req: async_graphql::Request,
     over_get: bool,
+    actor: Actor,
 ) -> (HttpResponse, Option<Bytes>) {
     if req.query.len() > MAX_DOCUMENT_BYTES {
         return (
@@ -282,7 +314,6 @@ async fn execute_uncached(
             }
         }
     }
-    let actor = Actor::Anonymous;
     let db = state.db.conn.clone();
     let req = req
         .data(Loaders::new(&db, &actor))

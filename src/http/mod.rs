@@ -2,6 +2,7 @@
 //! checks and the GraphQL endpoint. Handlers decode input, call the service layer
 //! and render; no rules live here.
 
+pub mod auth;
 pub mod cache;
 pub mod docs;
 pub mod embed;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// `frame-ancestors` of the embeddable widget.
     pub frame_ancestors: String,
+    /// Access-token keys.
+    pub jwt: crate::auth::jwt::Keys,
 }
 
 impl AppState {

@@ -68,12 +68,21 @@ impl ResponseError for AppError {
             AppError::Unavailable(e) => tracing::warn!(error = %e, "dependency unavailable"),
             _ => {}
         }
-        problem(
+        let mut res = problem(
             self.status_code(),
             self.code(),
             &self.public_message(),
             self.field_errors(),
-        )
+        );
+        if matches!(self, AppError::Unauthenticated) {
+            res.headers_mut().insert(
+                actix_web::http::header::WWW_AUTHENTICATE,
+                actix_web::http::header::HeaderValue::from_static(
+                    "Bearer realm=\"mediadesk\", error=\"invalid_token\"",
+                ),
+            );
+        }
+        res
     }
 }
 

@@ -4,6 +4,7 @@
 //! errors. GraphQL, REST, feeds and the CLI are thin adapters over these functions.
 //! Nothing here imports actix_web or async_graphql.
 
+pub mod accounts;
 pub mod articles;
 pub mod content;
 pub mod demo;

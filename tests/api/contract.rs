@@ -15,11 +15,18 @@ fn schema_graphql_equals_the_served_schema() {
     );
 }
 
+fn spec() -> serde_json::Value {
+    serde_norway::from_str(mediadesk::http::rest::handlers::OPENAPI_YAML).unwrap()
+}
+
 /// The `paths` of openapi.yaml.
 fn documented_paths() -> Vec<String> {
-    let spec: serde_json::Value =
-        serde_norway::from_str(mediadesk::http::rest::handlers::OPENAPI_YAML).unwrap();
-    spec["paths"].as_object().unwrap().keys().cloned().collect()
+    spec()["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
 }
 
 #[test]
@@ -43,7 +50,11 @@ both!(every_openapi_path_is_served, openapi_paths_are_served);
 
 async fn openapi_paths_are_served(backend: Backend) {
     let app = spawn(backend).await;
+    let spec = spec();
     for p in documented_paths() {
+        if spec["paths"][&p].get("get").is_none() {
+            continue;
+        }
         let p = p
             .replace("/experts/{slug}", "/experts/rob-huebert")
             .replace("/outlets/{slug}", "/outlets/cbc")

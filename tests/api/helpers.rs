@@ -196,7 +196,9 @@ async fn serve(db: TestDb, conn: mediadesk::db::Db) -> TestApp {
         public_url: None,
         frame_ancestors: "*".into(),
     };
-    let app = startup::Application::build(conn, &args).expect("build server");
+    let jwt =
+        mediadesk::auth::jwt::Keys::from_secret(TEST_JWT_SECRET.as_bytes()).expect("jwt keys");
+    let app = startup::Application::build(conn, jwt, &args).expect("build server");
     let addr = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -257,6 +259,9 @@ impl TestApp {
         ]
     }
 }
+
+/// The signing secret of test servers (the CLI gets it too).
+pub const TEST_JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes-0123456789";
 
 /// Runs the `mediadesk` binary with `DATABASE_URL` set.
 pub fn run_cli(db_url: &str, args: &[&str], stdin: Option<&Path>) -> Output {

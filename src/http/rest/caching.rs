@@ -26,6 +26,15 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = AppResult<HttpResponse>>,
 {
+    if crate::http::auth::has_credentials(req) {
+        // Answers for a signed-in caller may show drafts: never shared, never cached.
+        let mut res = render().await?;
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        return Ok(res);
+    }
     let stamp = services::content::stamp(&state.db.conn).await?;
     let mut h = Sha256::new();
     h.update(stamp.version.to_le_bytes());

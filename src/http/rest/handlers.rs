@@ -18,9 +18,9 @@ use super::caching::conditional;
 use super::json;
 use super::params::Params;
 
-/// The public caller (authentication arrives with the write API).
-fn actor(_req: &HttpRequest) -> Actor {
-    Actor::Anonymous
+/// The caller: anonymous, or the holder of a valid token (else 401).
+async fn actor(req: &HttpRequest, state: &AppState) -> AppResult<Actor> {
+    crate::http::auth::actor(req, state).await
 }
 
 /// `{"data": [...], "meta": {...}}` plus an RFC 8288 `Link: rel="next"`.
@@ -86,7 +86,7 @@ async fn articles_response(
     order: ArticleOrder,
     page: PageRequest,
 ) -> AppResult<HttpResponse> {
-    let actor = actor(req);
+    let actor = actor(req, state).await?;
     conditional(req, state, || async {
         let db = &state.db.conn;
         let p = services::articles::list(db, &actor, &filter, order, &page).await?;
@@ -119,7 +119,7 @@ pub async fn get_article(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let actor = actor(&req);
+    let actor = actor(&req, &state).await?;
     conditional(&req, &state, || async {
         let db = &state.db.conn;
         let a = services::articles::get_by_slug(db, &actor, &slug)
@@ -289,7 +289,7 @@ pub async fn list_events(req: HttpRequest, state: web::Data<AppState>) -> AppRes
     };
     let page = p.page();
     p.finish()?;
-    let actor = actor(&req);
+    let actor = actor(&req, &state).await?;
     conditional(&req, &state, || async {
         let r = services::events::list(&state.db.conn, &actor, &filter, order, &page).await?;
         let next = if r.has_next {
@@ -325,7 +325,7 @@ pub async fn get_event(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let actor = actor(&req);
+    let actor = actor(&req, &state).await?;
     conditional(&req, &state, || async {
         let e = services::events::get_by_slug(&state.db.conn, &actor, &slug)
             .await?
@@ -353,7 +353,7 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
     let Some(q) = q else {
         return Err(AppError::invalid("q", "the search text is required"));
     };
-    let actor = actor(&req);
+    let actor = actor(&req, &state).await?;
     conditional(&req, &state, || async {
         use services::search::Hit;
         let db = &state.db.conn;

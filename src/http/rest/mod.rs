@@ -32,6 +32,7 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/search",
     "/api/v1/site",
     "/api/v1/openapi.yaml",
+    "/api/v1/auth/token",
     "/api/v1/docs",
 ];
 
@@ -67,6 +68,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     get_only(cfg, "/api/v1/site", get_site);
     get_only(cfg, "/api/v1/openapi.yaml", openapi);
     get_only(cfg, "/api/v1/docs", docs);
+    cfg.service(
+        web::resource("/auth/token")
+            .route(web::post().to(crate::http::auth::token))
+            .default_service(web::to(method_not_allowed)),
+    );
 }
 
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {

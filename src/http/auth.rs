@@ -1,0 +1,84 @@
+//! Authentication at the edge: `Authorization: Bearer <jwt>` becomes an `Actor`
+//! (no header: anonymous; a bad, expired or foreign token, or one whose key was
+//! revoked or whose user was deactivated: 401 with `WWW-Authenticate`), and
+//! `POST /api/v1/auth/token` exchanges an API key or e-mail and password for a
+//! token. What an actor may do is decided in the services.
+
+use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::auth::Actor;
+use crate::auth::jwt::TTL_SECONDS;
+use crate::error::{AppError, AppResult};
+use crate::services::accounts;
+
+use super::AppState;
+
+/// The caller of this request.
+pub async fn actor(req: &HttpRequest, state: &AppState) -> AppResult<Actor> {
+    let Some(h) = req.headers().get(AUTHORIZATION) else {
+        return Ok(Actor::Anonymous);
+    };
+    let h = h.to_str().map_err(|_| AppError::Unauthenticated)?;
+    let token = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+        .ok_or(AppError::Unauthenticated)?
+        .trim();
+    let claims = state.jwt.verify(token)?;
+    let role = accounts::current_role(&state.db.conn, &claims.sub).await?;
+    Ok(Actor::User {
+        subject: claims.sub,
+        role,
+    })
+}
+
+/// Whether the request carries credentials (its answer is private).
+pub fn has_credentials(req: &HttpRequest) -> bool {
+    req.headers().contains_key(AUTHORIZATION)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    api_key: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+/// `POST /api/v1/auth/token`
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_json {
+        return Err(AppError::invalid("content-type", "send application/json"));
+    }
+    let t: TokenRequest = serde_json::from_slice(&body)
+        .map_err(|e| AppError::invalid("body", format!("not a token request: {e}")))?;
+    let principal = match (t.api_key, t.email, t.password) {
+        (Some(k), None, None) => accounts::login_with_key(&state.db.conn, &k).await?,
+        (None, Some(e), Some(p)) => accounts::login_with_password(&state.db.conn, &e, &p).await?,
+        _ => {
+            return Err(AppError::invalid(
+                "body",
+                "give either api_key, or email and password",
+            ));
+        }
+    };
+    let token = state.jwt.issue(&principal.subject, principal.role)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": TTL_SECONDS,
+        })))
+}

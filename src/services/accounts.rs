@@ -1,0 +1,271 @@
+//! Accounts: users (argon2id passwords), API keys for scripts (shown once, stored
+//! as SHA-256 hashes, revocable, last use recorded), and turning credentials into
+//! a principal. A failed login says nothing about which part was wrong, and
+//! repeated failures for one identity are slowed down.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Actor;
+use crate::domain::{FieldError, Role};
+use crate::entities::{api_key, user};
+use crate::error::{AppError, AppResult};
+
+/// Whom a credential or token speaks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// `user:<id>` or `key:<id>`.
+    pub subject: String,
+    pub role: Role,
+}
+
+const MIN_PASSWORD: usize = 12;
+const KEY_PREFIX: &str = "mdk_";
+
+fn hash_key(key: &str) -> String {
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A dummy hash verified when the e-mail is unknown, so both failures cost the same.
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| {
+        Argon2::default()
+            .hash_password(b"not a real password at all")
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Creates a user (administrators only).
+pub async fn create_user(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    email: &str,
+    password: &str,
+    role: Role,
+) -> AppResult<user::Model> {
+    actor.require(Role::Admin)?;
+    let email = email.trim().to_lowercase();
+    let mut errors = Vec::new();
+    if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+        errors.push(FieldError::new("email", "is not an e-mail address"));
+    }
+    if password.chars().count() < MIN_PASSWORD {
+        errors.push(FieldError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD} characters"),
+        ));
+    }
+    if password.contains('\0') {
+        errors.push(FieldError::new(
+            "password",
+            "must not contain a NUL character",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let hash = Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot hash a password: {e}")))?
+        .to_string();
+    let now = super::now();
+    let am = user::ActiveModel {
+        id: NotSet,
+        email: Set(email),
+        password_hash: Set(hash),
+        role: Set(role.as_str().into()),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(am.insert(db).await?)
+}
+
+/// Creates an API key; the returned secret is shown once and never stored.
+pub async fn create_key(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    name: &str,
+    role: Role,
+) -> AppResult<(api_key::Model, String)> {
+    actor.require(Role::Admin)?;
+    let name = crate::domain::clean_text("name", name, 100)?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    let secret = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let am = api_key::ActiveModel {
+        id: NotSet,
+        name: Set(name),
+        role: Set(role.as_str().into()),
+        prefix: Set(secret[..KEY_PREFIX.len() + 8].to_owned()),
+        key_hash: Set(hash_key(&secret)),
+        created_at: Set(super::now()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+    };
+    Ok((am.insert(db).await?, secret))
+}
+
+pub async fn list_keys(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<api_key::Model>> {
+    actor.require(Role::Admin)?;
+    Ok(api_key::Entity::find()
+        .order_by_asc(api_key::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Revokes the key with this id or prefix; tokens issued for it stop working.
+pub async fn revoke_key(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    which: &str,
+) -> AppResult<api_key::Model> {
+    actor.require(Role::Admin)?;
+    let q = api_key::Entity::find();
+    let found = match which.parse::<i32>() {
+        Ok(id) => q.filter(api_key::Column::Id.eq(id)).one(db).await?,
+        Err(_) => {
+            q.filter(api_key::Column::Prefix.eq(which.trim()))
+                .one(db)
+                .await?
+        }
+    };
+    let k = found.ok_or_else(|| AppError::NotFound(format!("no API key {which:?}")))?;
+    let mut am: api_key::ActiveModel = k.into();
+    am.revoked_at = Set(Some(super::now()));
+    Ok(am.update(db).await?)
+}
+
+/// Failed attempts per identity, for slowing down guessing.
+static FAILURES: Mutex<Option<HashMap<String, (u32, Instant)>>> = Mutex::new(None);
+
+async fn fail(identity: &str) -> AppError {
+    let delay = {
+        let mut g = FAILURES.lock().unwrap_or_else(|e| e.into_inner());
+        let map = g.get_or_insert_with(HashMap::new);
+        if map.len() > 10_000 {
+            map.retain(|_, (_, t)| t.elapsed() < Duration::from_secs(900));
+        }
+        let e = map
+            .entry(identity.to_owned())
+            .or_insert((0, Instant::now()));
+        if e.1.elapsed() > Duration::from_secs(900) {
+            *e = (0, Instant::now());
+        }
+        e.0 += 1;
+        e.1 = Instant::now();
+        Duration::from_millis((200 * u64::from(e.0.min(15))).min(3_000))
+    };
+    tokio::time::sleep(delay).await;
+    AppError::Unauthenticated
+}
+
+fn succeed(identity: &str) {
+    if let Some(map) = FAILURES.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        map.remove(identity);
+    }
+}
+
+/// Exchanges an API key for its principal (and records its use).
+pub async fn login_with_key(db: &impl ConnectionTrait, key: &str) -> AppResult<Principal> {
+    let identity = format!(
+        "key:{}",
+        key.chars().take(KEY_PREFIX.len() + 8).collect::<String>()
+    );
+    let found = api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(hash_key(key.trim())))
+        .one(db)
+        .await?;
+    let Some(k) = found.filter(|k| k.revoked_at.is_none()) else {
+        return Err(fail(&identity).await);
+    };
+    let role = k
+        .role
+        .parse::<Role>()
+        .map_err(|_| AppError::Unauthenticated)?;
+    succeed(&identity);
+    let subject = format!("key:{}", k.id);
+    let mut am: api_key::ActiveModel = k.into();
+    am.last_used_at = Set(Some(super::now()));
+    am.update(db).await?;
+    Ok(Principal { subject, role })
+}
+
+/// Exchanges an e-mail and password for the user's principal.
+pub async fn login_with_password(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &str,
+) -> AppResult<Principal> {
+    let email = email.trim().to_lowercase();
+    let identity = format!("user:{email}");
+    let u = user::Entity::find()
+        .filter(user::Column::Email.eq(&email))
+        .one(db)
+        .await?;
+    let stored = u
+        .as_ref()
+        .map_or(dummy_hash(), |u| u.password_hash.as_str())
+        .to_owned();
+    let ok = PasswordHash::new(&stored)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    match u {
+        Some(u) if ok && u.active => {
+            let role = u
+                .role
+                .parse::<Role>()
+                .map_err(|_| AppError::Unauthenticated)?;
+            succeed(&identity);
+            Ok(Principal {
+                subject: format!("user:{}", u.id),
+                role,
+            })
+        }
+        _ => Err(fail(&identity).await),
+    }
+}
+
+/// The current role of a token's subject, or `Unauthenticated` when the key was
+/// revoked or the user deactivated since the token was issued.
+pub async fn current_role(db: &impl ConnectionTrait, subject: &str) -> AppResult<Role> {
+    let (kind, id) = subject.split_once(':').ok_or(AppError::Unauthenticated)?;
+    let id: i32 = id.parse().map_err(|_| AppError::Unauthenticated)?;
+    let role = match kind {
+        "user" => user::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .filter(|u| u.active)
+            .map(|u| u.role),
+        "key" => api_key::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .filter(|k| k.revoked_at.is_none())
+            .map(|k| k.role),
+        _ => None,
+    };
+    role.and_then(|r| r.parse::<Role>().ok())
+        .ok_or(AppError::Unauthenticated)
+}
