@@ -24,4 +24,4 @@ st run openapi.yaml \
   --seed 1 \
   --generation-deterministic \
   --request-timeout 10 \
-  --workers 2
+  --workers 1

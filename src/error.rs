@@ -11,11 +11,18 @@ pub type AppResult<T> = Result<T, AppError>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// One or more input fields are invalid.
+    /// One or more input fields (query parameters, arguments) are invalid.
     #[error("invalid input: {}", summarize(.0))]
     Validation(Vec<FieldError>),
+    /// A well-formed write whose content breaks the rules (REST 422).
+    #[error("the request cannot be processed: {}", summarize(.0))]
+    Unprocessable(Vec<FieldError>),
     #[error("{0}")]
     NotFound(String),
+    #[error("send the body as application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
     #[error("{0}")]
     Conflict(String),
     #[error("authentication required")]
@@ -46,8 +53,10 @@ impl AppError {
     /// The stable machine-readable code shared by REST and GraphQL.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Validation(_) => "BAD_USER_INPUT",
+            Self::Validation(_) | Self::Unprocessable(_) => "BAD_USER_INPUT",
             Self::NotFound(_) => "NOT_FOUND",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::Conflict(_) => "CONFLICT",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
@@ -67,7 +76,7 @@ impl AppError {
 
     pub fn field_errors(&self) -> &[FieldError] {
         match self {
-            Self::Validation(v) => v,
+            Self::Validation(v) | Self::Unprocessable(v) => v,
             _ => &[],
         }
     }

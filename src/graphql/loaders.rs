@@ -106,7 +106,10 @@ impl Loaders {
 pub(crate) fn loader_error(e: Arc<AppError>) -> async_graphql::Error {
     let e = Arc::try_unwrap(e).unwrap_or_else(|shared| match &*shared {
         AppError::Validation(v) => AppError::Validation(v.clone()),
+        AppError::Unprocessable(v) => AppError::Unprocessable(v.clone()),
         AppError::NotFound(m) => AppError::NotFound(m.clone()),
+        AppError::UnsupportedMediaType => AppError::UnsupportedMediaType,
+        AppError::PayloadTooLarge(n) => AppError::PayloadTooLarge(*n),
         AppError::Conflict(m) => AppError::Conflict(m.clone()),
         AppError::Unauthenticated => AppError::Unauthenticated,
         AppError::Forbidden(m) => AppError::Forbidden(m.clone()),

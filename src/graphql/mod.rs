@@ -5,13 +5,14 @@
 
 mod connection;
 mod loaders;
+mod mutation;
 mod query;
 mod types;
 
 use async_graphql::extensions::apollo_persisted_queries::{
     ApolloPersistedQueries, LruCacheStorage,
 };
-use async_graphql::{EmptyMutation, EmptySubscription, ErrorExtensions, Schema};
+use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::DatabaseConnection;
@@ -20,9 +21,10 @@ use crate::auth::Actor;
 use crate::error::AppError;
 
 pub use loaders::Loaders;
+pub use mutation::Mutation;
 pub use query::Query;
 
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Limits that let real frontend queries through and stop abusive ones early.
 pub const MAX_DEPTH: usize = 16;
@@ -32,7 +34,7 @@ pub const APQ_CACHE_SIZE: usize = 2_048;
 
 /// Builds the schema. `introspection: false` also turns off field suggestions.
 pub fn build_schema(introspection: bool) -> AppSchema {
-    let mut b = Schema::build(Query, EmptyMutation, EmptySubscription)
+    let mut b = Schema::build(Query, Mutation, EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)

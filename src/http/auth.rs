@@ -82,3 +82,35 @@ pub async fn token(
             "expires_in": TTL_SECONDS,
         })))
 }
+
+/// Decodes a JSON request body: 415 unless it is JSON, 413 past `limit`, 422 for
+/// a body that is not the expected object (unknown fields included).
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+    limit: usize,
+) -> AppResult<T> {
+    let ct = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !(ct.starts_with("application/json") || ct.starts_with("application/merge-patch+json")) {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    if body.len() > limit {
+        return Err(AppError::PayloadTooLarge(limit));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::invalid("body", format!("malformed JSON: {e}")))?;
+    serde_json::from_value(value).map_err(|e| {
+        let msg = e.to_string();
+        let field = msg
+            .split('`')
+            .nth(1)
+            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
+            .unwrap_or("body")
+            .to_owned();
+        AppError::Unprocessable(vec![crate::domain::FieldError::new(field, msg)])
+    })
+}

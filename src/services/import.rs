@@ -137,27 +137,141 @@ struct TopicLine {
     name: String,
 }
 
-#[derive(Deserialize)]
+/// An article as the import format (and `recordMention`) gives it.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct ArticleLine {
-    slug: Option<String>,
-    title: String,
+pub(crate) struct ArticleLine {
+    pub slug: Option<String>,
+    pub title: String,
     #[serde(default)]
-    authors: Vec<String>,
+    pub authors: Vec<String>,
     #[serde(default)]
-    experts: Vec<String>,
-    outlet: Option<String>,
-    program: Option<String>,
-    published_at: String,
-    language: String,
-    url: Option<String>,
-    summary: Option<String>,
-    body: Option<String>,
-    dateline: Option<String>,
+    pub experts: Vec<String>,
+    pub outlet: Option<String>,
+    pub program: Option<String>,
+    pub published_at: String,
+    pub language: String,
+    pub url: Option<String>,
+    pub summary: Option<String>,
+    pub body: Option<String>,
+    pub dateline: Option<String>,
     #[serde(default)]
-    topics: Vec<String>,
-    status: Option<String>,
-    publish_at: Option<String>,
+    pub topics: Vec<String>,
+    pub status: Option<String>,
+    pub publish_at: Option<String>,
+}
+
+/// An article line that passed validation, its names resolved.
+pub(crate) struct ValidArticle {
+    pub slug: Option<Slug>,
+    pub title: String,
+    pub authors: Vec<String>,
+    pub outlet_id: Option<i32>,
+    pub program: Option<String>,
+    pub published_at: DateTime<Utc>,
+    pub language: Language,
+    pub url: Option<SourceUrl>,
+    pub summary: Option<String>,
+    pub body: Option<String>,
+    pub dateline: Option<String>,
+    pub status: ArticleStatus,
+    pub publish_at: Option<DateTime<Utc>>,
+    pub expert_ids: Vec<i32>,
+    pub topic_ids: Vec<i32>,
+}
+
+fn topic_refs(resolver: &Resolver, c: &mut Check, refs: &[String]) -> Vec<i32> {
+    let mut ids = Vec::new();
+    for r in refs {
+        match resolver.topics.find(r) {
+            Some(id) if !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => {
+                c.0.push(unknown("topics", "topic", r, resolver.topics.suggest(r)))
+            }
+        }
+    }
+    ids
+}
+
+/// Validates an article and resolves its outlet, experts and topics by slug,
+/// name or alias. The one set of article rules, for imports and mentions alike.
+pub(crate) fn validate_article(
+    resolver: &Resolver,
+    l: &ArticleLine,
+) -> Result<ValidArticle, Vec<FieldError>> {
+    let mut c = Check::default();
+    let title = c.take(clean_text("title", &l.title, 500));
+    let slug = opt_slug(&mut c, l.slug.as_deref());
+    let authors = c.take(clean_list("authors", &l.authors, 20, 200));
+    let outlet_id = match l.outlet.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(o) => match resolver.outlets.find(o) {
+            Some(id) => Some(id),
+            None => {
+                c.0.push(unknown("outlet", "outlet", o, resolver.outlets.suggest(o)));
+                None
+            }
+        },
+    };
+    let mut expert_ids = Vec::new();
+    if l.experts.len() > MAX_EXPERTS {
+        c.0.push(FieldError::new(
+            "experts",
+            format!(
+                "at most {MAX_EXPERTS} experts allowed, got {}",
+                l.experts.len()
+            ),
+        ));
+    } else {
+        for e in &l.experts {
+            match resolver.experts.find(e) {
+                Some(id) if !expert_ids.contains(&id) => expert_ids.push(id),
+                Some(_) => {}
+                None => {
+                    c.0.push(unknown("experts", "expert", e, resolver.experts.suggest(e)))
+                }
+            }
+        }
+    }
+    let topic_ids = topic_refs(resolver, &mut c, &l.topics);
+    let program = c.take(clean_optional("program", l.program.as_deref(), 200));
+    let published_at = c.parse("published_at", parse_timestamp(&l.published_at));
+    let language = c.parse("language", l.language.parse::<Language>());
+    let url = opt_url(&mut c, "url", l.url.as_deref());
+    let summary = c.take(clean_optional("summary", l.summary.as_deref(), 5_000));
+    let body = c.take(clean_optional("body", l.body.as_deref(), 200_000));
+    let dateline = c.take(clean_optional("dateline", l.dateline.as_deref(), 100));
+    let status = match l.status.as_deref() {
+        None => Some(ArticleStatus::Published),
+        Some(s) => c.parse("status", s.parse::<ArticleStatus>()),
+    };
+    let publish_at = l
+        .publish_at
+        .as_deref()
+        .and_then(|s| c.parse("publish_at", parse_timestamp(s)));
+    let (Some(published_at), Some(language), Some(status), true) =
+        (published_at, language, status, c.0.is_empty())
+    else {
+        return Err(c.0);
+    };
+    Ok(ValidArticle {
+        slug,
+        title,
+        authors,
+        outlet_id,
+        program,
+        published_at,
+        language,
+        url,
+        summary,
+        body,
+        dateline,
+        status,
+        publish_at,
+        expert_ids,
+        topic_ids,
+    })
 }
 
 #[derive(Deserialize)]
@@ -477,7 +591,7 @@ impl<C: ConnectionTrait> Importer<'_, C> {
         let bio_en = c.take(clean_optional("bio", l.bio.as_deref(), 20_000));
         let bio_fr = c.take(clean_optional("bio_fr", l.bio_fr.as_deref(), 20_000));
         let photo = opt_url(&mut c, "photo_url", l.photo_url.as_deref());
-        let topic_ids = self.topic_refs(&mut c, &l.topics);
+        let topic_ids = topic_refs(&self.resolver, &mut c, &l.topics);
         if !c.0.is_empty() {
             return Ok(Err(c.0));
         }
@@ -549,87 +663,24 @@ impl<C: ConnectionTrait> Importer<'_, C> {
         Ok(Ok(()))
     }
 
-    fn topic_refs(&self, c: &mut Check, refs: &[String]) -> Vec<i32> {
-        let mut ids = Vec::new();
-        for r in refs {
-            match self.resolver.topics.find(r) {
-                Some(id) if !ids.contains(&id) => ids.push(id),
-                Some(_) => {}
-                None => c.0.push(unknown(
-                    "topics",
-                    "topic",
-                    r,
-                    self.resolver.topics.suggest(r),
-                )),
-            }
-        }
-        ids
-    }
-
     fn article(&mut self, line: u64, l: ArticleLine) -> Result<(), Vec<FieldError>> {
-        let mut c = Check::default();
-        let title = c.take(clean_text("title", &l.title, 500));
-        let slug = opt_slug(&mut c, l.slug.as_deref());
-        let authors = c.take(clean_list("authors", &l.authors, 20, 200));
-        let outlet_id = match l.outlet.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(o) => match self.resolver.outlets.find(o) {
-                Some(id) => Some(id),
-                None => {
-                    c.0.push(unknown(
-                        "outlet",
-                        "outlet",
-                        o,
-                        self.resolver.outlets.suggest(o),
-                    ));
-                    None
-                }
-            },
-        };
-        let mut expert_ids = Vec::new();
-        if l.experts.len() > MAX_EXPERTS {
-            c.0.push(FieldError::new(
-                "experts",
-                format!(
-                    "at most {MAX_EXPERTS} experts allowed, got {}",
-                    l.experts.len()
-                ),
-            ));
-        } else {
-            for e in &l.experts {
-                match self.resolver.experts.find(e) {
-                    Some(id) if !expert_ids.contains(&id) => expert_ids.push(id),
-                    Some(_) => {}
-                    None => c.0.push(unknown(
-                        "experts",
-                        "expert",
-                        e,
-                        self.resolver.experts.suggest(e),
-                    )),
-                }
-            }
-        }
-        let topic_ids = self.topic_refs(&mut c, &l.topics);
-        let program = c.take(clean_optional("program", l.program.as_deref(), 200));
-        let published_at = c.parse("published_at", parse_timestamp(&l.published_at));
-        let language = c.parse("language", l.language.parse::<Language>());
-        let url = opt_url(&mut c, "url", l.url.as_deref());
-        let summary = c.take(clean_optional("summary", l.summary.as_deref(), 5_000));
-        let body = c.take(clean_optional("body", l.body.as_deref(), 200_000));
-        let dateline = c.take(clean_optional("dateline", l.dateline.as_deref(), 100));
-        let status = match l.status.as_deref() {
-            None => Some(ArticleStatus::Published),
-            Some(s) => c.parse("status", s.parse::<ArticleStatus>()),
-        };
-        let publish_at = l
-            .publish_at
-            .as_deref()
-            .and_then(|s| c.parse("publish_at", parse_timestamp(s)));
-        let (Some(published_at), Some(language), Some(status), true) =
-            (published_at, language, status, c.0.is_empty())
-        else {
-            return Err(c.0);
-        };
+        let ValidArticle {
+            slug,
+            title,
+            authors,
+            outlet_id,
+            program,
+            published_at,
+            language,
+            url,
+            summary,
+            body,
+            dateline,
+            status,
+            publish_at,
+            expert_ids,
+            topic_ids,
+        } = validate_article(&self.resolver, &l)?;
         let id = self.next_article_id;
         self.next_article_id += 1;
         let slug = slug
@@ -930,7 +981,7 @@ async fn exec_if(db: &impl ConnectionTrait, stmt: &InsertStatement, rows: u64) -
     Ok(())
 }
 
-fn unknown(field: &str, what: &str, name: &str, suggestions: Vec<String>) -> FieldError {
+pub(crate) fn unknown(field: &str, what: &str, name: &str, suggestions: Vec<String>) -> FieldError {
     let mut msg = format!("unknown {what} {name:?}");
     if !suggestions.is_empty() {
         msg.push_str(&format!(

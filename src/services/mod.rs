@@ -6,11 +6,13 @@
 
 pub mod accounts;
 pub mod articles;
+pub mod audit;
 pub mod content;
 pub mod demo;
 pub mod events;
 pub mod experts;
 pub mod import;
+pub mod mentions;
 pub mod outlets;
 pub mod resolve;
 pub mod search;

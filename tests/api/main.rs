@@ -11,4 +11,5 @@ mod feeds;
 mod graphql;
 mod health;
 mod import;
+mod mentions;
 mod rest;

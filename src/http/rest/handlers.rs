@@ -424,3 +424,30 @@ pub async fn docs(state: web::Data<AppState>) -> HttpResponse {
         ))
         .body(state.docs_html.clone())
 }
+
+/// Largest body `POST /api/v1/mentions` accepts.
+const MAX_MENTION_BODY: usize = 64 * 1024;
+
+/// `POST /api/v1/mentions`: 201 with the new article, or 200 with the one already
+/// recorded for the same canonical URL.
+pub async fn record_mention(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let actor = actor(&req, &state).await?;
+    let input: services::mentions::MentionInput =
+        super::super::auth::json_body(&req, &body, MAX_MENTION_BODY)?;
+    let db = &state.db.conn;
+    let (a, created) = services::mentions::record_mention(db, &actor, input).await?;
+    let location = format!("/api/v1/articles/{}", a.slug);
+    let data = json::articles(db, vec![a], true).await?.pop();
+    let mut b = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(b.insert_header(("location", location))
+        .insert_header(("cache-control", "no-store"))
+        .json(json!({ "data": data, "meta": { "created": created } })))
+}

@@ -33,6 +33,7 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/site",
     "/api/v1/openapi.yaml",
     "/api/v1/auth/token",
+    "/api/v1/mentions",
     "/api/v1/docs",
 ];
 
@@ -69,9 +70,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     get_only(cfg, "/api/v1/openapi.yaml", openapi);
     get_only(cfg, "/api/v1/docs", docs);
     cfg.service(
+        web::resource("/mentions")
+            .app_data(web::PayloadConfig::new(1 << 20))
+            .route(web::post().to(record_mention))
+            .default_service(web::to(post_only)),
+    );
+    cfg.service(
         web::resource("/auth/token")
             .route(web::post().to(crate::http::auth::token))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(web::to(post_only)),
     );
 }
 
@@ -91,6 +98,24 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     res.headers_mut().insert(
         actix_web::http::header::ALLOW,
         actix_web::http::header::HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    res
+}
+
+async fn post_only(req: HttpRequest) -> HttpResponse {
+    let mut res = problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        &format!(
+            "{} is not allowed on {}; use POST",
+            req.method(),
+            req.path()
+        ),
+        &[],
+    );
+    res.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static("POST"),
     );
     res
 }

@@ -1,0 +1,285 @@
+//! Recording a media mention: the admin scripts' main call. Names resolve through
+//! aliases (unknown ones are a 422 with suggestions, or are created on request);
+//! the canonical source URL makes it idempotent: the first call creates the
+//! article, any later one (even concurrent) returns it unchanged.
+
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Actor;
+use crate::domain::{ArticleStatus, FieldError, OutletKind, Role, Slug, name_key, search_key};
+use crate::entities::{article, article_expert, article_topic, expert, outlet};
+use crate::error::{AppError, AppResult};
+
+use super::import::{ArticleLine, validate_article};
+use super::resolve::Resolver;
+
+/// A mention as scripts send it (REST `POST /api/v1/mentions`, GraphQL
+/// `recordMention`). Unknown fields are refused.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MentionInput {
+    pub title: String,
+    pub url: String,
+    pub outlet: Option<String>,
+    #[serde(default)]
+    pub experts: Vec<String>,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    pub published_at: String,
+    pub language: String,
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    pub status: Option<String>,
+    /// Create outlets and experts that no name or alias matches.
+    #[serde(default)]
+    pub create_missing: bool,
+}
+
+/// Records a mention; `true` when it was created, `false` when the URL was known.
+pub async fn record_mention(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: MentionInput,
+) -> AppResult<(article::Model, bool)> {
+    actor.require(Role::Contributor)?;
+    if input.url.trim().is_empty() {
+        return Err(AppError::Unprocessable(vec![FieldError::new(
+            "url",
+            "is required",
+        )]));
+    }
+    if input.experts.is_empty() {
+        return Err(AppError::Unprocessable(vec![FieldError::new(
+            "experts",
+            "name at least one expert",
+        )]));
+    }
+    // Contributors write drafts; editors and admins publish by default.
+    let status = match (actor.role(), input.status.as_deref()) {
+        (Some(Role::Contributor), Some(s)) if s != ArticleStatus::Draft.as_str() => {
+            return Err(AppError::Forbidden(
+                "contributors can only record drafts".into(),
+            ));
+        }
+        (Some(Role::Contributor), _) => Some(ArticleStatus::Draft.as_str().to_owned()),
+        (_, s) => s.map(str::to_owned),
+    };
+    let line = ArticleLine {
+        title: input.title.clone(),
+        url: Some(input.url.clone()),
+        outlet: input.outlet.clone(),
+        experts: input.experts.clone(),
+        authors: input.authors.clone(),
+        published_at: input.published_at.clone(),
+        language: input.language.clone(),
+        summary: input.summary.clone(),
+        topics: input.topics.clone(),
+        status,
+        ..Default::default()
+    };
+    let txn = match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?
+        }
+        _ => db.begin().await?,
+    };
+    let mut resolver = Resolver::load(&txn).await?;
+    if input.create_missing {
+        create_missing(&txn, actor, &mut resolver, &input).await?;
+    }
+    let v = validate_article(&resolver, &line).map_err(AppError::Unprocessable)?;
+    let url = v
+        .url
+        .clone()
+        .ok_or_else(|| AppError::Unprocessable(vec![FieldError::new("url", "is required")]))?;
+    if let Some(existing) = by_url_key(&txn, url.canonical()).await? {
+        txn.rollback().await?;
+        return Ok((existing, false));
+    }
+    let now = super::now();
+    let digest: String = Sha256::digest(url.canonical().as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let slug = v
+        .slug
+        .clone()
+        .unwrap_or_else(|| Slug::from_text(&v.title).with_suffix(&digest));
+    let am = article::ActiveModel {
+        id: NotSet,
+        slug: Set(slug.into_string()),
+        title: Set(v.title.clone()),
+        authors: Set(serde_json::json!(v.authors)),
+        outlet_id: Set(v.outlet_id),
+        program: Set(v.program.clone()),
+        published_at: Set(v.published_at),
+        language: Set(v.language.as_str().into()),
+        url: Set(Some(url.as_str().to_owned())),
+        url_key: Set(Some(url.canonical().to_owned())),
+        summary: Set(v.summary.clone()),
+        body: Set(v.body.clone()),
+        dateline: Set(v.dateline.clone()),
+        status: Set(v.status.as_str().into()),
+        publish_at: Set(v.publish_at),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let inserted = match am.insert(&txn).await {
+        Ok(a) => a,
+        Err(e) => {
+            let err = AppError::from(e);
+            txn.rollback().await?;
+            // Another request recorded the same URL first: answer with its article.
+            if matches!(err, AppError::Conflict(_))
+                && let Some(existing) = by_url_key(db, url.canonical()).await?
+            {
+                return Ok((existing, false));
+            }
+            return Err(err);
+        }
+    };
+    if !v.expert_ids.is_empty() {
+        article_expert::Entity::insert_many(v.expert_ids.iter().enumerate().map(|(i, e)| {
+            article_expert::ActiveModel {
+                article_id: Set(inserted.id),
+                expert_id: Set(*e),
+                position: Set(i as i32),
+                published_at: Set(inserted.published_at),
+            }
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    if !v.topic_ids.is_empty() {
+        article_topic::Entity::insert_many(v.topic_ids.iter().map(|t| {
+            article_topic::ActiveModel {
+                article_id: Set(inserted.id),
+                topic_id: Set(*t),
+                published_at: Set(inserted.published_at),
+            }
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    super::search::index_articles(&txn, &[inserted.id]).await?;
+    super::audit::record(
+        &txn,
+        actor,
+        "record_mention",
+        "article",
+        Some(inserted.slug.clone()),
+        None,
+        Some(serde_json::json!({
+            "title": inserted.title, "url": inserted.url, "outlet_id": inserted.outlet_id,
+            "experts": v.expert_ids, "published_at": inserted.published_at, "status": inserted.status,
+        })),
+    )
+    .await?;
+    super::content::bump(&txn).await?;
+    txn.commit().await?;
+    Ok((inserted, true))
+}
+
+async fn by_url_key(db: &impl ConnectionTrait, key: &str) -> AppResult<Option<article::Model>> {
+    Ok(article::Entity::find()
+        .filter(article::Column::UrlKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// Creates the outlet and experts that nothing matches (editors and up).
+async fn create_missing(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    resolver: &mut Resolver,
+    input: &MentionInput,
+) -> AppResult<()> {
+    actor.require(Role::Editor)?;
+    let now = super::now();
+    if let Some(name) = input
+        .outlet
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        && resolver.outlets.find(name).is_none()
+    {
+        let name = crate::domain::clean_text("outlet", name, 200)?;
+        let slug = Slug::from_text(&name);
+        let o = outlet::ActiveModel {
+            id: NotSet,
+            slug: Set(slug.to_string()),
+            name: Set(name.clone()),
+            kind: Set(OutletKind::Other.as_str().into()),
+            parent_id: Set(None),
+            website: Set(None),
+            country: Set(None),
+            language: Set(None),
+            aliases: Set(serde_json::json!([])),
+            search_key: Set(search_key([name.as_str()])),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+        super::audit::record(
+            db,
+            actor,
+            "create",
+            "outlet",
+            Some(o.slug.clone()),
+            None,
+            Some(serde_json::json!({ "name": o.name })),
+        )
+        .await?;
+        resolver.outlets.add(o.id, &o.slug, &o.name, &[]);
+    }
+    for name in &input.experts {
+        let name = name.trim();
+        if name.is_empty() || name_key(name).is_empty() || resolver.experts.find(name).is_some() {
+            continue;
+        }
+        let name = crate::domain::clean_text("experts", name, 200)?;
+        let e = expert::ActiveModel {
+            id: NotSet,
+            slug: Set(Slug::from_text(&name).to_string()),
+            name: Set(name.clone()),
+            aliases: Set(serde_json::json!([])),
+            search_key: Set(search_key([name.as_str()])),
+            title: Set(None),
+            affiliation: Set(None),
+            bio_en: Set(None),
+            bio_fr: Set(None),
+            photo_url: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+        super::audit::record(
+            db,
+            actor,
+            "create",
+            "expert",
+            Some(e.slug.clone()),
+            None,
+            Some(serde_json::json!({ "name": e.name })),
+        )
+        .await?;
+        resolver.experts.add(e.id, &e.slug, &e.name, &[]);
+    }
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! Recording mentions: aliases resolve, unknown names get suggestions, the same
+//! URL twice (or twenty times at once) leaves one row, and every rejected write
+//! leaves the data unchanged.
+
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::{Backend, TestApp, spawn};
+
+async fn editor_token(app: &TestApp, role: &str) -> String {
+    let out = app.cli(
+        &["key", "create", "--role", role, "--name", "mentions test"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let res: Value = app
+        .client
+        .post(format!("{}/api/v1/auth/token", app.addr))
+        .json(&json!({ "api_key": key }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    res["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn post(app: &TestApp, token: Option<&str>, body: &Value) -> reqwest::Response {
+    let mut r = app
+        .client
+        .post(format!("{}/api/v1/mentions", app.addr))
+        .json(body);
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    r.send().await.unwrap()
+}
+
+fn mention(url: &str) -> Value {
+    json!({
+        "title": "Arctic sovereignty under pressure",
+        "url": url,
+        "outlet": "cbc newroom",
+        "experts": ["Robert Huebert", "ferry de kerckhove"],
+        "authors": ["Jane Doe"],
+        "published_at": "2026-02-03",
+        "language": "en",
+        "summary": "Huebert and de Kerckhove on the Arctic.",
+        "topics": ["Arctic sovereignty"]
+    })
+}
+
+both!(
+    a_mention_is_recorded_once_whatever_the_url_spelling,
+    mentions_are_idempotent
+);
+
+async fn mentions_are_idempotent(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = editor_token(&app, "editor").await;
+    let before = app.counts().await;
+
+    // Anonymous callers write nothing.
+    let res = post(&app, None, &mention("https://www.cbc.ca/news/arctic-1")).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(app.counts().await, before);
+
+    let res = post(&app, Some(&t), &mention("https://www.cbc.ca/news/arctic-1")).await;
+    assert_eq!(res.status(), 201);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    let a = &body["data"];
+    assert_eq!(
+        a["outlet"]["slug"], "cbc-newsroom",
+        "the misspelt alias resolves"
+    );
+    assert_eq!(a["experts"][0]["slug"], "rob-huebert", "the alias resolves");
+    assert_eq!(a["experts"][1]["slug"], "ferry-de-kerckhove");
+    assert_eq!(a["status"], "published");
+    assert_eq!(body["meta"]["created"], true);
+    assert_eq!(app.counts().await[0], before[0] + 1);
+    assert_eq!(app.get(&location).await.status(), 200);
+
+    // The same URL, spelt differently: 200, the same article, nothing changed.
+    let again = post(
+        &app,
+        Some(&t),
+        &mention("HTTPS://WWW.CBC.CA:443/news/arctic-1/?utm_source=x#top"),
+    )
+    .await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["data"]["slug"], a["slug"]);
+    assert_eq!(again["meta"]["created"], false);
+    assert_eq!(app.counts().await[0], before[0] + 1);
+
+    // Twenty at once: exactly one row, exactly one 201.
+    let url = "https://example.org/concurrent-story";
+    let body = mention(url);
+    let futures: Vec<_> = (0..20).map(|_| post(&app, Some(&t), &body)).collect();
+    let results = futures_util::future::join_all(futures).await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 201),
+        "{statuses:?}"
+    );
+    assert_eq!(app.counts().await[0], before[0] + 2);
+
+    // GraphQL: the same call, the same idempotency.
+    let q = r#"mutation($i: RecordMentionInput!) { recordMention(input: $i) { created errors { field message } article { slug outlet { slug } experts { slug } } } }"#;
+    let input = json!({ "title": "Deux experts", "url": "https://www.ledevoir.com/x", "outlet": "Le Devoir",
+                        "experts": ["David Perry"], "publishedAt": "2026-02-04T10:00:00-05:00", "language": "fr" });
+    let gql = |input: Value| {
+        let app = &app;
+        let t = t.clone();
+        async move {
+            app.client
+                .post(format!("{}/graphql", app.addr))
+                .bearer_auth(t)
+                .json(&json!({ "query": q, "variables": { "i": input } }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let first = gql(input.clone()).await;
+    assert_eq!(first["data"]["recordMention"]["created"], true, "{first}");
+    let second = gql(input).await;
+    assert_eq!(second["data"]["recordMention"]["created"], false);
+    assert_eq!(
+        second["data"]["recordMention"]["article"]["slug"],
+        first["data"]["recordMention"]["article"]["slug"]
+    );
+    // Anonymous GraphQL writes are refused.
+    let anon = app
+        .gql("mutation($i: RecordMentionInput!) { recordMention(input: $i) { created } }",
+             json!({ "i": { "title": "x", "url": "https://e.org/y", "experts": ["David Perry"], "publishedAt": "2026-01-01", "language": "en" } }))
+        .await;
+    assert_eq!(anon["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(app.counts().await[0], before[0] + 3);
+}
+
+both!(
+    bad_mentions_are_422s_with_every_field_and_change_nothing,
+    bad_mentions_change_nothing
+);
+
+async fn bad_mentions_change_nothing(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = editor_token(&app, "editor").await;
+    let before = app.counts().await;
+
+    // Unknown names come back with suggestions.
+    let mut m = mention("https://example.org/unknown-names");
+    m["experts"] = json!(["Rob Hubert", "Nobody Atall"]);
+    m["outlet"] = json!("Globe & Mail");
+    let res = post(&app, Some(&t), &m).await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    let text = body["errors"].to_string();
+    assert!(
+        text.contains("unknown expert \\\"Rob Hubert\\\" (did you mean \\\"Rob Huebert\\\""),
+        "{text}"
+    );
+    assert!(text.contains("Nobody Atall"), "{text}");
+    assert_eq!(app.counts().await, before);
+
+    // Every bad field is listed at once.
+    let bad = json!({ "title": "  ", "url": "ftp://example.org/x", "experts": ["David Perry"],
+                      "published_at": "2022-02-30", "language": "de" });
+    let res = post(&app, Some(&t), &bad).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for f in ["title", "url", "published_at", "language"] {
+        assert!(fields.contains(&f), "{f} missing from {fields:?}");
+    }
+    let mut nul = mention("https://example.org/nul");
+    nul["title"] = json!("bad\u{0}title");
+    assert_eq!(post(&app, Some(&t), &nul).await.status(), 422);
+    let mut extra = mention("https://example.org/extra");
+    extra["id"] = json!(5);
+    let res = post(&app, Some(&t), &extra).await;
+    assert_eq!(res.status(), 422, "server-owned fields are refused");
+    let res = app
+        .client
+        .post(format!("{}/api/v1/mentions", app.addr))
+        .bearer_auth(&t)
+        .header("content-type", "text/plain")
+        .body("title=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    let res = app
+        .client
+        .post(format!("{}/api/v1/mentions", app.addr))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body("{\"title\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let mut big = mention("https://example.org/big");
+    big["summary"] = json!("x".repeat(70 * 1024));
+    assert_eq!(post(&app, Some(&t), &big).await.status(), 413);
+    assert_eq!(
+        app.counts().await,
+        before,
+        "no rejected write changed anything"
+    );
+
+    // Asked to, an editor creates the missing expert and outlet.
+    let mut m = mention("https://example.org/new-names");
+    m["experts"] = json!(["Brand New Expert"]);
+    m["outlet"] = json!("Brand New Outlet");
+    m["create_missing"] = json!(true);
+    let res = post(&app, Some(&t), &m).await;
+    assert_eq!(res.status(), 201);
+    let after = app.counts().await;
+    assert_eq!(
+        (after[0], after[1], after[2]),
+        (before[0] + 1, before[1] + 1, before[2] + 1)
+    );
+
+    // A contributor records drafts only, and the public does not see them.
+    let c = editor_token(&app, "contributor").await;
+    let res = post(
+        &app,
+        Some(&c),
+        &mention("https://example.org/by-contributor"),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["status"], "draft");
+    assert_eq!(app.counts().await[0], after[0], "a draft is not public");
+    let mut published = mention("https://example.org/by-contributor-2");
+    published["status"] = json!("published");
+    assert_eq!(post(&app, Some(&c), &published).await.status(), 403);
+}
