@@ -18,6 +18,7 @@ pub enum TotalOf {
     Outlets(OutletFilter),
     Events(EventFilter),
     Search(String),
+    Audit,
 }
 
 /// The extra fields of every connection.
@@ -34,6 +35,7 @@ impl Total {
             TotalOf::Outlets(f) => services::outlets::count(&rc.db, f).await,
             TotalOf::Events(f) => services::events::count(&rc.db, &rc.actor, f).await,
             TotalOf::Search(q) => services::search::count(&rc.db, &rc.actor, q).await,
+            TotalOf::Audit => services::audit::count(&rc.db, &rc.actor).await,
         };
         n.map_err(gql_error)
     }

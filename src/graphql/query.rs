@@ -201,6 +201,29 @@ impl Query {
         ))
     }
 
+    /// Every write, newest first (administrators only).
+    #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<AuditEntry>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let page = page_args(first, after, last, before)?;
+        let p = services::audit::list(&rc.db, &rc.actor, &page)
+            .await
+            .map_err(gql_error)?;
+        Ok(connection(
+            p,
+            services::audit::cursor_of,
+            AuditEntry,
+            TotalOf::Audit,
+        ))
+    }
+
     /// Every topic, by name.
     async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
         let rc = ctx.data::<RequestCtx>()?;

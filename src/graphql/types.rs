@@ -642,3 +642,37 @@ async fn prefetch_articles(ctx: &Context<'_>, items: &[article::Model]) -> Resul
     }
     Ok(())
 }
+
+/// One write, as the audit log recorded it.
+pub struct AuditEntry(pub crate::entities::audit_entry::Model);
+
+#[Object]
+impl AuditEntry {
+    async fn id(&self) -> ID {
+        global_id("AuditEntry", self.0.id)
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// `user:<id>`, `key:<id>` or `system`.
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn entity(&self) -> &str {
+        &self.0.entity
+    }
+    async fn entity_id(&self) -> Option<&str> {
+        self.0.entity_id.as_deref()
+    }
+    /// The values before the write (JSON), if any.
+    async fn before(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        self.0.before.clone().map(async_graphql::Json)
+    }
+    /// The values after the write (JSON), if any.
+    async fn after(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        self.0.after.clone().map(async_graphql::Json)
+    }
+}

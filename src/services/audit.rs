@@ -40,3 +40,41 @@ pub async fn record(
     .await?;
     Ok(())
 }
+
+/// The audit log, newest first (administrators only).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    page: &crate::domain::PageRequest,
+) -> AppResult<crate::domain::Page<audit_entry::Model>> {
+    use sea_orm::EntityTrait;
+    use sea_orm::sea_query::Expr;
+    actor.require(crate::domain::Role::Admin)?;
+    super::keyset_page(
+        db,
+        audit_entry::Entity::find(),
+        Expr::col((audit_entry::Entity, audit_entry::Column::At)),
+        Expr::col((audit_entry::Entity, audit_entry::Column::Id)),
+        super::ts_cursor(page),
+        true,
+        page,
+    )
+    .await
+}
+
+/// How many entries the audit log holds (administrators only).
+pub async fn count(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<u64> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    actor.require(crate::domain::Role::Admin)?;
+    Ok(audit_entry::Entity::find().count(db).await?)
+}
+
+pub fn cursor_of(e: &audit_entry::Model) -> crate::domain::Cursor {
+    crate::domain::Cursor {
+        ts: Some(e.at.timestamp_micros()),
+        text: None,
+        num: None,
+        id: e.id,
+        kind: None,
+    }
+}

@@ -266,3 +266,98 @@ async fn bad_mentions_change_nothing(backend: Backend) {
     published["status"] = json!("published");
     assert_eq!(post(&app, Some(&c), &published).await.status(), 403);
 }
+
+async fn audit(app: &TestApp, token: &str) -> Vec<Value> {
+    let res = app
+        .client
+        .get(format!("{}/api/v1/audit?limit=100", app.addr))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "private, no-store");
+    let body: Value = res.json().await.unwrap();
+    body["data"].as_array().unwrap().clone()
+}
+
+both!(
+    writes_are_audited_and_rejected_ones_leave_no_trace,
+    writes_are_audited
+);
+
+async fn writes_are_audited(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = editor_token(&app, "admin").await;
+    let editor = editor_token(&app, "editor").await;
+    assert!(audit(&app, &admin).await.is_empty());
+
+    let res = post(&app, Some(&editor), &mention("https://example.org/audited")).await;
+    assert_eq!(res.status(), 201);
+    let entries = audit(&app, &admin).await;
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    assert_eq!(e["action"], "record_mention");
+    assert_eq!(e["entity"], "article");
+    assert!(e["actor"].as_str().unwrap().starts_with("key:"));
+    assert!(e["before"].is_null());
+    assert_eq!(e["after"]["url"], "https://example.org/audited");
+
+    // Rejected and repeated writes add nothing.
+    let mut bad = mention("https://example.org/rejected");
+    bad["language"] = json!("xx");
+    assert_eq!(post(&app, Some(&editor), &bad).await.status(), 422);
+    assert_eq!(
+        post(&app, None, &mention("https://example.org/anon"))
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        post(&app, Some(&editor), &mention("https://example.org/audited"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(audit(&app, &admin).await.len(), 1);
+
+    // Administrators only, in REST and GraphQL.
+    let res = app
+        .client
+        .get(format!("{}/api/v1/audit", app.addr))
+        .bearer_auth(&editor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.get("/api/v1/audit").await.status(), 401);
+    let q = json!({ "query": "{ auditLog(first: 5) { totalCount nodes { action entity actor after } } }" });
+    let body: Value = app
+        .client
+        .post(format!("{}/graphql", app.addr))
+        .bearer_auth(&admin)
+        .json(&q)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["auditLog"]["totalCount"], 1, "{body}");
+    assert_eq!(
+        body["data"]["auditLog"]["nodes"][0]["after"]["url"],
+        "https://example.org/audited"
+    );
+    let body: Value = app
+        .client
+        .post(format!("{}/graphql", app.addr))
+        .bearer_auth(&editor)
+        .json(&q)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}

@@ -3,7 +3,7 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::auth::Actor;
 use crate::domain::{
@@ -450,4 +450,34 @@ pub async fn record_mention(
     Ok(b.insert_header(("location", location))
         .insert_header(("cache-control", "no-store"))
         .json(json!({ "data": data, "meta": { "created": created } })))
+}
+
+/// `GET /api/v1/audit`: the audit log, newest first (administrators only).
+pub async fn list_audit(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let actor = actor(&req, &state).await?;
+    let mut p = Params::parse(req.query_string())?;
+    let page = p.page();
+    p.finish()?;
+    let r = services::audit::list(&state.db.conn, &actor, &page).await?;
+    let next = if r.has_next {
+        r.items
+            .last()
+            .map(|e| services::audit::cursor_of(e).encode())
+    } else {
+        None
+    };
+    let data: Vec<Value> = r
+        .items
+        .into_iter()
+        .map(|e| {
+            json!({ "id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "entity": e.entity,
+                    "entity_id": e.entity_id, "before": e.before, "after": e.after })
+        })
+        .collect();
+    let mut res = list_response(&req, data, next, page.limit);
+    res.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("private, no-store"),
+    );
+    Ok(res)
 }

@@ -34,6 +34,7 @@ pub const ROUTES: &[&str] = &[
     "/api/v1/openapi.yaml",
     "/api/v1/auth/token",
     "/api/v1/mentions",
+    "/api/v1/audit",
     "/api/v1/docs",
 ];
 
@@ -69,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     get_only(cfg, "/api/v1/site", get_site);
     get_only(cfg, "/api/v1/openapi.yaml", openapi);
     get_only(cfg, "/api/v1/docs", docs);
+    get_only(cfg, "/api/v1/audit", list_audit);
     cfg.service(
         web::resource("/mentions")
             .app_data(web::PayloadConfig::new(1 << 20))
