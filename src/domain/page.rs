@@ -173,6 +173,15 @@ impl<T> Page<T> {
         }
     }
 
+    /// The opaque cursor of the next page, if there is one.
+    pub fn next_cursor(&self, cursor: impl Fn(&T) -> Cursor) -> Option<String> {
+        if self.has_next {
+            self.items.last().map(|i| cursor(i).encode())
+        } else {
+            None
+        }
+    }
+
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {
             items: self.items.into_iter().map(f).collect(),

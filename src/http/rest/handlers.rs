@@ -90,13 +90,7 @@ async fn articles_response(
     conditional(req, state, || async {
         let db = &state.db.conn;
         let p = services::articles::list(db, &actor, &filter, order, &page).await?;
-        let next = if p.has_next {
-            p.items
-                .last()
-                .map(|a| services::articles::cursor_of(a).encode())
-        } else {
-            None
-        };
+        let next = p.next_cursor(services::articles::cursor_of);
         let data = json::articles(db, p.items, false).await?;
         Ok(list_response(req, data, next, page.limit))
     })
@@ -144,13 +138,7 @@ pub async fn list_experts(req: HttpRequest, state: web::Data<AppState>) -> AppRe
     conditional(&req, &state, || async {
         let db = &state.db.conn;
         let r = services::experts::list(db, &filter, &page).await?;
-        let next = if r.has_next {
-            r.items
-                .last()
-                .map(|e| services::experts::cursor_of(e).encode())
-        } else {
-            None
-        };
+        let next = r.next_cursor(services::experts::cursor_of);
         Ok(list_response(
             &req,
             json::experts(db, r.items).await?,
@@ -205,13 +193,7 @@ pub async fn list_outlets(req: HttpRequest, state: web::Data<AppState>) -> AppRe
     conditional(&req, &state, || async {
         let db = &state.db.conn;
         let r = services::outlets::list(db, &filter, &page).await?;
-        let next = if r.has_next {
-            r.items
-                .last()
-                .map(|o| services::outlets::cursor_of(o).encode())
-        } else {
-            None
-        };
+        let next = r.next_cursor(services::outlets::cursor_of);
         Ok(list_response(
             &req,
             json::outlets(db, r.items).await?,
@@ -292,13 +274,7 @@ pub async fn list_events(req: HttpRequest, state: web::Data<AppState>) -> AppRes
     let actor = actor(&req, &state).await?;
     conditional(&req, &state, || async {
         let r = services::events::list(&state.db.conn, &actor, &filter, order, &page).await?;
-        let next = if r.has_next {
-            r.items
-                .last()
-                .map(|e| services::events::cursor_of(e).encode())
-        } else {
-            None
-        };
+        let next = r.next_cursor(services::events::cursor_of);
         Ok(list_response(
             &req,
             r.items.into_iter().map(json::event).collect(),
@@ -358,11 +334,7 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
         use services::search::Hit;
         let db = &state.db.conn;
         let r = services::search::search(db, &actor, &q, &page).await?;
-        let next = if r.has_next {
-            r.items.last().map(|h| h.cursor().encode())
-        } else {
-            None
-        };
+        let next = r.next_cursor(|h| h.cursor());
         let articles: Vec<_> = r
             .items
             .iter()
@@ -459,13 +431,7 @@ pub async fn list_audit(req: HttpRequest, state: web::Data<AppState>) -> AppResu
     let page = p.page();
     p.finish()?;
     let r = services::audit::list(&state.db.conn, &actor, &page).await?;
-    let next = if r.has_next {
-        r.items
-            .last()
-            .map(|e| services::audit::cursor_of(e).encode())
-    } else {
-        None
-    };
+    let next = r.next_cursor(services::audit::cursor_of);
     let data: Vec<Value> = r
         .items
         .into_iter()

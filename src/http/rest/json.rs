@@ -43,6 +43,23 @@ pub struct Article {
     pub updated_at: DateTime<Utc>,
 }
 
+/// `id -> {slug, name}` of the outlets with these ids (one query).
+async fn outlet_refs(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<HashMap<i32, Ref>> {
+    Ok(services::outlets::by_ids(db, ids)
+        .await?
+        .into_iter()
+        .map(|o| {
+            (
+                o.id,
+                Ref {
+                    slug: o.slug,
+                    name: o.name,
+                },
+            )
+        })
+        .collect())
+}
+
 /// Renders articles with their outlets, experts and topics (four queries).
 pub async fn articles(
     db: &impl ConnectionTrait,
@@ -55,19 +72,7 @@ pub async fn articles(
     let mut outlet_ids: Vec<i32> = items.iter().filter_map(|a| a.outlet_id).collect();
     outlet_ids.sort_unstable();
     outlet_ids.dedup();
-    let outlets: HashMap<i32, Ref> = services::outlets::by_ids(db, &outlet_ids)
-        .await?
-        .into_iter()
-        .map(|o| {
-            (
-                o.id,
-                Ref {
-                    slug: o.slug,
-                    name: o.name,
-                },
-            )
-        })
-        .collect();
+    let outlets = outlet_refs(db, &outlet_ids).await?;
     Ok(items
         .into_iter()
         .map(|a| Article {
@@ -175,19 +180,7 @@ pub async fn outlets(
     let mut parent_ids: Vec<i32> = items.iter().filter_map(|o| o.parent_id).collect();
     parent_ids.sort_unstable();
     parent_ids.dedup();
-    let parents: HashMap<i32, Ref> = services::outlets::by_ids(db, &parent_ids)
-        .await?
-        .into_iter()
-        .map(|o| {
-            (
-                o.id,
-                Ref {
-                    slug: o.slug,
-                    name: o.name,
-                },
-            )
-        })
-        .collect();
+    let parents = outlet_refs(db, &parent_ids).await?;
     Ok(items
         .into_iter()
         .map(|o| Outlet {
