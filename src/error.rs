@@ -25,6 +25,12 @@ pub enum AppError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     Conflict(String),
+    /// The change was based on a version that is no longer current.
+    #[error("{0}")]
+    Stale(String),
+    /// A change must say which version it is based on (`If-Match`).
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("authentication required")]
     Unauthenticated,
     #[error("{0}")]
@@ -57,7 +63,8 @@ impl AppError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
-            Self::Conflict(_) => "CONFLICT",
+            Self::Conflict(_) | Self::Stale(_) => "CONFLICT",
+            Self::PreconditionRequired(_) => "PRECONDITION_REQUIRED",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::Unavailable(_) => "UNAVAILABLE",

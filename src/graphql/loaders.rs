@@ -111,6 +111,8 @@ pub(crate) fn loader_error(e: Arc<AppError>) -> async_graphql::Error {
         AppError::UnsupportedMediaType => AppError::UnsupportedMediaType,
         AppError::PayloadTooLarge(n) => AppError::PayloadTooLarge(*n),
         AppError::Conflict(m) => AppError::Conflict(m.clone()),
+        AppError::Stale(m) => AppError::Stale(m.clone()),
+        AppError::PreconditionRequired(m) => AppError::PreconditionRequired(m.clone()),
         AppError::Unauthenticated => AppError::Unauthenticated,
         AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
         AppError::Unavailable(m) => AppError::Unavailable(m.clone()),

@@ -5,6 +5,7 @@
 //! Nothing here imports actix_web or async_graphql.
 
 pub mod accounts;
+pub mod article_edits;
 pub mod articles;
 pub mod audit;
 pub mod content;

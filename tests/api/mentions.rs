@@ -361,3 +361,174 @@ async fn writes_are_audited(backend: Backend) {
         .unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
 }
+
+both!(
+    changes_need_the_current_version_and_exactly_one_of_twenty_wins,
+    optimistic_concurrency
+);
+
+async fn optimistic_concurrency(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = editor_token(&app, "editor").await;
+    let admin = editor_token(&app, "admin").await;
+    let res = post(&app, Some(&t), &mention("https://example.org/to-edit")).await;
+    let slug = res.json::<Value>().await.unwrap()["data"]["slug"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("{}/api/v1/articles/{slug}", app.addr);
+    let res = app.client.get(&url).bearer_auth(&t).send().await.unwrap();
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.ends_with("-v1\""), "{etag}");
+    let audit_before = audit(&app, &admin).await.len();
+
+    // Without If-Match: 428; with a made-up version: 412; a server-owned field: 422.
+    let patch = |v: Value| app.client.patch(&url).bearer_auth(&t).json(&v);
+    assert_eq!(
+        patch(json!({ "title": "New title" }))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        428
+    );
+    assert_eq!(
+        patch(json!({ "title": "New title" }))
+            .header("if-match", "\"article-1-v7\"")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        412
+    );
+    assert_eq!(
+        patch(json!({ "version": 9 }))
+            .header("if-match", &etag)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        patch(json!({ "language": "xx" }))
+            .header("if-match", &etag)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        audit(&app, &admin).await.len(),
+        audit_before,
+        "rejected changes leave no audit entry"
+    );
+
+    // Twenty changes based on version 1: exactly one succeeds.
+    let futures: Vec<_> = (0..20)
+        .map(|i| {
+            app.client
+                .patch(&url)
+                .bearer_auth(&t)
+                .header("if-match", &etag)
+                .json(&json!({ "title": format!("Title {i}") }))
+                .send()
+        })
+        .collect();
+    let statuses: Vec<u16> = futures_util::future::join_all(futures)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 412),
+        "{statuses:?}"
+    );
+    let now: Value = app
+        .client
+        .get(&url)
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["data"]["version"], 2);
+    assert!(now["data"]["title"].as_str().unwrap().starts_with("Title "));
+    assert_eq!(audit(&app, &admin).await.len(), audit_before + 1);
+
+    // GraphQL: a stale expectedVersion is a CONFLICT; the current one works; unpublish hides it.
+    let q = r#"mutation($s: String!, $v: Int!) { unpublishArticle(slug: $s, expectedVersion: $v) { article { status version } errors { field } } }"#;
+    let gql = |v: i64| {
+        app.client
+            .post(format!("{}/graphql", app.addr))
+            .bearer_auth(&t)
+            .json(&json!({ "query": q, "variables": { "s": slug, "v": v } }))
+            .send()
+    };
+    let stale: Value = gql(1).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        stale["errors"][0]["extensions"]["code"], "CONFLICT",
+        "{stale}"
+    );
+    let ok: Value = gql(2).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        ok["data"]["unpublishArticle"]["article"]["status"], "DRAFT",
+        "{ok}"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/articles/{slug}")).await.status(),
+        404,
+        "a draft is not public"
+    );
+
+    // Delete needs the current version too.
+    let del = |tag: &str| {
+        app.client
+            .delete(&url)
+            .bearer_auth(&t)
+            .header("if-match", tag.to_owned())
+            .send()
+    };
+    assert_eq!(del(&etag).await.unwrap().status(), 412);
+    let cur = app
+        .client
+        .get(&url)
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(del(&cur).await.unwrap().status(), 204);
+    assert_eq!(
+        app.client
+            .get(&url)
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // Anonymous changes are refused.
+    assert_eq!(
+        app.client
+            .delete(&url)
+            .header("if-match", "*")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}

@@ -121,10 +121,75 @@ pub async fn get_article(
             .ok_or_else(|| {
                 AppError::NotFound(format!("no article with slug {:?}", slug.as_str()))
             })?;
+        // Signed-in callers get the version's validator, for `If-Match` on changes.
+        let version_tag = (!actor.is_anonymous()).then(|| services::article_edits::etag(&a));
         let mut v = json::articles(db, vec![a], true).await?;
-        Ok(one(v.pop()))
+        let mut res = one(v.pop());
+        if let Some(tag) = version_tag
+            && let Ok(h) = actix_web::http::header::HeaderValue::from_str(&tag)
+        {
+            res.headers_mut().insert(actix_web::http::header::ETAG, h);
+        }
+        Ok(res)
     })
     .await
+}
+
+/// The version an `If-Match` names (`None` for `*`); 428 without one.
+fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
+    let v = req
+        .headers()
+        .get(actix_web::http::header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            AppError::PreconditionRequired(
+                "send If-Match with the ETag of the version you changed (GET it with your token)"
+                    .into(),
+            )
+        })?
+        .trim();
+    if v == "*" {
+        return Ok(None);
+    }
+    v.trim_start_matches("W/")
+        .trim_matches('"')
+        .rsplit_once("-v")
+        .and_then(|(_, n)| n.parse::<i32>().ok())
+        .map(Some)
+        .ok_or_else(|| AppError::Stale("If-Match does not name a current version".into()))
+}
+
+/// `PATCH /api/v1/articles/{slug}`: a JSON (merge-)patch, with `If-Match`.
+pub async fn patch_article(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let actor = actor(&req, &state).await?;
+    let patch: serde_json::Map<String, Value> =
+        super::super::auth::json_body(&req, &body, MAX_MENTION_BODY)?;
+    let expected = if_match(&req)?;
+    let db = &state.db.conn;
+    let a = services::article_edits::update(db, &actor, &slug, expected, patch).await?;
+    let tag = services::article_edits::etag(&a);
+    let data = json::articles(db, vec![a], true).await?.pop();
+    Ok(HttpResponse::Ok()
+        .insert_header(("etag", tag))
+        .insert_header(("cache-control", "no-store"))
+        .json(json!({ "data": data })))
+}
+
+/// `DELETE /api/v1/articles/{slug}`, with `If-Match`.
+pub async fn delete_article(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let actor = actor(&req, &state).await?;
+    let expected = if_match(&req)?;
+    services::article_edits::delete(&state.db.conn, &actor, &slug, expected).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn list_experts(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {

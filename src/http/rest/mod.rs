@@ -56,7 +56,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
     }
     get_only(cfg, "/api/v1/articles", list_articles);
-    get_only(cfg, "/api/v1/articles/{slug}", get_article);
+    cfg.service(
+        web::resource("/articles/{slug}")
+            .route(web::get().to(get_article))
+            .route(web::head().to(get_article))
+            .route(web::patch().to(patch_article))
+            .route(web::delete().to(delete_article))
+            .default_service(web::to(article_methods)),
+    );
     get_only(cfg, "/api/v1/experts", list_experts);
     get_only(cfg, "/api/v1/experts/{slug}", get_expert);
     get_only(cfg, "/api/v1/experts/{slug}/articles", expert_articles);
@@ -118,6 +125,15 @@ async fn post_only(req: HttpRequest) -> HttpResponse {
     res.headers_mut().insert(
         actix_web::http::header::ALLOW,
         actix_web::http::header::HeaderValue::from_static("POST"),
+    );
+    res
+}
+
+async fn article_methods(req: HttpRequest) -> HttpResponse {
+    let mut res = method_not_allowed(req).await;
+    res.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static("GET, HEAD, PATCH, DELETE, OPTIONS"),
     );
     res
 }
