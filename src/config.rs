@@ -69,6 +69,12 @@ pub struct ServeArgs {
     /// Who may frame the widget (`frame-ancestors` of its Content-Security-Policy).
     #[arg(long, env = "MEDIADESK_FRAME_ANCESTORS", default_value = "*")]
     pub frame_ancestors: String,
+    /// Writes a caller may make per minute on average (`POST`/`PATCH`/`DELETE`).
+    #[arg(long, env = "MEDIADESK_WRITES_PER_MINUTE", default_value_t = 120)]
+    pub writes_per_minute: u32,
+    /// How many writes a caller may make at once before the rate applies.
+    #[arg(long, env = "MEDIADESK_WRITE_BURST", default_value_t = 60)]
+    pub write_burst: u32,
     /// Serve GraphiQL and allow introspection.
     #[arg(long, env = "MEDIADESK_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub introspection: bool,

@@ -75,6 +75,8 @@ impl Application {
             jwt,
         });
         let origins = args.cors_origins.clone();
+        // One limiter for all workers, so a caller's budget is per server.
+        let write_limits = http::limits::writes(args.writes_per_minute, args.write_burst);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -100,6 +102,7 @@ impl Application {
                 .route("/embed.js", web::get().to(http::embed::script))
                 .service(
                     web::scope(http::rest::PREFIX)
+                        .wrap(actix_governor::Governor::new(&write_limits))
                         .wrap(cors(&origins, &["GET", "HEAD", "OPTIONS"]))
                         .configure(http::rest::configure)
                         .default_service(web::to(http::problem::not_found)),

@@ -9,6 +9,7 @@ pub mod embed;
 pub mod feeds;
 pub mod graphql;
 pub mod health;
+pub mod limits;
 pub mod problem;
 pub mod request_id;
 pub mod rest;

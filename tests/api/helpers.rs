@@ -184,6 +184,19 @@ pub async fn spawn_with(db: TestDb, demo: bool, url_override: Option<String>) ->
 }
 
 async fn serve(db: TestDb, conn: mediadesk::db::Db) -> TestApp {
+    serve_limited(db, conn, 10_000).await
+}
+
+/// A server over a fresh database with the demo data whose write burst is `burst`
+/// (and whose budget then refills at one write a minute).
+pub async fn spawn_limited(backend: Backend, burst: u32) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let conn = db::connect(&db.url, 4).await.expect("connect and migrate");
+    services::demo::seed(&conn.conn).await.expect("demo data");
+    serve_limited(db, conn, burst).await
+}
+
+async fn serve_limited(db: TestDb, conn: mediadesk::db::Db, write_burst: u32) -> TestApp {
     let args = ServeArgs {
         bind: "127.0.0.1:0".into(),
         workers: Some(1),
@@ -195,6 +208,8 @@ async fn serve(db: TestDb, conn: mediadesk::db::Db) -> TestApp {
         response_cache: 256,
         public_url: None,
         frame_ancestors: "*".into(),
+        writes_per_minute: if write_burst < 1_000 { 1 } else { 100_000 },
+        write_burst,
     };
     let jwt =
         mediadesk::auth::jwt::Keys::from_secret(TEST_JWT_SECRET.as_bytes()).expect("jwt keys");

@@ -532,3 +532,50 @@ async fn optimistic_concurrency(backend: Backend) {
         401
     );
 }
+
+both!(
+    writes_past_the_rate_limit_get_429_with_retry_after,
+    writes_are_rate_limited
+);
+
+async fn writes_are_rate_limited(backend: Backend) {
+    let app = crate::helpers::spawn_limited(backend, 3).await;
+    // The token request counts against the caller's address, the posts against the token.
+    let t = editor_token(&app, "editor").await;
+    let before = app.counts().await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        statuses.push(
+            post(
+                &app,
+                Some(&t),
+                &mention(&format!("https://example.org/limited-{i}")),
+            )
+            .await,
+        );
+    }
+    let codes: Vec<u16> = statuses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(codes, [201, 201, 201, 429], "a burst of 3");
+    let limited = &statuses[3];
+    assert!(
+        limited.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        limited.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(
+        app.counts().await[0],
+        before[0] + 3,
+        "limited writes change nothing"
+    );
+    // Reads are not limited.
+    for _ in 0..5 {
+        assert_eq!(app.get("/api/v1/articles?limit=1").await.status(), 200);
+    }
+}
