@@ -77,6 +77,16 @@ impl Application {
         let origins = args.cors_origins.clone();
         // One limiter for all workers, so a caller's budget is per server.
         let write_limits = http::limits::writes(args.writes_per_minute, args.write_burst);
+        // Forget callers whose budget has refilled, so the key map stays small.
+        let limiter = write_limits.limiter().clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limiter.retain_recent();
+                limiter.shrink_to_fit();
+            }
+        });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
