@@ -4,11 +4,9 @@
 //! merge-patch objects (absent: unchanged, `null`: cleared) applied to the
 //! article's current values and checked by the same rules as imports and mentions.
 
-use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde_json::{Map, Value};
 
@@ -41,19 +39,6 @@ const PATCHABLE: &[&str] = &[
 /// The strong validator of an article's current version (`If-Match`).
 pub fn etag(a: &article::Model) -> String {
     format!("\"article-{}-v{}\"", a.id, a.version)
-}
-
-async fn begin(db: &DatabaseConnection) -> AppResult<sea_orm::DatabaseTransaction> {
-    Ok(match db.get_database_backend() {
-        DbBackend::Sqlite => {
-            db.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await?
-        }
-        _ => db.begin().await?,
-    })
 }
 
 async fn load(db: &impl ConnectionTrait, slug: &str) -> AppResult<article::Model> {
@@ -120,7 +105,7 @@ pub async fn update(
     if !unknown.is_empty() {
         return Err(AppError::Unprocessable(unknown));
     }
-    let txn = begin(db).await?;
+    let txn = super::begin_write(db).await?;
     let before = load(&txn, slug).await?;
     if let Some(v) = expected_version
         && v != before.version
@@ -183,29 +168,8 @@ pub async fn update(
         .filter(article_topic::Column::ArticleId.eq(before.id))
         .exec(&txn)
         .await?;
-    if !v.expert_ids.is_empty() {
-        article_expert::Entity::insert_many(v.expert_ids.iter().enumerate().map(|(i, e)| {
-            article_expert::ActiveModel {
-                article_id: Set(before.id),
-                expert_id: Set(*e),
-                position: Set(i as i32),
-                published_at: Set(v.published_at),
-            }
-        }))
-        .exec(&txn)
+    super::articles::write_links(&txn, before.id, v.published_at, &v.expert_ids, &v.topic_ids)
         .await?;
-    }
-    if !v.topic_ids.is_empty() {
-        article_topic::Entity::insert_many(v.topic_ids.iter().map(|t| {
-            article_topic::ActiveModel {
-                article_id: Set(before.id),
-                topic_id: Set(*t),
-                published_at: Set(v.published_at),
-            }
-        }))
-        .exec(&txn)
-        .await?;
-    }
     super::search::index_articles(&txn, &[before.id]).await?;
     let after = load(&txn, slug).await?;
     let after_json = Value::Object(as_line(&txn, &after).await?);
@@ -232,7 +196,7 @@ pub async fn delete(
     expected_version: Option<i32>,
 ) -> AppResult<()> {
     actor.require(Role::Editor)?;
-    let txn = begin(db).await?;
+    let txn = super::begin_write(db).await?;
     let before = load(&txn, slug).await?;
     if let Some(v) = expected_version
         && v != before.version

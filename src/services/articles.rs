@@ -441,3 +441,37 @@ pub async fn mention_counts(
         .await?;
     Ok(rows.into_iter().collect())
 }
+
+/// Writes an article's ordered experts and its topics (after its old links, if
+/// any, were removed), with the publication date the keyset indexes need.
+pub(crate) async fn write_links(
+    db: &impl ConnectionTrait,
+    article_id: i32,
+    published_at: chrono::DateTime<chrono::Utc>,
+    expert_ids: &[i32],
+    topic_ids: &[i32],
+) -> AppResult<()> {
+    use sea_orm::ActiveValue::Set;
+    if !expert_ids.is_empty() {
+        article_expert::Entity::insert_many(expert_ids.iter().enumerate().map(|(i, e)| {
+            article_expert::ActiveModel {
+                article_id: Set(article_id),
+                expert_id: Set(*e),
+                position: Set(i as i32),
+                published_at: Set(published_at),
+            }
+        }))
+        .exec(db)
+        .await?;
+    }
+    if !topic_ids.is_empty() {
+        article_topic::Entity::insert_many(topic_ids.iter().map(|t| article_topic::ActiveModel {
+            article_id: Set(article_id),
+            topic_id: Set(*t),
+            published_at: Set(published_at),
+        }))
+        .exec(db)
+        .await?;
+    }
+    Ok(())
+}

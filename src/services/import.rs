@@ -16,7 +16,7 @@ use sea_orm::sea_query::{InsertStatement, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
@@ -329,22 +329,12 @@ pub async fn import<R: AsyncBufRead + Unpin>(
 ) -> AppResult<ImportReport> {
     actor.require(crate::domain::Role::Editor)?;
     let backend = db.get_database_backend();
-    let txn = match backend {
-        DbBackend::Sqlite => {
-            db.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await?
-        }
-        _ => {
-            let t = db.begin().await?;
-            // Ids are assigned here, so no other writer may insert articles meanwhile.
-            t.execute_unprepared("LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE")
-                .await?;
-            t
-        }
-    };
+    let txn = super::begin_write(db).await?;
+    if backend == DbBackend::Postgres {
+        // Ids are assigned here, so no other writer may insert articles meanwhile.
+        txn.execute_unprepared("LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE")
+            .await?;
+    }
     let max_id: Option<i32> = article::Entity::find()
         .select_only()
         .column_as(article::Column::Id.max(), "m")

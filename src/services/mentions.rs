@@ -5,15 +5,14 @@
 
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Actor;
 use crate::domain::{ArticleStatus, FieldError, OutletKind, Role, Slug, name_key, search_key};
-use crate::entities::{article, article_expert, article_topic, expert, outlet};
+use crate::entities::{article, expert, outlet};
 use crate::error::{AppError, AppResult};
 
 use super::import::{ArticleLine, validate_article};
@@ -84,16 +83,7 @@ pub async fn record_mention(
         status,
         ..Default::default()
     };
-    let txn = match db.get_database_backend() {
-        DbBackend::Sqlite => {
-            db.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await?
-        }
-        _ => db.begin().await?,
-    };
+    let txn = super::begin_write(db).await?;
     let mut resolver = Resolver::load(&txn).await?;
     if input.create_missing {
         create_missing(&txn, actor, &mut resolver, &input).await?;
@@ -150,29 +140,14 @@ pub async fn record_mention(
             return Err(err);
         }
     };
-    if !v.expert_ids.is_empty() {
-        article_expert::Entity::insert_many(v.expert_ids.iter().enumerate().map(|(i, e)| {
-            article_expert::ActiveModel {
-                article_id: Set(inserted.id),
-                expert_id: Set(*e),
-                position: Set(i as i32),
-                published_at: Set(inserted.published_at),
-            }
-        }))
-        .exec(&txn)
-        .await?;
-    }
-    if !v.topic_ids.is_empty() {
-        article_topic::Entity::insert_many(v.topic_ids.iter().map(|t| {
-            article_topic::ActiveModel {
-                article_id: Set(inserted.id),
-                topic_id: Set(*t),
-                published_at: Set(inserted.published_at),
-            }
-        }))
-        .exec(&txn)
-        .await?;
-    }
+    super::articles::write_links(
+        &txn,
+        inserted.id,
+        inserted.published_at,
+        &v.expert_ids,
+        &v.topic_ids,
+    )
+    .await?;
     super::search::index_articles(&txn, &[inserted.id]).await?;
     super::audit::record(
         &txn,

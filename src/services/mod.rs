@@ -26,6 +26,25 @@ use sea_orm::{Condition, Order};
 
 use crate::domain::{Cursor, Direction, PageRequest};
 
+/// Begins a write transaction. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing when a
+/// read transaction tries to upgrade.
+pub(crate) async fn begin_write(
+    db: &sea_orm::DatabaseConnection,
+) -> crate::error::AppResult<sea_orm::DatabaseTransaction> {
+    use sea_orm::{DbBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    Ok(match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?
+        }
+        _ => db.begin().await?,
+    })
+}
+
 /// The current time, truncated to microseconds so it round-trips through both
 /// databases and through cursors unchanged.
 pub fn now() -> DateTime<Utc> {
