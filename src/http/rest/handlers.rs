@@ -400,27 +400,26 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
         let db = &state.db.conn;
         let r = services::search::search(db, &actor, &q, &page).await?;
         let next = r.next_cursor(|h| h.cursor());
-        let articles: Vec<_> = r
-            .items
-            .iter()
-            .filter_map(|h| match h {
-                Hit::Article(a) => Some(a.clone()),
-                _ => None,
-            })
-            .collect();
-        let mut rendered = json::articles(db, articles, false).await?.into_iter();
+        // Each kind is rendered in one batch (a few queries for the whole page),
+        // then the hits are put back in their order.
+        let (mut articles, mut experts, mut outlets) = (vec![], vec![], vec![]);
+        for h in &r.items {
+            match h {
+                Hit::Article(a) => articles.push(a.clone()),
+                Hit::Expert(e) => experts.push(e.clone()),
+                Hit::Outlet(o) => outlets.push(o.clone()),
+                Hit::Event(_) => {}
+            }
+        }
+        let mut articles = json::articles(db, articles, false).await?.into_iter();
+        let mut experts = json::experts(db, experts).await?.into_iter();
+        let mut outlets = json::outlets(db, outlets).await?.into_iter();
         let mut data = Vec::with_capacity(r.items.len());
         for h in r.items {
             let (kind, value) = match h {
-                Hit::Article(_) => ("article", serde_json::to_value(rendered.next())),
-                Hit::Expert(e) => (
-                    "expert",
-                    serde_json::to_value(json::experts(db, vec![e]).await?.pop()),
-                ),
-                Hit::Outlet(o) => (
-                    "outlet",
-                    serde_json::to_value(json::outlets(db, vec![o]).await?.pop()),
-                ),
+                Hit::Article(_) => ("article", serde_json::to_value(articles.next())),
+                Hit::Expert(_) => ("expert", serde_json::to_value(experts.next())),
+                Hit::Outlet(_) => ("outlet", serde_json::to_value(outlets.next())),
                 Hit::Event(e) => ("event", serde_json::to_value(json::event(e))),
             };
             let mut v = value.map_err(|e| AppError::Internal(e.into()))?;
