@@ -18,7 +18,8 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 # GraphQL has its own tests; schemathesis covers the REST contract.
-st run openapi.yaml \
+SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" \
+  st run openapi.yaml \
   --url "http://127.0.0.1:$port" \
   --exclude-path-regex '^/graphql' \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \

@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// origin may read, none may write).
     #[arg(long, env = "MEDIADESK_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Origins whose browser pages may send tokens and write (an admin front end;
+    /// comma-separated; empty: none).
+    #[arg(long, env = "MEDIADESK_CORS_WRITE_ORIGINS", value_delimiter = ',')]
+    pub cors_write_origins: Vec<String>,
     /// How many rendered public answers to keep in memory (0 turns the cache off).
     #[arg(long, env = "MEDIADESK_RESPONSE_CACHE", default_value_t = 4096)]
     pub response_cache: usize,

@@ -25,27 +25,94 @@ pub const OTHER_ROUTES: &[&str] = &[
     "/embed.js",
 ];
 
-/// CORS for the public API: any origin may read unless an allowlist is set.
-fn cors(origins: &[String], methods: &[&'static str]) -> Cors {
+/// Who may call the API from a browser page on another origin.
+#[derive(Clone)]
+struct CorsPolicy {
+    /// May read (empty: any origin).
+    read: Vec<String>,
+    /// May send tokens and write (empty: none).
+    write: Vec<String>,
+}
+
+fn clean(origins: &[String]) -> Vec<String> {
+    origins
+        .iter()
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty())
+        .collect()
+}
+
+/// Does this request (or the one a preflight announces) carry a token or change
+/// something? GraphQL queries are POSTs too, so there a POST alone is a read.
+fn credentialed_or_writing(head: &actix_web::dev::RequestHead, post_is_read: bool) -> bool {
+    let h = &head.headers;
+    let (method, token) = if head.method == actix_web::http::Method::OPTIONS {
+        let method = h
+            .get("access-control-request-method")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("GET")
+            .to_ascii_uppercase();
+        let token = h
+            .get("access-control-request-headers")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("authorization"));
+        (method, token)
+    } else {
+        (
+            head.method.as_str().to_owned(),
+            h.contains_key(actix_web::http::header::AUTHORIZATION),
+        )
+    };
+    token
+        || match method.as_str() {
+            "GET" | "HEAD" => false,
+            "POST" => !post_is_read,
+            _ => true,
+        }
+}
+
+/// CORS for one part of the API. Without write origins, any (or each listed)
+/// origin may read and none may send a token. With them, those origins may
+/// also send tokens and write (`methods`), and the origin is echoed.
+fn cors(policy: &CorsPolicy, methods: &[&'static str], post_is_read: bool) -> Cors {
+    use actix_web::http::header;
     let mut c = Cors::default()
-        .allowed_methods(methods.iter().copied())
         .allowed_headers([
-            actix_web::http::header::ACCEPT,
-            actix_web::http::header::IF_NONE_MATCH,
-            actix_web::http::header::IF_MODIFIED_SINCE,
-            actix_web::http::header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+            header::CONTENT_TYPE,
         ])
         .expose_headers(["etag", "link", "x-request-id", "last-modified"])
         .max_age(86_400);
-    let list: Vec<&String> = origins.iter().filter(|o| !o.trim().is_empty()).collect();
-    if list.is_empty() {
-        c = c.allow_any_origin().send_wildcard();
-    } else {
-        for o in list {
-            c = c.allowed_origin(o.trim());
+    if policy.write.is_empty() {
+        c = c.allowed_methods(
+            methods
+                .iter()
+                .copied()
+                .filter(|m| matches!(*m, "GET" | "HEAD" | "OPTIONS") || post_is_read),
+        );
+        if policy.read.is_empty() {
+            return c.allow_any_origin().send_wildcard();
         }
+        for o in &policy.read {
+            c = c.allowed_origin(o);
+        }
+        return c;
     }
-    c
+    let p = policy.clone();
+    c.allowed_methods(methods.iter().copied())
+        .allowed_headers([header::AUTHORIZATION, header::IF_MATCH])
+        .allowed_header("idempotency-key")
+        .expose_headers(["location", "retry-after", "idempotent-replayed"])
+        .allowed_origin_fn(move |origin, head| {
+            let o = origin.to_str().unwrap_or_default();
+            if credentialed_or_writing(head, post_is_read) {
+                p.write.iter().any(|w| w == o)
+            } else {
+                p.read.is_empty() || p.read.iter().any(|r| r == o) || p.write.iter().any(|w| w == o)
+            }
+        })
 }
 
 /// A bound, not yet running, HTTP server.
@@ -74,7 +141,10 @@ impl Application {
             frame_ancestors: args.frame_ancestors.clone(),
             jwt,
         });
-        let origins = args.cors_origins.clone();
+        let origins = CorsPolicy {
+            read: clean(&args.cors_origins),
+            write: clean(&args.cors_write_origins),
+        };
         // One limiter for all workers, so a caller's budget is per server.
         let write_limits = http::limits::writes(args.writes_per_minute, args.write_burst);
         // Forget callers whose budget has refilled, so the key map stays small.
@@ -96,13 +166,13 @@ impl Application {
                 .route("/readyz", web::get().to(http::health::readyz))
                 .service(
                     web::resource("/graphql")
-                        .wrap(cors(&origins, &["GET", "POST", "OPTIONS"]))
+                        .wrap(cors(&origins, &["GET", "POST", "OPTIONS"], true))
                         .route(web::post().to(http::graphql::post))
                         .route(web::get().to(http::graphql::get)),
                 )
                 .service(
                     web::scope("/feeds")
-                        .wrap(cors(&origins, &["GET", "HEAD", "OPTIONS"]))
+                        .wrap(cors(&origins, &["GET", "HEAD", "OPTIONS"], false))
                         .route("/{file}", web::get().to(http::feeds::all))
                         .route("/{kind}/{file}", web::get().to(http::feeds::scoped))
                         .default_service(web::to(http::problem::not_found)),
@@ -113,7 +183,11 @@ impl Application {
                 .service(
                     web::scope(http::rest::PREFIX)
                         .wrap(actix_governor::Governor::new(&write_limits))
-                        .wrap(cors(&origins, &["GET", "HEAD", "OPTIONS"]))
+                        .wrap(cors(
+                            &origins,
+                            &["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+                            false,
+                        ))
                         .configure(http::rest::configure)
                         .default_service(web::to(http::problem::not_found)),
                 )

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_content;
 mod m20261127_000002_search;
 mod m20261127_000003_accounts;
+mod m20261127_000004_ownership;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_content::Migration),
             Box::new(m20261127_000002_search::Migration),
             Box::new(m20261127_000003_accounts::Migration),
+            Box::new(m20261127_000004_ownership::Migration),
         ]
     }
 }

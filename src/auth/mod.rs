@@ -26,6 +26,14 @@ impl Actor {
         }
     }
 
+    /// The account behind a token (`user:<id>`, `key:<id>`), if any.
+    pub fn subject(&self) -> Option<&str> {
+        match self {
+            Actor::User { subject, .. } => Some(subject),
+            _ => None,
+        }
+    }
+
     /// Editors and admins see drafts, archived and scheduled content.
     pub fn can_see_drafts(&self) -> bool {
         matches!(self.role(), Some(Role::Editor | Role::Admin))

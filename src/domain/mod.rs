@@ -47,3 +47,22 @@ impl FieldError {
         }
     }
 }
+
+/// Reads a JSON value into `T`; what does not fit is a 422 naming the field
+/// (a missing or unknown field by its name, a wrong type by its path).
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, crate::error::AppError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        let field = match msg.split('`').nth(1) {
+            Some(f) if msg.starts_with("unknown field") || msg.starts_with("missing field") => {
+                f.to_owned()
+            }
+            _ if path == "." => "body".to_owned(),
+            _ => path,
+        };
+        crate::error::AppError::Unprocessable(vec![FieldError::new(field, msg)])
+    })
+}

@@ -27,6 +27,8 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The account that created it (`user:<id>`, `key:<id>`); `None` for imports.
+    pub created_by: Option<String>,
     /// Text-search relevance when the row came from a ranked search (not stored).
     #[sea_orm(ignore)]
     pub search_rank: Option<f64>,

@@ -10,6 +10,7 @@ pub mod content_state;
 pub mod event;
 pub mod expert;
 pub mod expert_topic;
+pub mod idempotency_key;
 pub mod outlet;
 pub mod site;
 pub mod topic;

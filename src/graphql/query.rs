@@ -224,6 +224,28 @@ impl Query {
         ))
     }
 
+    /// Every user account (administrators only).
+    async fn users(&self, ctx: &Context<'_>) -> Result<Vec<super::types::User>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        Ok(services::accounts::list_users(&rc.db, &rc.actor)
+            .await
+            .map_err(gql_error)?
+            .into_iter()
+            .map(super::types::User)
+            .collect())
+    }
+
+    /// Every API key, revoked ones included (administrators only).
+    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<super::types::ApiKey>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        Ok(services::accounts::list_keys(&rc.db, &rc.actor)
+            .await
+            .map_err(gql_error)?
+            .into_iter()
+            .map(super::types::ApiKey)
+            .collect())
+    }
+
     /// Every topic, by name.
     async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
         let rc = ctx.data::<RequestCtx>()?;

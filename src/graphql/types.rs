@@ -287,6 +287,10 @@ pub struct Expert(pub expert::Model);
 
 #[Object]
 impl Expert {
+    /// Increases with every change (optimistic concurrency).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     async fn id(&self) -> ID {
         global_id("Expert", self.0.id)
     }
@@ -374,6 +378,10 @@ pub struct Outlet(pub outlet::Model);
 
 #[Object]
 impl Outlet {
+    /// Increases with every change (optimistic concurrency).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     async fn id(&self) -> ID {
         global_id("Outlet", self.0.id)
     }
@@ -454,6 +462,10 @@ impl From<event::Model> for Event {
 
 #[Object]
 impl Event {
+    /// Increases with every change (optimistic concurrency).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     async fn id(&self) -> ID {
         global_id("Event", self.0.id)
     }
@@ -505,6 +517,10 @@ pub struct Topic(pub topic::Model);
 
 #[Object]
 impl Topic {
+    /// Increases with every change (optimistic concurrency).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     async fn id(&self) -> ID {
         global_id("Topic", self.0.id)
     }
@@ -533,6 +549,10 @@ pub struct Site(pub crate::entities::site::Model);
 
 #[Object]
 impl Site {
+    /// Increases with every change (optimistic concurrency).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -674,5 +694,62 @@ impl AuditEntry {
     /// The values after the write (JSON), if any.
     async fn after(&self) -> Option<async_graphql::Json<serde_json::Value>> {
         self.0.after.clone().map(async_graphql::Json)
+    }
+}
+
+/// An account of a person (administrators see these).
+pub struct User(pub crate::entities::user::Model);
+
+#[Object]
+impl User {
+    async fn id(&self) -> i32 {
+        self.0.id
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// `contributor`, `editor` or `admin`.
+    async fn role(&self) -> &str {
+        &self.0.role
+    }
+    /// A deactivated user cannot sign in; its tokens stop working.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// An API key for scripts; its secret is shown once, at creation.
+pub struct ApiKey(pub crate::entities::api_key::Model);
+
+#[Object]
+impl ApiKey {
+    async fn id(&self) -> i32 {
+        self.0.id
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// `contributor`, `editor` or `admin`.
+    async fn role(&self) -> &str {
+        &self.0.role
+    }
+    /// The key's first characters, to tell keys apart (`mdk_abcd1234`).
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
     }
 }

@@ -103,14 +103,5 @@ pub fn json_body<T: serde::de::DeserializeOwned>(
     }
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| AppError::invalid("body", format!("malformed JSON: {e}")))?;
-    serde_json::from_value(value).map_err(|e| {
-        let msg = e.to_string();
-        let field = msg
-            .split('`')
-            .nth(1)
-            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
-            .unwrap_or("body")
-            .to_owned();
-        AppError::Unprocessable(vec![crate::domain::FieldError::new(field, msg)])
-    })
+    crate::domain::from_json(value)
 }

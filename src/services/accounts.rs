@@ -14,7 +14,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use sha2::{Digest, Sha256};
 
@@ -54,7 +55,7 @@ fn dummy_hash() -> &'static str {
 
 /// Creates a user (administrators only).
 pub async fn create_user(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     actor: &Actor,
     email: &str,
     password: &str,
@@ -95,12 +96,94 @@ pub async fn create_user(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(am.insert(db).await?)
+    let txn = super::begin_write(db).await?;
+    let u = am.insert(&txn).await?;
+    super::audit::record(
+        &txn,
+        actor,
+        "create",
+        "user",
+        Some(format!("user:{}", u.id)),
+        None,
+        Some(user_json(&u)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(u)
+}
+
+/// What the audit log and the API show of a user (never the password hash).
+pub fn user_json(u: &user::Model) -> serde_json::Value {
+    serde_json::json!({ "id": u.id, "email": u.email, "role": u.role, "active": u.active,
+                        "created_at": u.created_at, "updated_at": u.updated_at })
+}
+
+/// What the audit log and the API show of a key (never its secret or hash).
+pub fn key_json(k: &api_key::Model) -> serde_json::Value {
+    serde_json::json!({ "id": k.id, "name": k.name, "role": k.role, "prefix": k.prefix,
+                        "created_at": k.created_at, "last_used_at": k.last_used_at,
+                        "revoked_at": k.revoked_at })
+}
+
+/// Every user, oldest first (administrators only).
+pub async fn list_users(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<user::Model>> {
+    actor.require(Role::Admin)?;
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Changes a user's role or active flag (administrators only). Tokens of a
+/// deactivated user stop working at once; an administrator cannot demote or
+/// deactivate themself (there would be nobody left to undo it).
+pub async fn update_user(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    role: Option<Role>,
+    active: Option<bool>,
+) -> AppResult<user::Model> {
+    actor.require(Role::Admin)?;
+    if actor.subject() == Some(format!("user:{id}").as_str())
+        && (role.is_some_and(|r| r != Role::Admin) || active == Some(false))
+    {
+        return Err(AppError::Conflict(
+            "administrators cannot demote or deactivate themselves".into(),
+        ));
+    }
+    let txn = super::begin_write(db).await?;
+    let u = user::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no user with id {id}")))?;
+    let before = user_json(&u);
+    let mut am: user::ActiveModel = u.into();
+    if let Some(r) = role {
+        am.role = Set(r.as_str().into());
+    }
+    if let Some(a) = active {
+        am.active = Set(a);
+    }
+    am.updated_at = Set(super::now());
+    let u = am.update(&txn).await?;
+    super::audit::record(
+        &txn,
+        actor,
+        "update",
+        "user",
+        Some(format!("user:{id}")),
+        Some(before),
+        Some(user_json(&u)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(u)
 }
 
 /// Creates an API key; the returned secret is shown once and never stored.
 pub async fn create_key(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     actor: &Actor,
     name: &str,
     role: Role,
@@ -121,7 +204,20 @@ pub async fn create_key(
         last_used_at: Set(None),
         revoked_at: Set(None),
     };
-    Ok((am.insert(db).await?, secret))
+    let txn = super::begin_write(db).await?;
+    let k = am.insert(&txn).await?;
+    super::audit::record(
+        &txn,
+        actor,
+        "create",
+        "api_key",
+        Some(format!("key:{}", k.id)),
+        None,
+        Some(key_json(&k)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((k, secret))
 }
 
 pub async fn list_keys(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<api_key::Model>> {
@@ -134,7 +230,7 @@ pub async fn list_keys(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Ve
 
 /// Revokes the key with this id or prefix; tokens issued for it stop working.
 pub async fn revoke_key(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     actor: &Actor,
     which: &str,
 ) -> AppResult<api_key::Model> {
@@ -149,9 +245,26 @@ pub async fn revoke_key(
         }
     };
     let k = found.ok_or_else(|| AppError::NotFound(format!("no API key {which:?}")))?;
+    if k.revoked_at.is_some() {
+        return Ok(k);
+    }
+    let before = key_json(&k);
     let mut am: api_key::ActiveModel = k.into();
     am.revoked_at = Set(Some(super::now()));
-    Ok(am.update(db).await?)
+    let txn = super::begin_write(db).await?;
+    let k = am.update(&txn).await?;
+    super::audit::record(
+        &txn,
+        actor,
+        "revoke",
+        "api_key",
+        Some(format!("key:{}", k.id)),
+        Some(before),
+        Some(key_json(&k)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(k)
 }
 
 /// Failed attempts per identity, for slowing down guessing.

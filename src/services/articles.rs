@@ -23,15 +23,20 @@ pub(crate) fn visible(actor: &Actor) -> Option<Condition> {
     if actor.can_see_drafts() {
         return None;
     }
-    Some(
-        Condition::all()
-            .add(article::Column::Status.eq(ArticleStatus::Published.as_str()))
-            .add(
-                Condition::any()
-                    .add(article::Column::PublishAt.is_null())
-                    .add(article::Column::PublishAt.lte(now())),
-            ),
-    )
+    let public = Condition::all()
+        .add(article::Column::Status.eq(ArticleStatus::Published.as_str()))
+        .add(
+            Condition::any()
+                .add(article::Column::PublishAt.is_null())
+                .add(article::Column::PublishAt.lte(now())),
+        );
+    // Contributors also see what they wrote themselves.
+    Some(match actor.subject() {
+        Some(me) => Condition::any()
+            .add(public)
+            .add(article::Column::CreatedBy.eq(me)),
+        None => public,
+    })
 }
 
 fn scoped(actor: &Actor) -> Select<article::Entity> {

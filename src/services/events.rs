@@ -126,3 +126,13 @@ pub fn cursor_of(e: &event::Model) -> Cursor {
         kind: None,
     }
 }
+
+/// Does an event already have this slug?
+pub(crate) async fn slug_taken(db: &impl ConnectionTrait, slug: &str) -> AppResult<bool> {
+    use sea_orm::PaginatorTrait;
+    Ok(event::Entity::find()
+        .filter(event::Column::Slug.eq(slug))
+        .count(db)
+        .await?
+        > 0)
+}

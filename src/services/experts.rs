@@ -149,3 +149,25 @@ pub async fn topics_of(
     }
     Ok(out)
 }
+
+/// Replaces an expert's topics.
+pub(crate) async fn write_topics(
+    db: &impl ConnectionTrait,
+    expert_id: i32,
+    topic_ids: &[i32],
+) -> AppResult<()> {
+    use sea_orm::ActiveValue::Set;
+    expert_topic::Entity::delete_many()
+        .filter(expert_topic::Column::ExpertId.eq(expert_id))
+        .exec(db)
+        .await?;
+    if !topic_ids.is_empty() {
+        expert_topic::Entity::insert_many(topic_ids.iter().map(|t| expert_topic::ActiveModel {
+            expert_id: Set(expert_id),
+            topic_id: Set(*t),
+        }))
+        .exec(db)
+        .await?;
+    }
+    Ok(())
+}

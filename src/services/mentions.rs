@@ -15,7 +15,7 @@ use crate::domain::{ArticleStatus, FieldError, OutletKind, Role, Slug, name_key,
 use crate::entities::{article, expert, outlet};
 use crate::error::{AppError, AppResult};
 
-use super::import::{ArticleLine, validate_article};
+use super::lines::{ArticleLine, validate_article};
 use super::resolve::Resolver;
 
 /// A mention as scripts send it (REST `POST /api/v1/mentions`, GraphQL
@@ -125,6 +125,7 @@ pub async fn record_mention(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
+        created_by: Set(actor.subject().map(str::to_owned)),
     };
     let inserted = match am.insert(&txn).await {
         Ok(a) => a,

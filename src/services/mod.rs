@@ -5,16 +5,18 @@
 //! Nothing here imports actix_web or async_graphql.
 
 pub mod accounts;
-pub mod article_edits;
 pub mod articles;
 pub mod audit;
 pub mod content;
 pub mod demo;
 pub mod events;
 pub mod experts;
+pub mod idempotency;
 pub mod import;
+pub mod lines;
 pub mod mentions;
 pub mod outlets;
+pub mod records;
 pub mod resolve;
 pub mod search;
 pub mod site;

@@ -59,6 +59,7 @@ async fn openapi_paths_are_served(backend: Backend) {
         let p = p
             .replace("/experts/{slug}", "/experts/rob-huebert")
             .replace("/outlets/{slug}", "/outlets/cbc")
+            .replace("/topics/{slug}", "/topics/defence")
             .replace(
                 "/events/{slug}",
                 "/events/annual-defence-procurement-conference-2022",

@@ -184,7 +184,7 @@ pub async fn spawn_with(db: TestDb, demo: bool, url_override: Option<String>) ->
 }
 
 async fn serve(db: TestDb, conn: mediadesk::db::Db) -> TestApp {
-    serve_limited(db, conn, 10_000).await
+    serve_limited(db, conn, 10_000, vec![]).await
 }
 
 /// A server over a fresh database with the demo data whose write burst is `burst`
@@ -193,10 +193,24 @@ pub async fn spawn_limited(backend: Backend, burst: u32) -> TestApp {
     let db = TestDb::new(backend).await;
     let conn = db::connect(&db.url, 4).await.expect("connect and migrate");
     services::demo::seed(&conn.conn).await.expect("demo data");
-    serve_limited(db, conn, burst).await
+    serve_limited(db, conn, burst, vec![]).await
 }
 
-async fn serve_limited(db: TestDb, conn: mediadesk::db::Db, write_burst: u32) -> TestApp {
+/// A server over a fresh database with the demo data whose browser pages at
+/// `origin` may send tokens and write.
+pub async fn spawn_admin_origin(backend: Backend, origin: &str) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let conn = db::connect(&db.url, 4).await.expect("connect and migrate");
+    services::demo::seed(&conn.conn).await.expect("demo data");
+    serve_limited(db, conn, 10_000, vec![origin.to_owned()]).await
+}
+
+async fn serve_limited(
+    db: TestDb,
+    conn: mediadesk::db::Db,
+    write_burst: u32,
+    cors_write_origins: Vec<String>,
+) -> TestApp {
     let args = ServeArgs {
         bind: "127.0.0.1:0".into(),
         workers: Some(1),
@@ -205,6 +219,7 @@ async fn serve_limited(db: TestDb, conn: mediadesk::db::Db, write_burst: u32) ->
         cache_max_age: 60,
         cache_swr: 300,
         cors_origins: vec![],
+        cors_write_origins,
         response_cache: 256,
         public_url: None,
         frame_ancestors: "*".into(),
@@ -356,4 +371,57 @@ pub fn pg_target() -> String {
         .next()
         .unwrap_or("127.0.0.1:5432")
         .to_owned()
+}
+
+/// A Bearer token of a new API key with `role`, made with the real CLI.
+pub async fn token_for(app: &TestApp, role: &str) -> String {
+    let out = app.cli(
+        &[
+            "key",
+            "create",
+            "--role",
+            role,
+            "--name",
+            &format!("{role} test"),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let res: Value = app
+        .client
+        .post(format!("{}/api/v1/auth/token", app.addr))
+        .json(&json!({ "api_key": key }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    res["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The audit log, newest first (read with an administrator's token).
+pub async fn audit_log(app: &TestApp, token: &str) -> Vec<Value> {
+    let res = app
+        .client
+        .get(format!("{}/api/v1/audit?limit=100", app.addr))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "private, no-store");
+    let body: Value = res.json().await.unwrap();
+    body["data"].as_array().unwrap().clone()
 }

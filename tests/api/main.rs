@@ -13,3 +13,4 @@ mod health;
 mod import;
 mod mentions;
 mod rest;
+mod writes;

@@ -13,6 +13,7 @@ use crate::domain::{
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::services;
+use crate::services::records::Record;
 
 use super::caching::conditional;
 use super::json;
@@ -44,6 +45,16 @@ fn list_response<T: Serialize>(
 
 fn one<T: Serialize>(data: T) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "data": data }))
+}
+
+/// Signed-in callers get the version's validator, for `If-Match` on changes
+/// (the public gets the content ETag of `conditional`).
+fn versioned<R: Record>(signed_in: bool, res: HttpResponse, r: &R) -> HttpResponse {
+    if signed_in {
+        super::writes::with_version_tag(res, r)
+    } else {
+        res
+    }
 }
 
 fn article_params(p: &mut Params) -> (ArticleFilter, ArticleOrder) {
@@ -121,75 +132,12 @@ pub async fn get_article(
             .ok_or_else(|| {
                 AppError::NotFound(format!("no article with slug {:?}", slug.as_str()))
             })?;
-        // Signed-in callers get the version's validator, for `If-Match` on changes.
-        let version_tag = (!actor.is_anonymous()).then(|| services::article_edits::etag(&a));
-        let mut v = json::articles(db, vec![a], true).await?;
-        let mut res = one(v.pop());
-        if let Some(tag) = version_tag
-            && let Ok(h) = actix_web::http::header::HeaderValue::from_str(&tag)
-        {
-            res.headers_mut().insert(actix_web::http::header::ETAG, h);
-        }
-        Ok(res)
+        let signed_in = !actor.is_anonymous();
+        let tagged = |res| versioned(signed_in, res, &a);
+        let res = one(json::articles(db, vec![a.clone()], true).await?.pop());
+        Ok(tagged(res))
     })
     .await
-}
-
-/// The version an `If-Match` names (`None` for `*`); 428 without one.
-fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
-    let v = req
-        .headers()
-        .get(actix_web::http::header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            AppError::PreconditionRequired(
-                "send If-Match with the ETag of the version you changed (GET it with your token)"
-                    .into(),
-            )
-        })?
-        .trim();
-    if v == "*" {
-        return Ok(None);
-    }
-    v.trim_start_matches("W/")
-        .trim_matches('"')
-        .rsplit_once("-v")
-        .and_then(|(_, n)| n.parse::<i32>().ok())
-        .map(Some)
-        .ok_or_else(|| AppError::Stale("If-Match does not name a current version".into()))
-}
-
-/// `PATCH /api/v1/articles/{slug}`: a JSON (merge-)patch, with `If-Match`.
-pub async fn patch_article(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    slug: web::Path<String>,
-    body: web::Bytes,
-) -> AppResult<HttpResponse> {
-    let actor = actor(&req, &state).await?;
-    let patch: serde_json::Map<String, Value> =
-        super::super::auth::json_body(&req, &body, MAX_MENTION_BODY)?;
-    let expected = if_match(&req)?;
-    let db = &state.db.conn;
-    let a = services::article_edits::update(db, &actor, &slug, expected, patch).await?;
-    let tag = services::article_edits::etag(&a);
-    let data = json::articles(db, vec![a], true).await?.pop();
-    Ok(HttpResponse::Ok()
-        .insert_header(("etag", tag))
-        .insert_header(("cache-control", "no-store"))
-        .json(json!({ "data": data })))
-}
-
-/// `DELETE /api/v1/articles/{slug}`, with `If-Match`.
-pub async fn delete_article(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    slug: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    let actor = actor(&req, &state).await?;
-    let expected = if_match(&req)?;
-    services::article_edits::delete(&state.db.conn, &actor, &slug, expected).await?;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn list_experts(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
@@ -219,6 +167,7 @@ pub async fn get_expert(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    let signed_in = !actor(&req, &state).await?.is_anonymous();
     conditional(&req, &state, || async {
         let db = &state.db.conn;
         let e = services::experts::get_by_slug(db, &slug)
@@ -226,7 +175,8 @@ pub async fn get_expert(
             .ok_or_else(|| {
                 AppError::NotFound(format!("no expert with slug {:?}", slug.as_str()))
             })?;
-        Ok(one(json::experts(db, vec![e]).await?.pop()))
+        let res = one(json::experts(db, vec![e.clone()]).await?.pop());
+        Ok(versioned(signed_in, res, &e))
     })
     .await
 }
@@ -274,6 +224,7 @@ pub async fn get_outlet(
     state: web::Data<AppState>,
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    let signed_in = !actor(&req, &state).await?.is_anonymous();
     conditional(&req, &state, || async {
         let db = &state.db.conn;
         let o = services::outlets::get_by_slug(db, &slug)
@@ -282,6 +233,7 @@ pub async fn get_outlet(
                 AppError::NotFound(format!("no outlet with slug {:?}", slug.as_str()))
             })?;
         let children = services::outlets::children_of(db, &[o.id]).await?;
+        let model = o.clone();
         let mut out = json::outlets(db, vec![o]).await?;
         let mut o = out
             .pop()
@@ -295,7 +247,7 @@ pub async fn get_outlet(
                 })
                 .collect(),
         );
-        Ok(one(o))
+        Ok(versioned(signed_in, one(o), &model))
     })
     .await
 }
@@ -371,7 +323,8 @@ pub async fn get_event(
         let e = services::events::get_by_slug(&state.db.conn, &actor, &slug)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no event with slug {:?}", slug.as_str())))?;
-        Ok(one(json::event(e)))
+        let res = one(json::event(e.clone()));
+        Ok(versioned(!actor.is_anonymous(), res, &e))
     })
     .await
 }
@@ -434,8 +387,27 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
 }
 
 pub async fn get_site(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let signed_in = !actor(&req, &state).await?.is_anonymous();
     conditional(&req, &state, || async {
-        Ok(one(json::site(services::site::get(&state.db.conn).await?)))
+        let s = services::site::get(&state.db.conn).await?;
+        let res = one(json::site(s.clone()));
+        Ok(versioned(signed_in, res, &s))
+    })
+    .await
+}
+
+pub async fn get_topic(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let signed_in = !actor(&req, &state).await?.is_anonymous();
+    conditional(&req, &state, || async {
+        let t = services::topics::get_by_slug(&state.db.conn, &slug)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no topic with slug {:?}", slug.as_str())))?;
+        let res = one(json::topic(t.clone()));
+        Ok(versioned(signed_in, res, &t))
     })
     .await
 }
@@ -459,33 +431,6 @@ pub async fn docs(state: web::Data<AppState>) -> HttpResponse {
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ))
         .body(state.docs_html.clone())
-}
-
-/// Largest body `POST /api/v1/mentions` accepts.
-const MAX_MENTION_BODY: usize = 64 * 1024;
-
-/// `POST /api/v1/mentions`: 201 with the new article, or 200 with the one already
-/// recorded for the same canonical URL.
-pub async fn record_mention(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Bytes,
-) -> AppResult<HttpResponse> {
-    let actor = actor(&req, &state).await?;
-    let input: services::mentions::MentionInput =
-        super::super::auth::json_body(&req, &body, MAX_MENTION_BODY)?;
-    let db = &state.db.conn;
-    let (a, created) = services::mentions::record_mention(db, &actor, input).await?;
-    let location = format!("/api/v1/articles/{}", a.slug);
-    let data = json::articles(db, vec![a], true).await?.pop();
-    let mut b = if created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    };
-    Ok(b.insert_header(("location", location))
-        .insert_header(("cache-control", "no-store"))
-        .json(json!({ "data": data, "meta": { "created": created } })))
 }
 
 /// `GET /api/v1/audit`: the audit log, newest first (administrators only).

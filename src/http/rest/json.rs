@@ -125,6 +125,7 @@ pub struct Expert {
     pub bio_fr: Option<String>,
     pub photo_url: Option<String>,
     pub topics: Vec<Ref>,
+    pub version: i32,
 }
 
 pub async fn experts(
@@ -154,6 +155,7 @@ pub async fn experts(
             bio_en: e.bio_en,
             bio_fr: e.bio_fr,
             photo_url: e.photo_url,
+            version: e.version,
         })
         .collect())
 }
@@ -171,6 +173,7 @@ pub struct Outlet {
     pub parent: Option<Ref>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<Ref>>,
+    pub version: i32,
 }
 
 pub async fn outlets(
@@ -194,6 +197,7 @@ pub async fn outlets(
             country: o.country,
             language: o.language,
             children: None,
+            version: o.version,
         })
         .collect())
 }
@@ -213,6 +217,8 @@ pub struct Event {
     pub country: Option<String>,
     pub description: Option<String>,
     pub registration_url: Option<String>,
+    pub status: String,
+    pub version: i32,
 }
 
 pub fn event(e: event::Model) -> Event {
@@ -230,13 +236,25 @@ pub fn event(e: event::Model) -> Event {
         country: e.country,
         description: e.description,
         registration_url: e.registration_url,
+        status: e.status,
+        version: e.version,
     }
 }
 
-pub fn topic(t: topic::Model) -> Ref {
-    Ref {
+#[derive(Serialize)]
+pub struct Topic {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub version: i32,
+}
+
+pub fn topic(t: topic::Model) -> Topic {
+    Topic {
+        id: global_id("Topic", t.id).0,
         slug: t.slug,
         name: t.name,
+        version: t.version,
     }
 }
 
@@ -251,6 +269,7 @@ pub struct Site {
     pub web: Option<String>,
     pub copyright: Option<String>,
     pub charity_registration: Option<String>,
+    pub version: i32,
 }
 
 pub fn site(s: site::Model) -> Site {
@@ -264,5 +283,6 @@ pub fn site(s: site::Model) -> Site {
         web: s.web,
         copyright: s.copyright,
         charity_registration: s.charity_registration,
+        version: s.version,
     }
 }

@@ -1,0 +1,512 @@
+//! The import format's records (`outlet`, `expert`, `topic`, `article`, `event`,
+//! `site`) and their rules. Imports, mentions and every create or change through
+//! the API read and check content through these, so a value the import refuses is
+//! refused everywhere, with the same message.
+
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::{NotSet, Set};
+use serde::Deserialize;
+
+use crate::domain::{
+    ArticleStatus, EventKind, FieldError, Language, Office, OutletKind, Slug, SourceUrl,
+    clean_list, clean_optional, clean_text, parse_timestamp, search_key,
+};
+use crate::entities::{event, expert, outlet, site, topic};
+
+use super::resolve::Resolver;
+
+/// At most this many experts on one article.
+const MAX_EXPERTS: usize = 20;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutletLine {
+    pub slug: Option<String>,
+    pub name: String,
+    pub kind: Option<String>,
+    pub parent: Option<String>,
+    pub website: Option<String>,
+    pub country: Option<String>,
+    pub language: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpertLine {
+    pub slug: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub title: Option<String>,
+    pub affiliation: Option<String>,
+    #[serde(rename = "bio_en", alias = "bio")]
+    pub bio: Option<String>,
+    pub bio_fr: Option<String>,
+    pub photo_url: Option<String>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicLine {
+    pub slug: Option<String>,
+    pub name: String,
+}
+
+/// An article as the import format (and `recordMention`) gives it.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleLine {
+    pub slug: Option<String>,
+    pub title: String,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    #[serde(default)]
+    pub experts: Vec<String>,
+    pub outlet: Option<String>,
+    pub program: Option<String>,
+    pub published_at: String,
+    pub language: String,
+    pub url: Option<String>,
+    pub summary: Option<String>,
+    pub body: Option<String>,
+    pub dateline: Option<String>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    pub status: Option<String>,
+    pub publish_at: Option<String>,
+}
+
+/// An article line that passed validation, its names resolved.
+pub(crate) struct ValidArticle {
+    pub slug: Option<Slug>,
+    pub title: String,
+    pub authors: Vec<String>,
+    pub outlet_id: Option<i32>,
+    pub program: Option<String>,
+    pub published_at: DateTime<Utc>,
+    pub language: Language,
+    pub url: Option<SourceUrl>,
+    pub summary: Option<String>,
+    pub body: Option<String>,
+    pub dateline: Option<String>,
+    pub status: ArticleStatus,
+    pub publish_at: Option<DateTime<Utc>>,
+    pub expert_ids: Vec<i32>,
+    pub topic_ids: Vec<i32>,
+}
+
+pub(crate) fn topic_refs(resolver: &Resolver, c: &mut Check, refs: &[String]) -> Vec<i32> {
+    let mut ids = Vec::new();
+    for r in refs {
+        match resolver.topics.find(r) {
+            Some(id) if !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => {
+                c.0.push(unknown("topics", "topic", r, resolver.topics.suggest(r)))
+            }
+        }
+    }
+    ids
+}
+
+/// Validates an article and resolves its outlet, experts and topics by slug,
+/// name or alias. The one set of article rules, for imports and mentions alike.
+pub(crate) fn validate_article(
+    resolver: &Resolver,
+    l: &ArticleLine,
+) -> Result<ValidArticle, Vec<FieldError>> {
+    let mut c = Check::default();
+    let title = c.take(clean_text("title", &l.title, 500));
+    let slug = opt_slug(&mut c, l.slug.as_deref());
+    let authors = c.take(clean_list("authors", &l.authors, 20, 200));
+    let outlet_id = match l.outlet.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(o) => match resolver.outlets.find(o) {
+            Some(id) => Some(id),
+            None => {
+                c.0.push(unknown("outlet", "outlet", o, resolver.outlets.suggest(o)));
+                None
+            }
+        },
+    };
+    let mut expert_ids = Vec::new();
+    if l.experts.len() > MAX_EXPERTS {
+        c.0.push(FieldError::new(
+            "experts",
+            format!(
+                "at most {MAX_EXPERTS} experts allowed, got {}",
+                l.experts.len()
+            ),
+        ));
+    } else {
+        for e in &l.experts {
+            match resolver.experts.find(e) {
+                Some(id) if !expert_ids.contains(&id) => expert_ids.push(id),
+                Some(_) => {}
+                None => {
+                    c.0.push(unknown("experts", "expert", e, resolver.experts.suggest(e)))
+                }
+            }
+        }
+    }
+    let topic_ids = topic_refs(resolver, &mut c, &l.topics);
+    let program = c.take(clean_optional("program", l.program.as_deref(), 200));
+    let published_at = c.parse("published_at", parse_timestamp(&l.published_at));
+    let language = c.parse("language", l.language.parse::<Language>());
+    let url = opt_url(&mut c, "url", l.url.as_deref());
+    let summary = c.take(clean_optional("summary", l.summary.as_deref(), 5_000));
+    let body = c.take(clean_optional("body", l.body.as_deref(), 200_000));
+    let dateline = c.take(clean_optional("dateline", l.dateline.as_deref(), 100));
+    let status = match l.status.as_deref() {
+        None => Some(ArticleStatus::Published),
+        Some(s) => c.parse("status", s.parse::<ArticleStatus>()),
+    };
+    let publish_at = l
+        .publish_at
+        .as_deref()
+        .and_then(|s| c.parse("publish_at", parse_timestamp(s)));
+    let (Some(published_at), Some(language), Some(status), true) =
+        (published_at, language, status, c.0.is_empty())
+    else {
+        return Err(c.0);
+    };
+    Ok(ValidArticle {
+        slug,
+        title,
+        authors,
+        outlet_id,
+        program,
+        published_at,
+        language,
+        url,
+        summary,
+        body,
+        dateline,
+        status,
+        publish_at,
+        expert_ids,
+        topic_ids,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventLine {
+    pub slug: Option<String>,
+    pub title: String,
+    pub kind: String,
+    pub starts_at: String,
+    pub ends_at: Option<String>,
+    pub time_zone: Option<String>,
+    pub venue: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub country: Option<String>,
+    pub description: Option<String>,
+    pub registration_url: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteLine {
+    pub name: String,
+    pub tagline_en: String,
+    pub tagline_fr: String,
+    #[serde(default)]
+    pub offices: Vec<Office>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub web: Option<String>,
+    pub copyright: Option<String>,
+    pub charity_registration: Option<String>,
+}
+
+/// Collects field errors while a line is validated.
+#[derive(Default)]
+pub(crate) struct Check(pub Vec<FieldError>);
+
+impl Check {
+    pub fn take<T: Default>(&mut self, r: Result<T, FieldError>) -> T {
+        r.unwrap_or_else(|e| {
+            self.0.push(e);
+            T::default()
+        })
+    }
+    pub fn parse<T>(&mut self, field: &str, r: Result<T, String>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(m) => {
+                self.0.push(FieldError::new(field, m));
+                None
+            }
+        }
+    }
+}
+
+pub(crate) fn opt_slug(c: &mut Check, s: Option<&str>) -> Option<Slug> {
+    s.and_then(|s| c.parse("slug", Slug::parse(s)))
+}
+
+pub(crate) fn opt_url(c: &mut Check, field: &str, s: Option<&str>) -> Option<SourceUrl> {
+    match s.map(str::trim) {
+        None | Some("") => None,
+        Some(u) => c.parse(field, SourceUrl::parse(u)),
+    }
+}
+
+pub(crate) fn unknown(field: &str, what: &str, name: &str, suggestions: Vec<String>) -> FieldError {
+    let mut msg = format!("unknown {what} {name:?}");
+    if !suggestions.is_empty() {
+        msg.push_str(&format!(
+            " (did you mean {}?)",
+            suggestions
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ));
+    }
+    FieldError::new(field, msg)
+}
+
+/// An outlet line's values, checked, its parent resolved (id, version and
+/// timestamps are left to the caller).
+pub(crate) fn validate_outlet(
+    resolver: &Resolver,
+    l: &OutletLine,
+) -> Result<outlet::ActiveModel, Vec<FieldError>> {
+    let mut c = Check::default();
+    let name = c.take(clean_text("name", &l.name, 200));
+    let slug = opt_slug(&mut c, l.slug.as_deref()).unwrap_or_else(|| Slug::from_text(&name));
+    let kind = match l.kind.as_deref() {
+        None => Some(OutletKind::Other),
+        Some(k) => c.parse("kind", k.parse::<OutletKind>()),
+    };
+    let parent = match l.parent.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(p) => match resolver.outlets.find(p) {
+            Some(id) => Some(id),
+            None => {
+                c.0.push(unknown("parent", "outlet", p, resolver.outlets.suggest(p)));
+                None
+            }
+        },
+    };
+    let website = opt_url(&mut c, "website", l.website.as_deref());
+    let country = c.take(clean_optional("country", l.country.as_deref(), 64));
+    let language = match l.language.as_deref() {
+        None => None,
+        Some(x) => c.parse("language", x.parse::<Language>()),
+    };
+    let aliases = c.take(clean_list("aliases", &l.aliases, 20, 200));
+    if !c.0.is_empty() {
+        return Err(c.0);
+    }
+    let key = search_key(std::iter::once(name.as_str()).chain(aliases.iter().map(String::as_str)));
+    Ok(outlet::ActiveModel {
+        id: NotSet,
+        slug: Set(slug.into_string()),
+        name: Set(name),
+        kind: Set(kind.unwrap_or(OutletKind::Other).as_str().into()),
+        parent_id: Set(parent),
+        website: Set(website.map(|u| u.as_str().to_owned())),
+        country: Set(country),
+        language: Set(language.map(|x| x.as_str().to_owned())),
+        aliases: Set(serde_json::json!(aliases)),
+        search_key: Set(key),
+        version: NotSet,
+        created_at: NotSet,
+        updated_at: NotSet,
+    })
+}
+
+/// An expert line's values, checked, and the ids of its topics.
+pub(crate) fn validate_expert(
+    resolver: &Resolver,
+    l: &ExpertLine,
+) -> Result<(expert::ActiveModel, Vec<i32>), Vec<FieldError>> {
+    let mut c = Check::default();
+    let name = c.take(clean_text("name", &l.name, 200));
+    let slug = opt_slug(&mut c, l.slug.as_deref()).unwrap_or_else(|| Slug::from_text(&name));
+    let aliases = c.take(clean_list("aliases", &l.aliases, 20, 200));
+    let title = c.take(clean_optional("title", l.title.as_deref(), 300));
+    let affiliation = c.take(clean_optional("affiliation", l.affiliation.as_deref(), 300));
+    let bio_en = c.take(clean_optional("bio_en", l.bio.as_deref(), 20_000));
+    let bio_fr = c.take(clean_optional("bio_fr", l.bio_fr.as_deref(), 20_000));
+    let photo = opt_url(&mut c, "photo_url", l.photo_url.as_deref());
+    let topic_ids = topic_refs(resolver, &mut c, &l.topics);
+    if !c.0.is_empty() {
+        return Err(c.0);
+    }
+    let key = search_key(std::iter::once(name.as_str()).chain(aliases.iter().map(String::as_str)));
+    let am = expert::ActiveModel {
+        id: NotSet,
+        slug: Set(slug.into_string()),
+        name: Set(name),
+        aliases: Set(serde_json::json!(aliases)),
+        search_key: Set(key),
+        title: Set(title),
+        affiliation: Set(affiliation),
+        bio_en: Set(bio_en),
+        bio_fr: Set(bio_fr),
+        photo_url: Set(photo.map(|u| u.as_str().to_owned())),
+        version: NotSet,
+        created_at: NotSet,
+        updated_at: NotSet,
+    };
+    Ok((am, topic_ids))
+}
+
+pub(crate) fn validate_topic(l: &TopicLine) -> Result<topic::ActiveModel, Vec<FieldError>> {
+    let mut c = Check::default();
+    let name = c.take(clean_text("name", &l.name, 100));
+    let slug = opt_slug(&mut c, l.slug.as_deref()).unwrap_or_else(|| Slug::from_text(&name));
+    if !c.0.is_empty() {
+        return Err(c.0);
+    }
+    Ok(topic::ActiveModel {
+        id: NotSet,
+        slug: Set(slug.into_string()),
+        name: Set(name),
+        version: NotSet,
+        created_at: NotSet,
+        updated_at: NotSet,
+    })
+}
+
+/// An event line's values, checked; without a slug it gets one from its title
+/// and start date.
+pub(crate) fn validate_event(l: &EventLine) -> Result<event::ActiveModel, Vec<FieldError>> {
+    let mut c = Check::default();
+    let title = c.take(clean_text("title", &l.title, 300));
+    let slug = opt_slug(&mut c, l.slug.as_deref());
+    let kind = c.parse("kind", l.kind.parse::<EventKind>());
+    let starts_at = c.parse("starts_at", parse_timestamp(&l.starts_at));
+    let ends_at = l
+        .ends_at
+        .as_deref()
+        .and_then(|s| c.parse("ends_at", parse_timestamp(s)));
+    if let (Some(s), Some(e)) = (starts_at, ends_at)
+        && e < s
+    {
+        c.0.push(FieldError::new("ends_at", "must not be before starts_at"));
+    }
+    let time_zone = c.take(clean_optional("time_zone", l.time_zone.as_deref(), 64));
+    let venue = c.take(clean_optional("venue", l.venue.as_deref(), 300));
+    let city = c.take(clean_optional("city", l.city.as_deref(), 100));
+    let region = c.take(clean_optional("region", l.region.as_deref(), 100));
+    let country = c.take(clean_optional("country", l.country.as_deref(), 64));
+    let description = c.take(clean_optional(
+        "description",
+        l.description.as_deref(),
+        20_000,
+    ));
+    let registration = opt_url(&mut c, "registration_url", l.registration_url.as_deref());
+    let status = match l.status.as_deref() {
+        None => Some(ArticleStatus::Published),
+        Some(s) => c.parse("status", s.parse::<ArticleStatus>()),
+    };
+    let (Some(kind), Some(starts_at), Some(status), true) =
+        (kind, starts_at, status, c.0.is_empty())
+    else {
+        return Err(c.0);
+    };
+    let slug = slug.unwrap_or_else(|| {
+        Slug::from_text(&title).with_suffix(&starts_at.format("%Y-%m-%d").to_string())
+    });
+    let key = search_key(
+        [Some(title.as_str()), venue.as_deref(), city.as_deref()]
+            .into_iter()
+            .flatten(),
+    );
+    Ok(event::ActiveModel {
+        id: NotSet,
+        slug: Set(slug.into_string()),
+        title: Set(title),
+        kind: Set(kind.as_str().into()),
+        starts_at: Set(starts_at),
+        ends_at: Set(ends_at),
+        time_zone: Set(time_zone),
+        venue: Set(venue),
+        city: Set(city),
+        region: Set(region),
+        country: Set(country),
+        description: Set(description),
+        registration_url: Set(registration.map(|u| u.as_str().to_owned())),
+        search_key: Set(key),
+        status: Set(status.as_str().into()),
+        version: NotSet,
+        created_at: NotSet,
+        updated_at: NotSet,
+    })
+}
+
+/// The site settings, checked.
+pub(crate) fn validate_site(l: &SiteLine) -> Result<site::ActiveModel, Vec<FieldError>> {
+    let mut c = Check::default();
+    let name = c.take(clean_text("name", &l.name, 200));
+    let tagline_en = c.take(clean_text("tagline_en", &l.tagline_en, 300));
+    let tagline_fr = c.take(clean_text("tagline_fr", &l.tagline_fr, 300));
+    let phone = c.take(clean_optional("phone", l.phone.as_deref(), 64));
+    let email = c.take(clean_optional("email", l.email.as_deref(), 200));
+    let web = c.take(clean_optional("web", l.web.as_deref(), 300));
+    let copyright = c.take(clean_optional("copyright", l.copyright.as_deref(), 300));
+    let charity = c.take(clean_optional(
+        "charity_registration",
+        l.charity_registration.as_deref(),
+        64,
+    ));
+    if l.offices.len() > 20 {
+        c.0.push(FieldError::new("offices", "at most 20 offices"));
+    }
+    let offices: Vec<Office> = l
+        .offices
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let at = |f: &str| format!("offices[{i}].{f}");
+            Office {
+                label: c.take(clean_text(&at("label"), &o.label, 100)),
+                street: c.take(clean_list(&at("street"), &o.street, 6, 200)),
+                city: c.take(clean_text(&at("city"), &o.city, 100)),
+                region: c.take(clean_optional(&at("region"), o.region.as_deref(), 100)),
+                postal_code: c.take(clean_optional(
+                    &at("postal_code"),
+                    o.postal_code.as_deref(),
+                    32,
+                )),
+                country: c.take(clean_text(&at("country"), &o.country, 100)),
+            }
+        })
+        .collect();
+    if !c.0.is_empty() {
+        return Err(c.0);
+    }
+    Ok(site::ActiveModel {
+        id: Set(1),
+        name: Set(name),
+        tagline_en: Set(tagline_en),
+        tagline_fr: Set(tagline_fr),
+        offices: Set(serde_json::json!(offices)),
+        phone: Set(phone),
+        email: Set(email),
+        web: Set(web),
+        copyright: Set(copyright),
+        charity_registration: Set(charity),
+        version: NotSet,
+        updated_at: NotSet,
+    })
+}
+
+/// The value a validator set (the default for one it left unset).
+pub(crate) fn value_of<T>(v: &sea_orm::ActiveValue<T>) -> T
+where
+    T: Clone + Default + Into<sea_orm::Value>,
+{
+    v.try_as_ref().cloned().unwrap_or_default()
+}

@@ -1,0 +1,379 @@
+//! Creating, changing and deleting content: one skeleton for articles, experts,
+//! outlets, events, topics and the site settings.
+//!
+//! Every write runs the same steps in one transaction: refuse fields that are
+//! unknown or owned by the server, check who may do it (`Record::authorize`),
+//! apply a JSON merge-patch (absent: unchanged, `null`: cleared) to the current
+//! values, check the result by the import rules (`services::lines`), write it
+//! only if the row is still at the version the caller saw (a conditional
+//! `UPDATE ... WHERE version = ?`, so of concurrent changes exactly one wins),
+//! record before and after in the audit log and bump the content version. A
+//! refused write returns before anything is written, or rolls back.
+
+use std::future::Future;
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::auth::Actor;
+use crate::domain::{FieldError, Role};
+use crate::error::{AppError, AppResult};
+
+mod kinds;
+
+/// What a caller asks to do with a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Create,
+    Update,
+    Delete,
+}
+
+/// A kind of content that can be created, changed and deleted.
+pub trait Record: Sized + Send + Sync {
+    /// Its name in messages and in the audit log (`"expert"`).
+    const KIND: &'static str;
+    /// The fields a create or a patch may carry (the import format's names).
+    const FIELDS: &'static [&'static str];
+    /// Its import-format line: what a create sends, what a patch is applied to.
+    type Line: DeserializeOwned + Send;
+
+    fn slug(&self) -> &str;
+    fn version(&self) -> i32;
+
+    /// The record with this slug, drafts included.
+    fn find(
+        db: &DatabaseTransaction,
+        slug: &str,
+    ) -> impl Future<Output = AppResult<Option<Self>>> + Send;
+
+    /// Its current values as an import-format line, names given as slugs.
+    fn to_line(
+        &self,
+        db: &DatabaseTransaction,
+    ) -> impl Future<Output = AppResult<Map<String, Value>>> + Send;
+
+    /// Checks `line` and writes it: a new record, or the change of `existing` if
+    /// that is still at its version (`None` when it changed meanwhile). Field
+    /// problems are `AppError::Unprocessable`.
+    fn save(
+        db: &DatabaseTransaction,
+        actor: &Actor,
+        line: Self::Line,
+        existing: Option<&Self>,
+    ) -> impl Future<Output = AppResult<Option<Self>>> + Send;
+
+    /// Deletes it if it is still at its version (`false` when it changed).
+    fn remove(&self, db: &DatabaseTransaction) -> impl Future<Output = AppResult<bool>> + Send;
+
+    /// May `actor` do `op` (to `existing`)? Editors may do anything by default.
+    fn authorize(actor: &Actor, op: Op, existing: Option<&Self>) -> AppResult<()> {
+        let _ = (op, existing);
+        actor.require(Role::Editor)
+    }
+}
+
+/// The strong validator of a record's version, for `ETag` / `If-Match`.
+pub fn etag<R: Record>(r: &R) -> String {
+    format!("\"{}-{}-v{}\"", R::KIND, r.slug(), r.version())
+}
+
+/// The version an `If-Match` validator names, if it is one of ours.
+pub fn version_in_etag(tag: &str) -> Option<i32> {
+    tag.trim_start_matches("W/")
+        .trim_matches('"')
+        .rsplit_once("-v")
+        .and_then(|(_, n)| n.parse().ok())
+}
+
+/// Takes out the fields that are unknown or set by the server, as errors to
+/// report together with any others.
+fn take_unknown<R: Record>(input: &mut Map<String, Value>) -> Vec<FieldError> {
+    let unknown: Vec<String> = input
+        .keys()
+        .filter(|k| !R::FIELDS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    unknown
+        .into_iter()
+        .map(|k| {
+            input.remove(&k);
+            FieldError::new(k, "is unknown or set by the server")
+        })
+        .collect()
+}
+
+/// Reports `unknown` fields along with the field errors of `result` (and
+/// instead of its success: the transaction is then dropped, unwritten).
+fn with_unknown<T>(unknown: &[FieldError], result: AppResult<T>) -> AppResult<T> {
+    match result {
+        Ok(_) if !unknown.is_empty() => Err(AppError::Unprocessable(unknown.to_vec())),
+        other => other.map_err(|e| prepend(unknown, e)),
+    }
+}
+
+fn prepend(unknown: &[FieldError], e: AppError) -> AppError {
+    match e {
+        AppError::Unprocessable(more) => {
+            AppError::Unprocessable(unknown.iter().cloned().chain(more).collect())
+        }
+        e if unknown.is_empty() => e,
+        // A refusal for another reason: the unknown fields are the caller's first problem.
+        _ => AppError::Unprocessable(unknown.to_vec()),
+    }
+}
+
+/// Reads a line; a missing field or a value of the wrong type is named.
+fn parse_line<R: Record>(values: Map<String, Value>) -> AppResult<R::Line> {
+    crate::domain::from_json(Value::Object(values))
+}
+
+fn not_found<R: Record>(slug: &str) -> AppError {
+    AppError::NotFound(format!("no {} with slug {slug:?}", R::KIND))
+}
+
+fn stale<R: Record>(expected: i32, current: i32) -> AppError {
+    AppError::Stale(format!(
+        "the {} changed since version {expected} (it is now version {current}); fetch it again",
+        R::KIND
+    ))
+}
+
+async fn finish(
+    txn: DatabaseTransaction,
+    actor: &Actor,
+    action: &str,
+    kind: &str,
+    slug: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> AppResult<()> {
+    super::audit::record(&txn, actor, action, kind, Some(slug.into()), before, after).await?;
+    super::content::bump(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Creates a record from `input` (import-format fields).
+pub async fn create<R: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: Map<String, Value>,
+) -> AppResult<R> {
+    R::authorize(actor, Op::Create, None)?;
+    let mut input = input;
+    let unknown = take_unknown::<R>(&mut input);
+    let line = parse_line::<R>(input).map_err(|e| prepend(&unknown, e))?;
+    let txn = super::begin_write(db).await?;
+    let created = with_unknown(&unknown, R::save(&txn, actor, line, None).await)?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("insert returned no row")))?;
+    let after = created.to_line(&txn).await?;
+    let slug = created.slug().to_owned();
+    finish(
+        txn,
+        actor,
+        "create",
+        R::KIND,
+        &slug,
+        None,
+        Some(Value::Object(after)),
+    )
+    .await?;
+    Ok(created)
+}
+
+/// Applies the merge-patch `patch` to the record `slug` if it is still at
+/// `expected_version` (`None`: `If-Match: *`, any version).
+pub async fn update<R: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    expected_version: Option<i32>,
+    patch: Map<String, Value>,
+) -> AppResult<R> {
+    actor.require(Role::Contributor)?;
+    let mut patch = patch;
+    let unknown = take_unknown::<R>(&mut patch);
+    let txn = super::begin_write(db).await?;
+    let before = R::find(&txn, slug)
+        .await?
+        .ok_or_else(|| not_found::<R>(slug))?;
+    R::authorize(actor, Op::Update, Some(&before))?;
+    if let Some(v) = expected_version
+        && v != before.version()
+    {
+        return Err(stale::<R>(v, before.version()));
+    }
+    let mut values = before.to_line(&txn).await?;
+    let before_json = Value::Object(values.clone());
+    for (k, v) in patch {
+        values.insert(k, v);
+    }
+    // A null clears a field: the line reads it as absent.
+    values.retain(|_, v| !Value::is_null(v));
+    let line = parse_line::<R>(values).map_err(|e| prepend(&unknown, e))?;
+    let after = with_unknown(&unknown, R::save(&txn, actor, line, Some(&before)).await)?
+        .ok_or_else(|| stale::<R>(before.version(), before.version() + 1))?;
+    let after_json = after.to_line(&txn).await?;
+    let slug = after.slug().to_owned();
+    finish(
+        txn,
+        actor,
+        "update",
+        R::KIND,
+        &slug,
+        Some(before_json),
+        Some(Value::Object(after_json)),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Deletes the record `slug` if it is still at `expected_version`.
+pub async fn delete<R: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    expected_version: Option<i32>,
+) -> AppResult<()> {
+    actor.require(Role::Contributor)?;
+    let txn = super::begin_write(db).await?;
+    let before = R::find(&txn, slug)
+        .await?
+        .ok_or_else(|| not_found::<R>(slug))?;
+    R::authorize(actor, Op::Delete, Some(&before))?;
+    if let Some(v) = expected_version
+        && v != before.version()
+    {
+        return Err(stale::<R>(v, before.version()));
+    }
+    let before_json = before.to_line(&txn).await?;
+    if !before.remove(&txn).await? {
+        return Err(stale::<R>(before.version(), before.version() + 1));
+    }
+    finish(
+        txn,
+        actor,
+        "delete",
+        R::KIND,
+        slug,
+        Some(Value::Object(before_json)),
+        None,
+    )
+    .await
+}
+
+/// Sets the `status` of an article or event (publish, unpublish).
+pub async fn set_status<R: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    expected_version: Option<i32>,
+    status: crate::domain::ArticleStatus,
+) -> AppResult<R> {
+    actor.require(Role::Editor)?;
+    let mut patch = Map::new();
+    patch.insert("status".into(), status.as_str().into());
+    update::<R>(db, actor, slug, expected_version, patch).await
+}
+
+/// The columns every versioned table has.
+pub trait Versioned: EntityTrait {
+    const ID: Self::Column;
+    const VERSION: Self::Column;
+    const CREATED_AT: Option<Self::Column>;
+    const UPDATED_AT: Self::Column;
+}
+
+/// Refuses a slug another record of the same kind already has.
+async fn slug_free<E>(
+    db: &DatabaseTransaction,
+    kind: &str,
+    slug_col: E::Column,
+    slug: &str,
+    except: Option<i32>,
+) -> AppResult<()>
+where
+    E: Versioned,
+    E::Model: Sync,
+{
+    let mut q = E::find().filter(slug_col.eq(slug));
+    if let Some(id) = except {
+        q = q.filter(E::ID.ne(id));
+    }
+    if q.count(db).await? > 0 {
+        return Err(AppError::Conflict(format!(
+            "a {kind} with slug {slug:?} already exists"
+        )));
+    }
+    Ok(())
+}
+
+fn set<A: ActiveModelTrait>(
+    am: &mut A,
+    col: <A::Entity as EntityTrait>::Column,
+    v: sea_orm::Value,
+) -> AppResult<()> {
+    am.try_set(col, v)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot set a column: {e}")))
+}
+
+/// Writes a checked row: a new one at version 1, or the change of the row
+/// `(id, version)` if it is still at that version (`None` when it is not).
+async fn store<E>(
+    db: &DatabaseTransaction,
+    mut am: E::ActiveModel,
+    existing: Option<(i32, i32)>,
+) -> AppResult<Option<E::Model>>
+where
+    E: Versioned,
+    E::Model: IntoActiveModel<E::ActiveModel> + Sync,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let now = super::now();
+    set(&mut am, E::UPDATED_AT, now.into())?;
+    match existing {
+        None => {
+            set(&mut am, E::VERSION, 1.into())?;
+            if let Some(c) = E::CREATED_AT {
+                set(&mut am, c, now.into())?;
+            }
+            Ok(Some(am.insert(db).await?))
+        }
+        Some((id, version)) => {
+            am.not_set(E::ID);
+            // `UPDATE ... SET ..., version = version + 1 WHERE id = ? AND version = ?`:
+            // of concurrent changes based on one version, exactly one matches.
+            let res = E::update_many()
+                .set(am)
+                .col_expr(E::VERSION, Expr::col(E::VERSION).add(1))
+                .filter(E::ID.eq(id))
+                .filter(E::VERSION.eq(version))
+                .exec(db)
+                .await?;
+            if res.rows_affected != 1 {
+                return Ok(None);
+            }
+            Ok(E::find().filter(E::ID.eq(id)).one(db).await?)
+        }
+    }
+}
+
+/// `DELETE ... WHERE id = ? AND version = ?`; `false` when it changed meanwhile.
+async fn delete_if<E: Versioned>(
+    db: &DatabaseTransaction,
+    id: i32,
+    version: i32,
+) -> AppResult<bool> {
+    let res = E::delete_many()
+        .filter(E::ID.eq(id))
+        .filter(E::VERSION.eq(version))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}

@@ -1,0 +1,643 @@
+//! The kinds of content `records` writes: how each is found, shown as an
+//! import-format line, checked and stored, and who may change it.
+
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter,
+};
+use serde_json::{Map, Value, json};
+
+use super::{Op, Record, Versioned, delete_if, slug_free, store};
+use crate::auth::Actor;
+use crate::domain::{ArticleStatus, FieldError, Role, Slug};
+use crate::entities::{article, article_expert, article_topic, event, expert, outlet, site, topic};
+use crate::error::{AppError, AppResult};
+use crate::services::lines::{
+    ArticleLine, EventLine, ExpertLine, OutletLine, SiteLine, TopicLine, validate_article,
+    validate_event, validate_expert, validate_outlet, validate_site, validate_topic, value_of,
+};
+use crate::services::resolve::Resolver;
+use crate::services::{articles, experts, outlets, search};
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn unprocessable(errors: Vec<FieldError>) -> AppError {
+    AppError::Unprocessable(errors)
+}
+
+/// Rebuilds the search documents of these articles, a chunk at a time (after an
+/// expert's or outlet's names changed).
+async fn reindex(db: &DatabaseTransaction, ids: Vec<i32>) -> AppResult<()> {
+    for chunk in ids.chunks(500) {
+        search::index_articles(db, chunk).await?;
+    }
+    Ok(())
+}
+
+macro_rules! versioned {
+    ($m:ident, $created:expr) => {
+        impl Versioned for $m::Entity {
+            const ID: $m::Column = $m::Column::Id;
+            const VERSION: $m::Column = $m::Column::Version;
+            const CREATED_AT: Option<$m::Column> = $created;
+            const UPDATED_AT: $m::Column = $m::Column::UpdatedAt;
+        }
+    };
+}
+versioned!(article, Some(article::Column::CreatedAt));
+versioned!(expert, Some(expert::Column::CreatedAt));
+versioned!(outlet, Some(outlet::Column::CreatedAt));
+versioned!(topic, Some(topic::Column::CreatedAt));
+versioned!(event, Some(event::Column::CreatedAt));
+versioned!(site, None);
+
+// ---------------------------------------------------------------- articles
+
+/// Is this the contributor's own, still unpublished, article?
+fn own_draft(actor: &Actor, a: &article::Model) -> bool {
+    actor.role() == Some(Role::Contributor)
+        && a.created_by.is_some()
+        && a.created_by.as_deref() == actor.subject()
+        && a.status == ArticleStatus::Draft.as_str()
+}
+
+/// A free slug for a new article titled `title`: the title's, or with `-2`, `-3`...
+async fn free_article_slug(db: &DatabaseTransaction, title: &str) -> AppResult<Slug> {
+    let base = Slug::from_text(title);
+    for n in 1..100 {
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            base.with_suffix(&n.to_string())
+        };
+        let taken = article::Entity::find()
+            .filter(article::Column::Slug.eq(candidate.as_str()))
+            .count(db)
+            .await?;
+        if taken == 0 {
+            return Ok(candidate);
+        }
+    }
+    Ok(base.with_suffix(&uuid::Uuid::new_v4().simple().to_string()[..8]))
+}
+
+impl Record for article::Model {
+    const KIND: &'static str = "article";
+    const FIELDS: &'static [&'static str] = &[
+        "slug",
+        "title",
+        "url",
+        "outlet",
+        "experts",
+        "authors",
+        "published_at",
+        "language",
+        "summary",
+        "body",
+        "dateline",
+        "program",
+        "topics",
+        "status",
+        "publish_at",
+    ];
+    type Line = ArticleLine;
+
+    fn slug(&self) -> &str {
+        &self.slug
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+
+    async fn find(db: &DatabaseTransaction, slug: &str) -> AppResult<Option<Self>> {
+        Ok(article::Entity::find()
+            .filter(article::Column::Slug.eq(slug))
+            .one(db)
+            .await?)
+    }
+
+    async fn to_line(&self, db: &DatabaseTransaction) -> AppResult<Map<String, Value>> {
+        let experts = articles::experts_of(db, &[self.id])
+            .await?
+            .remove(&self.id)
+            .unwrap_or_default();
+        let topics = articles::topics_of(db, &[self.id])
+            .await?
+            .remove(&self.id)
+            .unwrap_or_default();
+        let outlet = match self.outlet_id {
+            Some(id) => outlets::by_ids(db, &[id]).await?.pop().map(|o| o.slug),
+            None => None,
+        };
+        Ok(object(json!({
+            "slug": self.slug, "title": self.title, "authors": self.authors,
+            "experts": experts.iter().map(|e| e.slug.clone()).collect::<Vec<_>>(),
+            "outlet": outlet, "program": self.program,
+            "published_at": self.published_at.to_rfc3339(),
+            "language": self.language, "url": self.url, "summary": self.summary,
+            "body": self.body, "dateline": self.dateline,
+            "topics": topics.iter().map(|t| t.slug.clone()).collect::<Vec<_>>(),
+            "status": self.status, "publish_at": self.publish_at.map(|t| t.to_rfc3339()),
+        })))
+    }
+
+    async fn save(
+        db: &DatabaseTransaction,
+        actor: &Actor,
+        mut line: ArticleLine,
+        existing: Option<&Self>,
+    ) -> AppResult<Option<Self>> {
+        if actor.role() == Some(Role::Contributor) {
+            match line.status.as_deref() {
+                None => line.status = Some(ArticleStatus::Draft.as_str().into()),
+                Some(s) if s == ArticleStatus::Draft.as_str() => {}
+                Some(_) => {
+                    return Err(AppError::Forbidden(
+                        "contributors write drafts; an editor publishes them".into(),
+                    ));
+                }
+            }
+        }
+        let resolver = Resolver::load(db).await?;
+        let v = validate_article(&resolver, &line).map_err(unprocessable)?;
+        let except = existing.map(|a| a.id);
+        let slug = match (&v.slug, existing) {
+            (Some(s), _) => s.clone(),
+            (None, Some(a)) => Slug::parse(&a.slug).unwrap_or_else(|_| Slug::from_text(&a.slug)),
+            (None, None) => free_article_slug(db, &v.title).await?,
+        };
+        slug_free::<article::Entity>(db, "article", article::Column::Slug, slug.as_str(), except)
+            .await?;
+        if let Some(url) = &v.url {
+            let mut q = article::Entity::find().filter(article::Column::UrlKey.eq(url.canonical()));
+            if let Some(id) = except {
+                q = q.filter(article::Column::Id.ne(id));
+            }
+            if let Some(other) = q.one(db).await? {
+                return Err(AppError::Conflict(format!(
+                    "the article {:?} already has this source URL",
+                    other.slug
+                )));
+            }
+        }
+        let am = article::ActiveModel {
+            id: NotSet,
+            slug: Set(slug.into_string()),
+            title: Set(v.title.clone()),
+            authors: Set(json!(v.authors)),
+            outlet_id: Set(v.outlet_id),
+            program: Set(v.program.clone()),
+            published_at: Set(v.published_at),
+            language: Set(v.language.as_str().into()),
+            url: Set(v.url.as_ref().map(|u| u.as_str().to_owned())),
+            url_key: Set(v.url.as_ref().map(|u| u.canonical().to_owned())),
+            summary: Set(v.summary.clone()),
+            body: Set(v.body.clone()),
+            dateline: Set(v.dateline.clone()),
+            status: Set(v.status.as_str().into()),
+            publish_at: Set(v.publish_at),
+            version: NotSet,
+            created_at: NotSet,
+            updated_at: NotSet,
+            // The author of a new article; an update leaves it alone.
+            created_by: match existing {
+                None => Set(actor.subject().map(str::to_owned)),
+                Some(_) => NotSet,
+            },
+        };
+        let Some(saved) =
+            store::<article::Entity>(db, am, existing.map(|a| (a.id, a.version))).await?
+        else {
+            return Ok(None);
+        };
+        let id = saved.id;
+        if existing.is_some() {
+            article_expert::Entity::delete_many()
+                .filter(article_expert::Column::ArticleId.eq(id))
+                .exec(db)
+                .await?;
+            article_topic::Entity::delete_many()
+                .filter(article_topic::Column::ArticleId.eq(id))
+                .exec(db)
+                .await?;
+        }
+        articles::write_links(db, id, v.published_at, &v.expert_ids, &v.topic_ids).await?;
+        search::index_articles(db, &[id]).await?;
+        Ok(Some(saved))
+    }
+
+    async fn remove(&self, db: &DatabaseTransaction) -> AppResult<bool> {
+        let gone = delete_if::<article::Entity>(db, self.id, self.version).await?;
+        if gone && db.get_database_backend() == DbBackend::Sqlite {
+            // FTS5 rows have no foreign key to cascade from.
+            let del = Query::delete()
+                .from_table(Alias::new("article_search"))
+                .and_where(Expr::col(Alias::new("rowid")).eq(self.id))
+                .to_owned();
+            db.execute(&del).await?;
+        }
+        Ok(gone)
+    }
+
+    /// Contributors create drafts and change or delete their own drafts; editors
+    /// anything.
+    fn authorize(actor: &Actor, op: Op, existing: Option<&Self>) -> AppResult<()> {
+        match (op, existing) {
+            (Op::Create, _) => actor.require(Role::Contributor),
+            (_, Some(a)) if own_draft(actor, a) => Ok(()),
+            _ => actor.require(Role::Editor).map_err(|e| match e {
+                AppError::Forbidden(_) if actor.role() == Some(Role::Contributor) => {
+                    AppError::Forbidden("contributors may change only their own drafts".into())
+                }
+                e => e,
+            }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- experts
+
+impl Record for expert::Model {
+    const KIND: &'static str = "expert";
+    const FIELDS: &'static [&'static str] = &[
+        "slug",
+        "name",
+        "aliases",
+        "title",
+        "affiliation",
+        "bio_en",
+        "bio_fr",
+        "photo_url",
+        "topics",
+    ];
+    type Line = ExpertLine;
+
+    fn slug(&self) -> &str {
+        &self.slug
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+
+    async fn find(db: &DatabaseTransaction, slug: &str) -> AppResult<Option<Self>> {
+        experts::get_by_slug(db, slug).await
+    }
+
+    async fn to_line(&self, db: &DatabaseTransaction) -> AppResult<Map<String, Value>> {
+        let topics = experts::topics_of(db, &[self.id])
+            .await?
+            .remove(&self.id)
+            .unwrap_or_default();
+        Ok(object(json!({
+            "slug": self.slug, "name": self.name, "aliases": experts::aliases(&self.aliases),
+            "title": self.title, "affiliation": self.affiliation, "bio_en": self.bio_en,
+            "bio_fr": self.bio_fr, "photo_url": self.photo_url,
+            "topics": topics.iter().map(|t| t.slug.clone()).collect::<Vec<_>>(),
+        })))
+    }
+
+    async fn save(
+        db: &DatabaseTransaction,
+        _actor: &Actor,
+        line: ExpertLine,
+        existing: Option<&Self>,
+    ) -> AppResult<Option<Self>> {
+        let resolver = Resolver::load(db).await?;
+        let (am, topic_ids) = validate_expert(&resolver, &line).map_err(unprocessable)?;
+        let slug = value_of(&am.slug);
+        slug_free::<expert::Entity>(
+            db,
+            "expert",
+            expert::Column::Slug,
+            &slug,
+            existing.map(|e| e.id),
+        )
+        .await?;
+        let renamed = existing.is_some_and(|e| value_of(&am.search_key) != e.search_key);
+        let Some(saved) =
+            store::<expert::Entity>(db, am, existing.map(|e| (e.id, e.version))).await?
+        else {
+            return Ok(None);
+        };
+        if renamed {
+            // Articles are found by their experts' names: index them anew.
+            reindex(db, articles_of_expert(db, saved.id).await?).await?;
+        }
+        let id = saved.id;
+        experts::write_topics(db, id, &topic_ids).await?;
+        Ok(Some(saved))
+    }
+
+    /// Refused while articles mention the expert: deleting would silently take
+    /// the expert off them.
+    async fn remove(&self, db: &DatabaseTransaction) -> AppResult<bool> {
+        let mentions = articles_of_expert(db, self.id).await?.len();
+        if mentions > 0 {
+            return Err(AppError::Conflict(format!(
+                "{mentions} article(s) mention this expert; take the expert off them first"
+            )));
+        }
+        delete_if::<expert::Entity>(db, self.id, self.version).await
+    }
+}
+
+async fn articles_of_expert(db: &DatabaseTransaction, expert_id: i32) -> AppResult<Vec<i32>> {
+    use sea_orm::QuerySelect;
+    Ok(article_expert::Entity::find()
+        .select_only()
+        .column(article_expert::Column::ArticleId)
+        .filter(article_expert::Column::ExpertId.eq(expert_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+// ---------------------------------------------------------------- outlets
+
+impl Record for outlet::Model {
+    const KIND: &'static str = "outlet";
+    const FIELDS: &'static [&'static str] = &[
+        "slug", "name", "kind", "parent", "website", "country", "language", "aliases",
+    ];
+    type Line = OutletLine;
+
+    fn slug(&self) -> &str {
+        &self.slug
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+
+    async fn find(db: &DatabaseTransaction, slug: &str) -> AppResult<Option<Self>> {
+        outlets::get_by_slug(db, slug).await
+    }
+
+    async fn to_line(&self, db: &DatabaseTransaction) -> AppResult<Map<String, Value>> {
+        let parent = match self.parent_id {
+            Some(id) => outlets::by_ids(db, &[id]).await?.pop().map(|o| o.slug),
+            None => None,
+        };
+        Ok(object(json!({
+            "slug": self.slug, "name": self.name, "kind": self.kind, "parent": parent,
+            "website": self.website, "country": self.country, "language": self.language,
+            "aliases": experts::aliases(&self.aliases),
+        })))
+    }
+
+    async fn save(
+        db: &DatabaseTransaction,
+        _actor: &Actor,
+        line: OutletLine,
+        existing: Option<&Self>,
+    ) -> AppResult<Option<Self>> {
+        let resolver = Resolver::load(db).await?;
+        let am = validate_outlet(&resolver, &line).map_err(unprocessable)?;
+        let slug = value_of(&am.slug);
+        slug_free::<outlet::Entity>(
+            db,
+            "outlet",
+            outlet::Column::Slug,
+            &slug,
+            existing.map(|o| o.id),
+        )
+        .await?;
+        if let (Some(before), Some(parent)) = (existing, value_of(&am.parent_id)) {
+            refuse_cycle(db, before.id, parent).await?;
+        }
+        let renamed = existing.is_some_and(|o| value_of(&am.search_key) != o.search_key);
+        let saved = store::<outlet::Entity>(db, am, existing.map(|o| (o.id, o.version))).await?;
+        if let Some(o) = &saved
+            && renamed
+        {
+            // Articles are found by their outlet's names: index them anew.
+            reindex(db, articles_of_outlet(db, o.id).await?).await?;
+        }
+        Ok(saved)
+    }
+
+    /// Refused while articles cite the outlet or outlets sit under it.
+    async fn remove(&self, db: &DatabaseTransaction) -> AppResult<bool> {
+        let cited = articles_of_outlet(db, self.id).await?.len();
+        let children = outlets::children_of(db, &[self.id]).await?.len();
+        if cited > 0 || children > 0 {
+            return Err(AppError::Conflict(format!(
+                "{cited} article(s) cite this outlet and {children} outlet(s) sit under it; move them first"
+            )));
+        }
+        delete_if::<outlet::Entity>(db, self.id, self.version).await
+    }
+}
+
+/// Refuses a parent that is the outlet itself or one of its descendants.
+async fn refuse_cycle(db: &DatabaseTransaction, id: i32, parent: i32) -> AppResult<()> {
+    let mut cur = Some(parent);
+    let mut steps = 0;
+    while let Some(p) = cur {
+        if p == id {
+            return Err(AppError::Unprocessable(vec![FieldError::new(
+                "parent",
+                "would make the outlet its own ancestor",
+            )]));
+        }
+        steps += 1;
+        if steps > 64 {
+            break;
+        }
+        cur = outlets::by_ids(db, &[p])
+            .await?
+            .pop()
+            .and_then(|o| o.parent_id);
+    }
+    Ok(())
+}
+
+async fn articles_of_outlet(db: &DatabaseTransaction, outlet_id: i32) -> AppResult<Vec<i32>> {
+    use sea_orm::QuerySelect;
+    Ok(article::Entity::find()
+        .select_only()
+        .column(article::Column::Id)
+        .filter(article::Column::OutletId.eq(outlet_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+// ---------------------------------------------------------------- topics
+
+impl Record for topic::Model {
+    const KIND: &'static str = "topic";
+    const FIELDS: &'static [&'static str] = &["slug", "name"];
+    type Line = TopicLine;
+
+    fn slug(&self) -> &str {
+        &self.slug
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+
+    async fn find(db: &DatabaseTransaction, slug: &str) -> AppResult<Option<Self>> {
+        crate::services::topics::get_by_slug(db, slug).await
+    }
+
+    async fn to_line(&self, _db: &DatabaseTransaction) -> AppResult<Map<String, Value>> {
+        Ok(object(json!({ "slug": self.slug, "name": self.name })))
+    }
+
+    async fn save(
+        db: &DatabaseTransaction,
+        _actor: &Actor,
+        line: TopicLine,
+        existing: Option<&Self>,
+    ) -> AppResult<Option<Self>> {
+        let am = validate_topic(&line).map_err(unprocessable)?;
+        slug_free::<topic::Entity>(
+            db,
+            "topic",
+            topic::Column::Slug,
+            &value_of(&am.slug),
+            existing.map(|t| t.id),
+        )
+        .await?;
+        store::<topic::Entity>(db, am, existing.map(|x| (x.id, x.version))).await
+    }
+
+    /// Deleting a topic takes it off the articles and experts tagged with it.
+    async fn remove(&self, db: &DatabaseTransaction) -> AppResult<bool> {
+        delete_if::<topic::Entity>(db, self.id, self.version).await
+    }
+}
+
+// ---------------------------------------------------------------- events
+
+impl Record for event::Model {
+    const KIND: &'static str = "event";
+    const FIELDS: &'static [&'static str] = &[
+        "slug",
+        "title",
+        "kind",
+        "starts_at",
+        "ends_at",
+        "time_zone",
+        "venue",
+        "city",
+        "region",
+        "country",
+        "description",
+        "registration_url",
+        "status",
+    ];
+    type Line = EventLine;
+
+    fn slug(&self) -> &str {
+        &self.slug
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+
+    async fn find(db: &DatabaseTransaction, slug: &str) -> AppResult<Option<Self>> {
+        Ok(event::Entity::find()
+            .filter(event::Column::Slug.eq(slug))
+            .one(db)
+            .await?)
+    }
+
+    async fn to_line(&self, _db: &DatabaseTransaction) -> AppResult<Map<String, Value>> {
+        Ok(object(json!({
+            "slug": self.slug, "title": self.title, "kind": self.kind,
+            "starts_at": self.starts_at.to_rfc3339(),
+            "ends_at": self.ends_at.map(|t| t.to_rfc3339()),
+            "time_zone": self.time_zone, "venue": self.venue, "city": self.city,
+            "region": self.region, "country": self.country, "description": self.description,
+            "registration_url": self.registration_url, "status": self.status,
+        })))
+    }
+
+    async fn save(
+        db: &DatabaseTransaction,
+        _actor: &Actor,
+        line: EventLine,
+        existing: Option<&Self>,
+    ) -> AppResult<Option<Self>> {
+        let am = validate_event(&line).map_err(unprocessable)?;
+        slug_free::<event::Entity>(
+            db,
+            "event",
+            event::Column::Slug,
+            &value_of(&am.slug),
+            existing.map(|e| e.id),
+        )
+        .await?;
+        store::<event::Entity>(db, am, existing.map(|x| (x.id, x.version))).await
+    }
+
+    async fn remove(&self, db: &DatabaseTransaction) -> AppResult<bool> {
+        delete_if::<event::Entity>(db, self.id, self.version).await
+    }
+}
+
+// ---------------------------------------------------------------- site
+
+/// The site settings: one record (its slug is `site`), changed by admins only.
+impl Record for site::Model {
+    const KIND: &'static str = "site";
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "tagline_en",
+        "tagline_fr",
+        "offices",
+        "phone",
+        "email",
+        "web",
+        "copyright",
+        "charity_registration",
+    ];
+    type Line = SiteLine;
+
+    fn slug(&self) -> &str {
+        "site"
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+
+    async fn find(db: &DatabaseTransaction, _slug: &str) -> AppResult<Option<Self>> {
+        Ok(site::Entity::find_by_id(1).one(db).await?)
+    }
+
+    async fn to_line(&self, _db: &DatabaseTransaction) -> AppResult<Map<String, Value>> {
+        Ok(object(json!({
+            "name": self.name, "tagline_en": self.tagline_en, "tagline_fr": self.tagline_fr,
+            "offices": self.offices, "phone": self.phone, "email": self.email, "web": self.web,
+            "copyright": self.copyright, "charity_registration": self.charity_registration,
+        })))
+    }
+
+    async fn save(
+        db: &DatabaseTransaction,
+        _actor: &Actor,
+        line: SiteLine,
+        existing: Option<&Self>,
+    ) -> AppResult<Option<Self>> {
+        let am = validate_site(&line).map_err(unprocessable)?;
+        store::<site::Entity>(db, am, existing.map(|x| (x.id, x.version))).await
+    }
+
+    async fn remove(&self, _db: &DatabaseTransaction) -> AppResult<bool> {
+        Err(AppError::Forbidden(
+            "the site settings can be changed, not deleted".into(),
+        ))
+    }
+
+    fn authorize(actor: &Actor, _op: Op, _existing: Option<&Self>) -> AppResult<()> {
+        actor.require(Role::Admin)
+    }
+}
