@@ -77,7 +77,30 @@ pub async fn post(
         Ok(r) => r,
         Err(e) => return bad_request(&format!("not a GraphQL request: {e}")),
     };
+    // A mutation sent with `Idempotency-Key` runs once; a retry replays its answer.
+    if http.headers().contains_key("idempotency-key")
+        && let Ok(actor) = crate::http::auth::actor(&http, &state).await
+        && !actor.is_anonymous()
+    {
+        let once = crate::http::rest::writes::idempotent_when(
+            &http,
+            &state,
+            &actor,
+            &body,
+            without_errors,
+            || async { Ok(execute(&state, &http, req, false, None).await) },
+        )
+        .await;
+        return once.unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
+    }
     execute(&state, &http, req, false, None).await
+}
+
+/// A GraphQL answer that reports no errors.
+fn without_errors(status: StatusCode, body: &[u8]) -> bool {
+    status.is_success()
+        && serde_json::from_slice::<serde_json::Value>(body)
+            .is_ok_and(|v| v.get("errors").is_none())
 }
 
 /// GraphiQL for a browser; otherwise a query (or persisted-query hash) in the URL.

@@ -126,6 +126,12 @@ pub async fn claim(
         response: Set(None),
         created_at: Set(super::now()),
     };
+    // Keep each caller's table small: its expired keys go as it makes new ones.
+    idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::Actor.eq(actor))
+        .filter(idempotency_key::Column::CreatedAt.lt(super::now() - Duration::hours(KEEP_HOURS)))
+        .exec(db)
+        .await?;
     match row.insert(db).await {
         Ok(_) => Ok(Claim::Fresh),
         // Another request claimed it between our look and our insert.

@@ -908,6 +908,38 @@ async fn idempotency(backend: Backend) {
     )
     .await;
     assert_eq!(status, 400, "an empty key is refused");
+
+    // GraphQL mutations too; an answer with errors does not use the key up.
+    let gql = |query: &'static str| {
+        let (app, t) = (&app, &t);
+        async move {
+            let res = app
+                .client
+                .post(format!("{}/graphql", app.addr))
+                .bearer_auth(&t.editor)
+                .header("idempotency-key", "gql-1")
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .unwrap();
+            let replayed = res.headers().contains_key("idempotent-replayed");
+            (replayed, res.json::<Value>().await.unwrap())
+        }
+    };
+    let (_, failed) = gql(r#"mutation { createTopic(input: { name: "" }) { slug } }"#).await;
+    assert_eq!(failed["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let ok = r#"mutation { createTopic(input: { name: "Idempotent Topic" }) { slug version } }"#;
+    let (replayed, first) = gql(ok).await;
+    assert!(!replayed);
+    assert_eq!(
+        first["data"]["createTopic"]["slug"], "idempotent-topic",
+        "{first}"
+    );
+    let topics = app.counts().await[4];
+    let (replayed, second) = gql(ok).await;
+    assert!(replayed);
+    assert_eq!(second, first);
+    assert_eq!(app.counts().await[4], topics);
 }
 
 fn ndjson(lines: &[Value]) -> String {

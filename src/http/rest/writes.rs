@@ -272,6 +272,14 @@ fn replayed(a: Answer) -> HttpResponse {
     b.body(a.body)
 }
 
+/// Did a request succeed, judged by its answer's status and body?
+pub type Succeeded = fn(StatusCode, &[u8]) -> bool;
+
+/// REST: any 2xx.
+fn is_2xx(status: StatusCode, _body: &[u8]) -> bool {
+    status.is_success()
+}
+
 /// Stores a successful answer under a claimed key, or releases the key.
 async fn settle(
     db: &DatabaseConnection,
@@ -279,41 +287,62 @@ async fn settle(
     key: &str,
     hash: &str,
     result: AppResult<HttpResponse>,
+    succeeded: Succeeded,
 ) -> AppResult<HttpResponse> {
-    match result {
-        Ok(res) if res.status().is_success() => {
-            let status = res.status().as_u16();
-            let location = res
-                .headers()
-                .get(header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let (res, body) = res.into_parts();
-            let bytes = to_bytes(body)
-                .await
-                .map_err(|_| AppError::Internal(anyhow::anyhow!("unreadable response body")))?;
-            let answer = Answer {
-                status,
-                location,
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-            };
-            idempotency::complete(db, subject, key, hash, &answer).await?;
-            Ok(res.set_body(BoxBody::new(bytes)))
-        }
+    let res = match result {
+        Ok(res) if res.status().is_success() => res,
         other => {
             idempotency::release(db, subject, key).await?;
-            other
+            return other;
         }
+    };
+    let status = res.status();
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (res, body) = res.into_parts();
+    let bytes = to_bytes(body)
+        .await
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("unreadable response body")))?;
+    if succeeded(status, &bytes) {
+        let answer = Answer {
+            status: status.as_u16(),
+            location,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        idempotency::complete(db, subject, key, hash, &answer).await?;
+    } else {
+        idempotency::release(db, subject, key).await?;
     }
+    Ok(res.set_body(BoxBody::new(bytes)))
 }
 
 /// Runs a POST once per `Idempotency-Key`: the same key and body again replay
 /// the first answer; the same key with another body is a 422.
-pub(super) async fn idempotent<F, Fut>(
+pub(crate) async fn idempotent<F, Fut>(
     req: &HttpRequest,
     state: &AppState,
     actor: &Actor,
     body: &[u8],
+    run: F,
+) -> AppResult<HttpResponse>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = AppResult<HttpResponse>>,
+{
+    idempotent_when(req, state, actor, body, is_2xx, run).await
+}
+
+/// Like [`idempotent`], with the caller's idea of success (a GraphQL answer
+/// with `errors` is a failure that does not use the key up).
+pub(crate) async fn idempotent_when<F, Fut>(
+    req: &HttpRequest,
+    state: &AppState,
+    actor: &Actor,
+    body: &[u8],
+    succeeded: Succeeded,
     run: F,
 ) -> AppResult<HttpResponse>
 where
@@ -330,7 +359,7 @@ where
     let db = &state.db.conn;
     match idempotency::claim(db, subject, key, &hash).await? {
         Claim::Replay(a) => Ok(replayed(a)),
-        Claim::Fresh => settle(db, subject, key, &hash, run().await).await,
+        Claim::Fresh => settle(db, subject, key, &hash, run().await, succeeded).await,
     }
 }
 
@@ -452,7 +481,7 @@ pub async fn import(
     match key {
         Some((k, s)) => {
             let hash = hex(&hasher.borrow().clone().finalize());
-            settle(db, s, k, &hash, result).await
+            settle(db, s, k, &hash, result, is_2xx).await
         }
         None => result,
     }
