@@ -127,6 +127,8 @@ impl Application {
         let listener = TcpListener::bind(&args.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", args.bind))?;
         let port = listener.local_addr()?.port();
+        // One limiter for all workers, so a caller's budget is per server.
+        let write_limits = http::limits::writes(args.writes_per_minute, args.write_burst);
         let state = web::Data::new(AppState {
             db,
             schema: crate::graphql::build_schema(args.introspection),
@@ -140,15 +142,14 @@ impl Application {
             public_url: args.public_url.clone(),
             frame_ancestors: args.frame_ancestors.clone(),
             jwt,
+            write_limiter: write_limits.limiter(),
         });
         let origins = CorsPolicy {
             read: clean(&args.cors_origins),
             write: clean(&args.cors_write_origins),
         };
-        // One limiter for all workers, so a caller's budget is per server.
-        let write_limits = http::limits::writes(args.writes_per_minute, args.write_burst);
         // Forget callers whose budget has refilled, so the key map stays small.
-        let limiter = write_limits.limiter().clone();
+        let limiter = write_limits.limiter();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {

@@ -11,8 +11,9 @@ use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, Simple
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::domain::{ArticleStatus, Role};
+use crate::domain::{ArticleStatus, FieldError, Role};
 use crate::entities::{article, event, expert, outlet, site, topic};
+use crate::error::AppError;
 use crate::services;
 use crate::services::mentions::MentionInput;
 use crate::services::records::{self, Record};
@@ -350,11 +351,38 @@ fn fields(input: &impl Serialize, drop_nulls: bool) -> Map<String, Value> {
     m
 }
 
+/// A mutation's input error, its fields named as the client wrote them
+/// (`input.startsAt`, `input.offices[0].label`).
+fn input_error(e: AppError) -> async_graphql::Error {
+    fn path(mut f: FieldError) -> FieldError {
+        let mut camel = String::with_capacity(f.field.len() + 6);
+        camel.push_str("input.");
+        let mut upper = false;
+        for c in f.field.chars() {
+            match c {
+                '_' => upper = true,
+                c if upper => {
+                    camel.extend(c.to_uppercase());
+                    upper = false;
+                }
+                c => camel.push(c),
+            }
+        }
+        f.field = camel;
+        f
+    }
+    gql_error(match e {
+        AppError::Unprocessable(f) => AppError::Unprocessable(f.into_iter().map(path).collect()),
+        AppError::Validation(f) => AppError::Validation(f.into_iter().map(path).collect()),
+        e => e,
+    })
+}
+
 async fn create<R: Record>(ctx: &Context<'_>, input: &impl Serialize) -> Result<R> {
     let rc = ctx.data::<RequestCtx>()?;
     records::create::<R>(&rc.db, &rc.actor, fields(input, true))
         .await
-        .map_err(gql_error)
+        .map_err(input_error)
 }
 
 async fn update<R: Record>(
@@ -372,7 +400,7 @@ async fn update<R: Record>(
         fields(input, false),
     )
     .await
-    .map_err(gql_error)
+    .map_err(input_error)
 }
 
 async fn delete<R: Record>(ctx: &Context<'_>, slug: &str, expected_version: i32) -> Result<bool> {
@@ -423,11 +451,8 @@ pub struct CreatedApiKey {
 }
 
 fn role(s: &str) -> Result<Role> {
-    s.parse::<Role>().map_err(|e| {
-        gql_error(crate::error::AppError::Unprocessable(vec![
-            crate::domain::FieldError::new("role", e),
-        ]))
-    })
+    s.parse::<Role>()
+        .map_err(|e| input_error(AppError::Unprocessable(vec![FieldError::new("role", e)])))
 }
 
 #[Object]
@@ -454,7 +479,7 @@ impl Mutation {
         };
         let (a, created) = services::mentions::record_mention(&rc.db, &rc.actor, input)
             .await
-            .map_err(gql_error)?;
+            .map_err(input_error)?;
         Ok(RecordMentionPayload {
             article: Article(a),
             created,
@@ -635,7 +660,7 @@ impl Mutation {
         services::accounts::create_user(&rc.db, &rc.actor, &input.email, &input.password, r)
             .await
             .map(User)
-            .map_err(gql_error)
+            .map_err(input_error)
     }
 
     /// Changes a user's role or shuts them out (admins).

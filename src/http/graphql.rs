@@ -77,6 +77,16 @@ pub async fn post(
         Ok(r) => r,
         Err(e) => return bad_request(&format!("not a GraphQL request: {e}")),
     };
+    // A signed-in mutation spends the caller's write budget, like a REST write.
+    if http
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION)
+        && async_graphql::parser::parse_query(&req.query)
+            .is_ok_and(|doc| has_mutation(&doc, req.operation_name.as_deref()))
+        && let Some(too_many) = super::limits::spend(&state.write_limiter, &http)
+    {
+        return too_many;
+    }
     // A mutation sent with `Idempotency-Key` runs once; a retry replays its answer.
     if http.headers().contains_key("idempotency-key")
         && let Ok(actor) = crate::http::auth::actor(&http, &state).await

@@ -35,6 +35,8 @@ pub struct AppState {
     pub frame_ancestors: String,
     /// Access-token keys.
     pub jwt: crate::auth::jwt::Keys,
+    /// The write budgets (REST writes and GraphQL mutations draw on the same one).
+    pub write_limiter: limits::WriteLimiter,
 }
 
 impl AppState {

@@ -83,6 +83,17 @@ pub async fn record_mention(
         status,
         ..Default::default()
     };
+    // A mention already recorded is answered without taking the write lock
+    // (scripts re-post their whole list every run): checked as a new one would be.
+    if !input.create_missing {
+        let resolver = Resolver::load(db).await?;
+        let v = validate_article(&resolver, &line).map_err(AppError::Unprocessable)?;
+        if let Some(url) = &v.url
+            && let Some(existing) = by_url_key(db, url.canonical()).await?
+        {
+            return Ok((existing, false));
+        }
+    }
     let txn = super::begin_write(db).await?;
     let mut resolver = Resolver::load(&txn).await?;
     if input.create_missing {

@@ -537,4 +537,31 @@ async fn writes_are_rate_limited(backend: Backend) {
     for _ in 0..5 {
         assert_eq!(app.get("/api/v1/articles?limit=1").await.status(), 200);
     }
+    // GraphQL mutations draw on the same budget; GraphQL queries do not.
+    let signed_in_query = app
+        .client
+        .post(format!("{}/graphql", app.addr))
+        .bearer_auth(&t)
+        .json(&json!({ "query": "{ articles(first: 1) { totalCount } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in_query.status(), 200);
+    let mutation = app
+        .client
+        .post(format!("{}/graphql", app.addr))
+        .bearer_auth(&t)
+        .json(
+            &json!({ "query": "mutation { createTopic(input: { name: \"Limited\" }) { slug } }" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mutation.status(), 429);
+    assert!(mutation.headers().contains_key("retry-after"));
+    assert_eq!(
+        app.counts().await[4],
+        before[4],
+        "the limited mutation wrote nothing"
+    );
 }

@@ -1128,7 +1128,7 @@ async fn graphql_writes(backend: Backend) {
         .iter()
         .map(|f| f["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["title", "kind", "starts_at"]);
+    assert_eq!(fields, ["input.title", "input.kind", "input.startsAt"]);
     let unknown = gql_as(
         &app,
         Some(&t.editor),
