@@ -97,9 +97,9 @@ pub async fn create_user(
         updated_at: Set(now),
     };
     let txn = super::begin_write(db).await?;
-    let u = am.insert(&txn).await?;
+    let u = am.insert(&*txn).await?;
     super::audit::record(
-        &txn,
+        &*txn,
         actor,
         "create",
         "user",
@@ -154,7 +154,7 @@ pub async fn update_user(
     }
     let txn = super::begin_write(db).await?;
     let u = user::Entity::find_by_id(id)
-        .one(&txn)
+        .one(&*txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no user with id {id}")))?;
     let before = user_json(&u);
@@ -166,9 +166,9 @@ pub async fn update_user(
         am.active = Set(a);
     }
     am.updated_at = Set(super::now());
-    let u = am.update(&txn).await?;
+    let u = am.update(&*txn).await?;
     super::audit::record(
-        &txn,
+        &*txn,
         actor,
         "update",
         "user",
@@ -205,9 +205,9 @@ pub async fn create_key(
         revoked_at: Set(None),
     };
     let txn = super::begin_write(db).await?;
-    let k = am.insert(&txn).await?;
+    let k = am.insert(&*txn).await?;
     super::audit::record(
-        &txn,
+        &*txn,
         actor,
         "create",
         "api_key",
@@ -252,9 +252,9 @@ pub async fn revoke_key(
     let mut am: api_key::ActiveModel = k.into();
     am.revoked_at = Set(Some(super::now()));
     let txn = super::begin_write(db).await?;
-    let k = am.update(&txn).await?;
+    let k = am.update(&*txn).await?;
     super::audit::record(
-        &txn,
+        &*txn,
         actor,
         "revoke",
         "api_key",

@@ -129,12 +129,12 @@ pub async fn import<R: AsyncBufRead + Unpin>(
         .select_only()
         .column_as(article::Column::Id.max(), "m")
         .into_tuple()
-        .one(&txn)
+        .one(&*txn)
         .await?
         .flatten();
     let mut im = Importer {
-        txn: &txn,
-        resolver: Resolver::load(&txn).await?,
+        txn: &*txn,
+        resolver: Resolver::load(&*txn).await?,
         next_article_id: max_id.unwrap_or(0) + 1,
         batch: Vec::with_capacity(BATCH),
         report: ImportReport::default(),
@@ -199,7 +199,7 @@ pub async fn import<R: AsyncBufRead + Unpin>(
         .await?;
     }
     super::audit::record(
-        &txn,
+        &*txn,
         actor,
         "import",
         "import",
@@ -211,7 +211,7 @@ pub async fn import<R: AsyncBufRead + Unpin>(
         })),
     )
     .await?;
-    super::content::bump(&txn).await?;
+    super::content::bump(&*txn).await?;
     txn.commit().await?;
     report.committed = true;
     if report.created.articles >= 1000 {

@@ -95,16 +95,16 @@ pub async fn record_mention(
         }
     }
     let txn = super::begin_write(db).await?;
-    let mut resolver = Resolver::load(&txn).await?;
+    let mut resolver = Resolver::load(&*txn).await?;
     if input.create_missing {
-        create_missing(&txn, actor, &mut resolver, &input).await?;
+        create_missing(&*txn, actor, &mut resolver, &input).await?;
     }
     let v = validate_article(&resolver, &line).map_err(AppError::Unprocessable)?;
     let url = v
         .url
         .clone()
         .ok_or_else(|| AppError::Unprocessable(vec![FieldError::new("url", "is required")]))?;
-    if let Some(existing) = by_url_key(&txn, url.canonical()).await? {
+    if let Some(existing) = by_url_key(&*txn, url.canonical()).await? {
         txn.rollback().await?;
         return Ok((existing, false));
     }
@@ -138,7 +138,7 @@ pub async fn record_mention(
         updated_at: Set(now),
         created_by: Set(actor.subject().map(str::to_owned)),
     };
-    let inserted = match am.insert(&txn).await {
+    let inserted = match am.insert(&*txn).await {
         Ok(a) => a,
         Err(e) => {
             let err = AppError::from(e);
@@ -153,16 +153,16 @@ pub async fn record_mention(
         }
     };
     super::articles::write_links(
-        &txn,
+        &*txn,
         inserted.id,
         inserted.published_at,
         &v.expert_ids,
         &v.topic_ids,
     )
     .await?;
-    super::search::index_articles(&txn, &[inserted.id]).await?;
+    super::search::index_articles(&*txn, &[inserted.id]).await?;
     super::audit::record(
-        &txn,
+        &*txn,
         actor,
         "record_mention",
         "article",
@@ -174,7 +174,7 @@ pub async fn record_mention(
         })),
     )
     .await?;
-    super::content::bump(&txn).await?;
+    super::content::bump(&*txn).await?;
     txn.commit().await?;
     Ok((inserted, true))
 }

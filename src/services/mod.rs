@@ -28,22 +28,74 @@ use sea_orm::{Condition, Order};
 
 use crate::domain::{Cursor, Direction, PageRequest};
 
-/// Begins a write transaction. On SQLite it takes the write lock at once
-/// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing when a
-/// read transaction tries to upgrade.
+/// A write transaction. On SQLite it also holds this process's turn to write
+/// (see [`begin_write`]); the turn passes on when it commits, rolls back or drops.
+pub(crate) struct WriteTxn {
+    txn: sea_orm::DatabaseTransaction,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = sea_orm::DatabaseTransaction;
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
+        self.txn.commit().await
+    }
+    pub async fn rollback(self) -> Result<(), sea_orm::DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+/// The writers' queue of each SQLite file this process writes to.
+fn sqlite_turns(db: &sea_orm::DatabaseConnection) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    static TURNS: Mutex<Option<HashMap<std::path::PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+        Mutex::new(None);
+    let file = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_path_buf();
+    let mut g = TURNS.lock().unwrap_or_else(|e| e.into_inner());
+    g.get_or_insert_with(HashMap::new)
+        .entry(file)
+        .or_default()
+        .clone()
+}
+
+/// Begins a write transaction. On SQLite, writers first queue in this process
+/// (fair, no polling), then take the database's write lock at once
+/// (`BEGIN IMMEDIATE`), so a read transaction never has to upgrade and
+/// concurrent writers do not wait in SQLite's busy handler, whose growing
+/// sleeps made the slowest of eight concurrent writes take over half a second.
 pub(crate) async fn begin_write(
     db: &sea_orm::DatabaseConnection,
-) -> crate::error::AppResult<sea_orm::DatabaseTransaction> {
+) -> crate::error::AppResult<WriteTxn> {
     use sea_orm::{DbBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait};
     Ok(match db.get_database_backend() {
         DbBackend::Sqlite => {
-            db.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await?
+            let turn = sqlite_turns(db).lock_owned().await;
+            let txn = db
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await?;
+            WriteTxn {
+                txn,
+                _turn: Some(turn),
+            }
         }
-        _ => db.begin().await?,
+        _ => WriteTxn {
+            txn: db.begin().await?,
+            _turn: None,
+        },
     })
 }
 

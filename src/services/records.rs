@@ -145,7 +145,7 @@ fn stale<R: Record>(expected: i32, current: i32) -> AppError {
 }
 
 async fn finish(
-    txn: DatabaseTransaction,
+    txn: super::WriteTxn,
     actor: &Actor,
     action: &str,
     kind: &str,
@@ -153,8 +153,8 @@ async fn finish(
     before: Option<Value>,
     after: Option<Value>,
 ) -> AppResult<()> {
-    super::audit::record(&txn, actor, action, kind, Some(slug.into()), before, after).await?;
-    super::content::bump(&txn).await?;
+    super::audit::record(&*txn, actor, action, kind, Some(slug.into()), before, after).await?;
+    super::content::bump(&*txn).await?;
     txn.commit().await?;
     Ok(())
 }
