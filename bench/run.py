@@ -53,6 +53,8 @@ def wrk(port, body_file, conns, secs):
 
 
 def main():
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=100000)
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
