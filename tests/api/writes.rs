@@ -862,6 +862,36 @@ async fn idempotency(backend: Backend) {
     assert_eq!(status, 409);
     assert_eq!(snapshot(&app, &t.admin).await, after_first);
 
+    // Ten concurrent requests with one key: one runs, the others replay it or
+    // are told it is still running; one expert is created.
+    let experts = app.counts().await[1];
+    let same = json!({ "name": "Concurrent Once" });
+    let tries = (0..10).map(|_| {
+        let (app, t, same) = (&app, &t, &same);
+        async move {
+            let (status, h, _) = call(
+                app,
+                Method::POST,
+                "/api/v1/experts",
+                Some(&t.editor),
+                Some(same),
+                &[("idempotency-key", "concurrent-once")],
+            )
+            .await;
+            (status, h.contains_key("idempotent-replayed"))
+        }
+    });
+    let results = futures_util::future::join_all(tries).await;
+    let fresh = results.iter().filter(|(s, r)| *s == 201 && !r).count();
+    assert_eq!(fresh, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|(s, r)| (*s == 201) || (*s == 409 && !r)),
+        "{results:?}"
+    );
+    assert_eq!(app.counts().await[1], experts + 1);
+
     // A refused request does not use up its key: fixed, it goes through.
     let retry = [("idempotency-key", "mention-retry")];
     let mut m = json!({ "title": "Retry me", "url": "https://example.org/retry", "experts": ["Nobody Known"],
