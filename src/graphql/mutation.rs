@@ -16,7 +16,7 @@ use crate::entities::{article, event, expert, outlet, site, topic};
 use crate::error::AppError;
 use crate::services;
 use crate::services::mentions::MentionInput;
-use crate::services::records::{self, Record};
+use crate::services::records::{self, Expected, Record};
 
 use super::types::{ApiKey, Article, Event, Expert, Outlet, Site, Topic, User};
 use super::{RequestCtx, gql_error};
@@ -396,7 +396,7 @@ async fn update<R: Record>(
         &rc.db,
         &rc.actor,
         slug,
-        Some(expected_version),
+        &Expected::Version(expected_version),
         fields(input, false),
     )
     .await
@@ -405,10 +405,15 @@ async fn update<R: Record>(
 
 async fn delete<R: Record>(ctx: &Context<'_>, slug: &str, expected_version: i32) -> Result<bool> {
     let rc = ctx.data::<RequestCtx>()?;
-    records::delete::<R>(&rc.db, &rc.actor, slug, Some(expected_version))
-        .await
-        .map(|()| true)
-        .map_err(gql_error)
+    records::delete::<R>(
+        &rc.db,
+        &rc.actor,
+        slug,
+        &Expected::Version(expected_version),
+    )
+    .await
+    .map(|()| true)
+    .map_err(gql_error)
 }
 
 async fn set_status<R: Record>(
@@ -418,9 +423,15 @@ async fn set_status<R: Record>(
     status: ArticleStatus,
 ) -> Result<R> {
     let rc = ctx.data::<RequestCtx>()?;
-    records::set_status::<R>(&rc.db, &rc.actor, slug, Some(expected_version), status)
-        .await
-        .map_err(gql_error)
+    records::set_status::<R>(
+        &rc.db,
+        &rc.actor,
+        slug,
+        &Expected::Version(expected_version),
+        status,
+    )
+    .await
+    .map_err(gql_error)
 }
 
 /// A new account.

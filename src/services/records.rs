@@ -83,12 +83,33 @@ pub fn etag<R: Record>(r: &R) -> String {
     format!("\"{}-{}-v{}\"", R::KIND, r.slug(), r.version())
 }
 
-/// The version an `If-Match` validator names, if it is one of ours.
-pub fn version_in_etag(tag: &str) -> Option<i32> {
-    tag.trim_start_matches("W/")
-        .trim_matches('"')
-        .rsplit_once("-v")
-        .and_then(|(_, n)| n.parse().ok())
+/// What a change is based on.
+#[derive(Clone, Debug)]
+pub enum Expected {
+    /// `If-Match: *`: whatever is current.
+    Any,
+    /// GraphQL's `expectedVersion`.
+    Version(i32),
+    /// The entity tags of an `If-Match`: one must be the record's current one.
+    Tags(Vec<String>),
+}
+
+impl Expected {
+    fn check<R: Record>(&self, r: &R) -> AppResult<()> {
+        let current = etag(r);
+        let ok = match self {
+            Expected::Any => true,
+            Expected::Version(v) => *v == r.version(),
+            Expected::Tags(tags) => tags.contains(&current),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(AppError::Stale(format!(
+            "the {} changed since you read it (it is now {current}); fetch it again",
+            R::KIND
+        )))
+    }
 }
 
 /// Takes out the fields that are unknown or set by the server, as errors to
@@ -187,13 +208,13 @@ pub async fn create<R: Record>(
     Ok(created)
 }
 
-/// Applies the merge-patch `patch` to the record `slug` if it is still at
-/// `expected_version` (`None`: `If-Match: *`, any version).
+/// Applies the merge-patch `patch` to the record `slug` if it is still what
+/// the caller saw (`expected`).
 pub async fn update<R: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
     slug: &str,
-    expected_version: Option<i32>,
+    expected: &Expected,
     patch: Map<String, Value>,
 ) -> AppResult<R> {
     actor.require(Role::Contributor)?;
@@ -204,11 +225,7 @@ pub async fn update<R: Record>(
         .await?
         .ok_or_else(|| not_found::<R>(slug))?;
     R::authorize(actor, Op::Update, Some(&before))?;
-    if let Some(v) = expected_version
-        && v != before.version()
-    {
-        return Err(stale::<R>(v, before.version()));
-    }
+    expected.check(&before)?;
     let mut values = before.to_line(&txn).await?;
     let before_json = Value::Object(values.clone());
     for (k, v) in patch {
@@ -234,12 +251,12 @@ pub async fn update<R: Record>(
     Ok(after)
 }
 
-/// Deletes the record `slug` if it is still at `expected_version`.
+/// Deletes the record `slug` if it is still what the caller saw (`expected`).
 pub async fn delete<R: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
     slug: &str,
-    expected_version: Option<i32>,
+    expected: &Expected,
 ) -> AppResult<()> {
     actor.require(Role::Contributor)?;
     let txn = super::begin_write(db).await?;
@@ -247,11 +264,7 @@ pub async fn delete<R: Record>(
         .await?
         .ok_or_else(|| not_found::<R>(slug))?;
     R::authorize(actor, Op::Delete, Some(&before))?;
-    if let Some(v) = expected_version
-        && v != before.version()
-    {
-        return Err(stale::<R>(v, before.version()));
-    }
+    expected.check(&before)?;
     let before_json = before.to_line(&txn).await?;
     if !before.remove(&txn).await? {
         return Err(stale::<R>(before.version(), before.version() + 1));
@@ -273,13 +286,13 @@ pub async fn set_status<R: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
     slug: &str,
-    expected_version: Option<i32>,
+    expected: &Expected,
     status: crate::domain::ArticleStatus,
 ) -> AppResult<R> {
     actor.require(Role::Editor)?;
     let mut patch = Map::new();
     patch.insert("status".into(), status.as_str().into());
-    update::<R>(db, actor, slug, expected_version, patch).await
+    update::<R>(db, actor, slug, expected, patch).await
 }
 
 /// The columns every versioned table has.

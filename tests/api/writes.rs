@@ -178,6 +178,16 @@ async fn role_matrix_for_catalogue(backend: Backend) {
         )
         .await;
         assert_eq!(status, 412, "PATCH with a stale If-Match");
+        let (status, _, _) = call(
+            &app,
+            Method::PATCH,
+            &item,
+            Some(&t.editor),
+            Some(&patch),
+            &[("if-match", "\"article-someone-else-v1\"")],
+        )
+        .await;
+        assert_eq!(status, 412, "another record's tag at the same version");
         let (status, _, body) = call(
             &app,
             Method::PATCH,

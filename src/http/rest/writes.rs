@@ -23,7 +23,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::http::auth::json_body;
 use crate::services::idempotency::{self, Answer, Claim};
-use crate::services::records::{self, Record};
+use crate::services::records::{self, Expected, Record};
 use crate::services::{self, import::ImportOptions};
 
 use super::json;
@@ -116,8 +116,8 @@ async fn written<R: RestRecord>(
     Ok(b.json(json!({ "data": data })))
 }
 
-/// The version an `If-Match` names (`None` for `*`); 428 without one.
-fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
+/// What an `If-Match` names: `*`, or a list of entity tags; 428 without one.
+fn if_match(req: &HttpRequest) -> AppResult<Expected> {
     let v = req
         .headers()
         .get(header::IF_MATCH)
@@ -130,11 +130,12 @@ fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
         })?
         .trim();
     if v == "*" {
-        return Ok(None);
+        return Ok(Expected::Any);
     }
-    records::version_in_etag(v)
-        .map(Some)
-        .ok_or_else(|| AppError::Stale("If-Match does not name a current version".into()))
+    // Strong comparison: a weak tag (`W/"..."`) never matches.
+    Ok(Expected::Tags(
+        v.split(',').map(|t| t.trim().to_owned()).collect(),
+    ))
 }
 
 /// Refuses the public before anything else is looked at.
@@ -170,7 +171,7 @@ async fn patch_slug<R: RestRecord>(
     let patch: Map<String, Value> = json_body(req, body, MAX_JSON_BODY)?;
     let expected = if_match(req)?;
     let db = &state.db.conn;
-    let r = records::update::<R>(db, &actor, slug, expected, patch).await?;
+    let r = records::update::<R>(db, &actor, slug, &expected, patch).await?;
     written(db, StatusCode::OK, r).await
 }
 
@@ -202,7 +203,7 @@ pub async fn delete<R: RestRecord>(
     let actor = crate::http::auth::actor(&req, &state).await?;
     signed_in(&actor)?;
     let expected = if_match(&req)?;
-    records::delete::<R>(&state.db.conn, &actor, &slug, expected).await?;
+    records::delete::<R>(&state.db.conn, &actor, &slug, &expected).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
