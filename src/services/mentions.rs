@@ -85,9 +85,9 @@ pub async fn record_mention(
     };
     // A mention already recorded is answered without taking the write lock
     // (scripts re-post their whole list every run): checked as a new one would be.
+    let (shared, fp) = Resolver::shared(db).await?;
     if !input.create_missing {
-        let resolver = Resolver::load(db).await?;
-        let v = validate_article(&resolver, &line).map_err(AppError::Unprocessable)?;
+        let v = validate_article(&shared, &line).map_err(AppError::Unprocessable)?;
         if let Some(url) = &v.url
             && let Some(existing) = by_url_key(db, url.canonical()).await?
         {
@@ -95,9 +95,20 @@ pub async fn record_mention(
         }
     }
     let txn = super::begin_write(db).await?;
-    let mut resolver = Resolver::load(&*txn).await?;
+    // The names as this transaction sees them: the shared tables if unchanged.
+    let mut resolver = if super::resolve::fingerprint(&*txn).await? == fp {
+        shared
+    } else {
+        std::sync::Arc::new(Resolver::load(&*txn).await?)
+    };
     if input.create_missing {
-        create_missing(&*txn, actor, &mut resolver, &input).await?;
+        create_missing(
+            &*txn,
+            actor,
+            std::sync::Arc::make_mut(&mut resolver),
+            &input,
+        )
+        .await?;
     }
     let v = validate_article(&resolver, &line).map_err(AppError::Unprocessable)?;
     let url = v

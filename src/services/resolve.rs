@@ -4,15 +4,18 @@
 //! the length of one import or one request.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QuerySelect, Statement,
+};
 
 use crate::domain::name_key;
 use crate::entities::{expert, outlet, topic};
 use crate::error::AppResult;
 
 /// Slug and name lookups for one kind of named thing.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Names {
     by_slug: HashMap<String, i32>,
     by_key: HashMap<String, i32>,
@@ -75,7 +78,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Lookups for outlets, experts and topics.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Resolver {
     pub outlets: Names,
     pub experts: Names,
@@ -126,6 +129,76 @@ impl Resolver {
             r.topics.add(id, &slug, &name, &[]);
         }
         Ok(r)
+    }
+}
+
+/// A summary of the name tables that changes whenever a name does: the count
+/// and the latest change of outlets, experts and topics (one statement).
+pub async fn fingerprint(db: &impl ConnectionTrait) -> AppResult<String> {
+    let sql = "SELECT COALESCE(CAST((SELECT COUNT(*) FROM outlets) AS TEXT), '') || '|' || \
+               COALESCE(CAST((SELECT MAX(updated_at) FROM outlets) AS TEXT), '') || '|' || \
+               COALESCE(CAST((SELECT COUNT(*) FROM experts) AS TEXT), '') || '|' || \
+               COALESCE(CAST((SELECT MAX(updated_at) FROM experts) AS TEXT), '') || '|' || \
+               COALESCE(CAST((SELECT COUNT(*) FROM topics) AS TEXT), '') || '|' || \
+               COALESCE(CAST((SELECT MAX(updated_at) FROM topics) AS TEXT), '') AS fp";
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get::<String>("", "fp").ok())
+        .unwrap_or_default())
+}
+
+/// Which database a connection reaches (a file, or a server and database).
+fn identity(db: &DatabaseConnection) -> String {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => db
+            .get_sqlite_connection_pool()
+            .connect_options()
+            .get_filename()
+            .display()
+            .to_string(),
+        DbBackend::Postgres => {
+            let o = db.get_postgres_connection_pool().connect_options();
+            format!(
+                "{}:{}/{}",
+                o.get_host(),
+                o.get_port(),
+                o.get_database().unwrap_or_default()
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// The name tables of each database, with the fingerprint they were read at.
+type Cache = HashMap<String, (String, Arc<Resolver>)>;
+static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+
+impl Resolver {
+    /// The name tables, read again only when their fingerprint changed (a
+    /// mention then costs one small statement instead of three table reads).
+    /// Returns the fingerprint too, to check it again inside a transaction.
+    pub async fn shared(db: &DatabaseConnection) -> AppResult<(Arc<Resolver>, String)> {
+        let fp = fingerprint(db).await?;
+        let id = identity(db);
+        let hit = CACHE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(|c| c.get(&id))
+            .filter(|(f, _)| *f == fp)
+            .map(|(_, r)| r.clone());
+        if let Some(r) = hit {
+            return Ok((r, fp));
+        }
+        let r = Arc::new(Resolver::load(db).await?);
+        CACHE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .insert(id, (fp.clone(), r.clone()));
+        Ok((r, fp))
     }
 }
 

@@ -1564,3 +1564,69 @@ async fn app_gql_keys(app: &TestApp, admin: &str) -> Vec<String> {
         .map(|k| k["name"].as_str().unwrap().to_owned())
         .collect()
 }
+
+both!(names_resolve_right_after_they_change, names_follow_changes);
+
+async fn names_follow_changes(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = token_for(&app, "editor").await;
+    let post = |name: &'static str, url: &'static str| {
+        let (app, t) = (&app, &t);
+        async move {
+            call(
+                app,
+                Method::POST,
+                "/api/v1/mentions",
+                Some(t),
+                Some(
+                    &json!({ "title": "Names follow", "url": url, "experts": [name],
+                              "published_at": "2026-11-02", "language": "en" }),
+                ),
+                &[],
+            )
+            .await
+        }
+    };
+    let (status, _, _) = post("Dave P.", "https://example.org/names-1").await;
+    assert_eq!(status, 422, "not a known name yet");
+    // A new alias through the API is known to the very next mention.
+    let (_, h, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/experts/david-perry",
+        Some(&t),
+        None,
+        &[],
+    )
+    .await;
+    let (status, _, _) = call(
+        &app,
+        Method::PATCH,
+        "/api/v1/experts/david-perry",
+        Some(&t),
+        Some(&json!({ "aliases": ["Dave P."] })),
+        &[("if-match", h["etag"].to_str().unwrap())],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, body) = post("Dave P.", "https://example.org/names-1").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["experts"][0]["slug"], "david-perry");
+    // So is an expert another process (here the CLI) adds to the same database.
+    let (status, _, _) = post("Quinn Other", "https://example.org/names-2").await;
+    assert_eq!(status, 422);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("e.ndjson");
+    std::fs::write(
+        &f,
+        json!({ "type": "expert", "name": "Quinn Other" }).to_string(),
+    )
+    .unwrap();
+    assert!(
+        app.cli(&["import", f.to_str().unwrap()], None)
+            .status
+            .success()
+    );
+    let (status, _, body) = post("quinn other", "https://example.org/names-2").await;
+    assert_eq!(status, 201, "{body}");
+}
