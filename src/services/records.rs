@@ -20,6 +20,9 @@ use sea_orm::{
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
+use super::resolve::Resolver;
 use crate::auth::Actor;
 use crate::domain::{FieldError, Role};
 use crate::error::{AppError, AppResult};
@@ -40,6 +43,8 @@ pub trait Record: Sized + Send + Sync {
     const KIND: &'static str;
     /// The fields a create or a patch may carry (the import format's names).
     const FIELDS: &'static [&'static str];
+    /// Whether its lines name outlets, experts or topics (see `save`'s `names`).
+    const USES_NAMES: bool = true;
     /// Its import-format line: what a create sends, what a patch is applied to.
     type Line: DeserializeOwned + Send;
 
@@ -58,12 +63,14 @@ pub trait Record: Sized + Send + Sync {
         db: &DatabaseTransaction,
     ) -> impl Future<Output = AppResult<Map<String, Value>>> + Send;
 
-    /// Checks `line` and writes it: a new record, or the change of `existing` if
-    /// that is still at its version (`None` when it changed meanwhile). Field
-    /// problems are `AppError::Unprocessable`.
+    /// Checks `line` (its names resolved through `names`) and writes it: a new
+    /// record, or the change of `existing` if that is still at its version
+    /// (`None` when it changed meanwhile). Field problems are
+    /// `AppError::Unprocessable`.
     fn save(
         db: &DatabaseTransaction,
         actor: &Actor,
+        names: &Resolver,
         line: Self::Line,
         existing: Option<&Self>,
     ) -> impl Future<Output = AppResult<Option<Self>>> + Send;
@@ -165,6 +172,31 @@ fn stale<R: Record>(expected: i32, current: i32) -> AppError {
     ))
 }
 
+/// The shared name tables, read before a write transaction starts (never
+/// while it holds a connection: concurrent writers would exhaust the pool).
+async fn shared_names<R: Record>(
+    db: &DatabaseConnection,
+) -> AppResult<Option<(Arc<Resolver>, String)>> {
+    if R::USES_NAMES {
+        Ok(Some(Resolver::shared(db).await?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The name tables as the transaction sees them: the shared copy when the
+/// fingerprint inside the transaction is the same, else read in it.
+async fn names_in(
+    txn: &DatabaseTransaction,
+    shared: Option<(Arc<Resolver>, String)>,
+) -> AppResult<Arc<Resolver>> {
+    match shared {
+        None => Ok(Arc::default()),
+        Some((r, fp)) if super::resolve::fingerprint(txn).await? == fp => Ok(r),
+        Some(_) => Ok(Arc::new(Resolver::load(txn).await?)),
+    }
+}
+
 async fn finish(
     txn: super::WriteTxn,
     actor: &Actor,
@@ -190,8 +222,10 @@ pub async fn create<R: Record>(
     let mut input = input;
     let unknown = take_unknown::<R>(&mut input);
     let line = parse_line::<R>(input).map_err(|e| prepend(&unknown, e))?;
+    let shared = shared_names::<R>(db).await?;
     let txn = super::begin_write(db).await?;
-    let created = with_unknown(&unknown, R::save(&txn, actor, line, None).await)?
+    let names = names_in(&txn, shared).await?;
+    let created = with_unknown(&unknown, R::save(&txn, actor, &names, line, None).await)?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("insert returned no row")))?;
     let after = created.to_line(&txn).await?;
     let slug = created.slug().to_owned();
@@ -220,6 +254,7 @@ pub async fn update<R: Record>(
     actor.require(Role::Contributor)?;
     let mut patch = patch;
     let unknown = take_unknown::<R>(&mut patch);
+    let shared = shared_names::<R>(db).await?;
     let txn = super::begin_write(db).await?;
     let before = R::find(&txn, slug)
         .await?
@@ -234,8 +269,12 @@ pub async fn update<R: Record>(
     // A null clears a field: the line reads it as absent.
     values.retain(|_, v| !Value::is_null(v));
     let line = parse_line::<R>(values).map_err(|e| prepend(&unknown, e))?;
-    let after = with_unknown(&unknown, R::save(&txn, actor, line, Some(&before)).await)?
-        .ok_or_else(|| stale::<R>(before.version(), before.version() + 1))?;
+    let names = names_in(&txn, shared).await?;
+    let after = with_unknown(
+        &unknown,
+        R::save(&txn, actor, &names, line, Some(&before)).await,
+    )?
+    .ok_or_else(|| stale::<R>(before.version(), before.version() + 1))?;
     let after_json = after.to_line(&txn).await?;
     let slug = after.slug().to_owned();
     finish(

@@ -151,6 +151,7 @@ impl Record for article::Model {
     async fn save(
         db: &DatabaseTransaction,
         actor: &Actor,
+        names: &Resolver,
         mut line: ArticleLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
@@ -165,8 +166,7 @@ impl Record for article::Model {
                 }
             }
         }
-        let resolver = Resolver::load(db).await?;
-        let v = validate_article(&resolver, &line).map_err(unprocessable)?;
+        let v = validate_article(names, &line).map_err(unprocessable)?;
         let except = existing.map(|a| a.id);
         let slug = match (&v.slug, existing) {
             (Some(s), _) => s.clone(),
@@ -306,11 +306,11 @@ impl Record for expert::Model {
     async fn save(
         db: &DatabaseTransaction,
         _actor: &Actor,
+        names: &Resolver,
         line: ExpertLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
-        let resolver = Resolver::load(db).await?;
-        let (am, topic_ids) = validate_expert(&resolver, &line).map_err(unprocessable)?;
+        let (am, topic_ids) = validate_expert(names, &line).map_err(unprocessable)?;
         let slug = value_of(&am.slug);
         slug_free::<expert::Entity>(
             db,
@@ -394,11 +394,11 @@ impl Record for outlet::Model {
     async fn save(
         db: &DatabaseTransaction,
         _actor: &Actor,
+        names: &Resolver,
         line: OutletLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
-        let resolver = Resolver::load(db).await?;
-        let am = validate_outlet(&resolver, &line).map_err(unprocessable)?;
+        let am = validate_outlet(names, &line).map_err(unprocessable)?;
         let slug = value_of(&am.slug);
         slug_free::<outlet::Entity>(
             db,
@@ -474,6 +474,7 @@ async fn articles_of_outlet(db: &DatabaseTransaction, outlet_id: i32) -> AppResu
 impl Record for topic::Model {
     const KIND: &'static str = "topic";
     const FIELDS: &'static [&'static str] = &["slug", "name"];
+    const USES_NAMES: bool = false;
     type Line = TopicLine;
 
     fn slug(&self) -> &str {
@@ -494,6 +495,7 @@ impl Record for topic::Model {
     async fn save(
         db: &DatabaseTransaction,
         _actor: &Actor,
+        _names: &Resolver,
         line: TopicLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
@@ -534,6 +536,7 @@ impl Record for event::Model {
         "registration_url",
         "status",
     ];
+    const USES_NAMES: bool = false;
     type Line = EventLine;
 
     fn slug(&self) -> &str {
@@ -564,6 +567,7 @@ impl Record for event::Model {
     async fn save(
         db: &DatabaseTransaction,
         _actor: &Actor,
+        _names: &Resolver,
         line: EventLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
@@ -600,6 +604,7 @@ impl Record for site::Model {
         "copyright",
         "charity_registration",
     ];
+    const USES_NAMES: bool = false;
     type Line = SiteLine;
 
     fn slug(&self) -> &str {
@@ -624,6 +629,7 @@ impl Record for site::Model {
     async fn save(
         db: &DatabaseTransaction,
         _actor: &Actor,
+        _names: &Resolver,
         line: SiteLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
