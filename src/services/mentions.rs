@@ -85,9 +85,9 @@ pub async fn record_mention(
     };
     // A mention already recorded is answered without taking the write lock
     // (scripts re-post their whole list every run): checked as a new one would be.
-    let (shared, fp) = Resolver::shared(db).await?;
     if !input.create_missing {
-        let v = validate_article(&shared, &line).map_err(AppError::Unprocessable)?;
+        let names = Resolver::shared(db, db).await?;
+        let v = validate_article(&names, &line).map_err(AppError::Unprocessable)?;
         if let Some(url) = &v.url
             && let Some(existing) = by_url_key(db, url.canonical()).await?
         {
@@ -95,12 +95,8 @@ pub async fn record_mention(
         }
     }
     let txn = super::begin_write(db).await?;
-    // The names as this transaction sees them: the shared tables if unchanged.
-    let mut resolver = if super::resolve::fingerprint(&*txn).await? == fp {
-        shared
-    } else {
-        std::sync::Arc::new(Resolver::load(&*txn).await?)
-    };
+    // The names as this transaction sees them.
+    let mut resolver = Resolver::shared(db, &*txn).await?;
     if input.create_missing {
         create_missing(
             &*txn,

@@ -172,28 +172,15 @@ fn stale<R: Record>(expected: i32, current: i32) -> AppError {
     ))
 }
 
-/// The shared name tables, read before a write transaction starts (never
-/// while it holds a connection: concurrent writers would exhaust the pool).
-async fn shared_names<R: Record>(
+/// The name tables as the transaction sees them (shared while unchanged).
+async fn names_in<R: Record>(
     db: &DatabaseConnection,
-) -> AppResult<Option<(Arc<Resolver>, String)>> {
-    if R::USES_NAMES {
-        Ok(Some(Resolver::shared(db).await?))
-    } else {
-        Ok(None)
-    }
-}
-
-/// The name tables as the transaction sees them: the shared copy when the
-/// fingerprint inside the transaction is the same, else read in it.
-async fn names_in(
     txn: &DatabaseTransaction,
-    shared: Option<(Arc<Resolver>, String)>,
 ) -> AppResult<Arc<Resolver>> {
-    match shared {
-        None => Ok(Arc::default()),
-        Some((r, fp)) if super::resolve::fingerprint(txn).await? == fp => Ok(r),
-        Some(_) => Ok(Arc::new(Resolver::load(txn).await?)),
+    if R::USES_NAMES {
+        Resolver::shared(db, txn).await
+    } else {
+        Ok(Arc::default())
     }
 }
 
@@ -222,9 +209,8 @@ pub async fn create<R: Record>(
     let mut input = input;
     let unknown = take_unknown::<R>(&mut input);
     let line = parse_line::<R>(input).map_err(|e| prepend(&unknown, e))?;
-    let shared = shared_names::<R>(db).await?;
     let txn = super::begin_write(db).await?;
-    let names = names_in(&txn, shared).await?;
+    let names = names_in::<R>(db, &txn).await?;
     let created = with_unknown(&unknown, R::save(&txn, actor, &names, line, None).await)?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("insert returned no row")))?;
     let after = created.to_line(&txn).await?;
@@ -254,7 +240,6 @@ pub async fn update<R: Record>(
     actor.require(Role::Contributor)?;
     let mut patch = patch;
     let unknown = take_unknown::<R>(&mut patch);
-    let shared = shared_names::<R>(db).await?;
     let txn = super::begin_write(db).await?;
     let before = R::find(&txn, slug)
         .await?
@@ -269,7 +254,7 @@ pub async fn update<R: Record>(
     // A null clears a field: the line reads it as absent.
     values.retain(|_, v| !Value::is_null(v));
     let line = parse_line::<R>(values).map_err(|e| prepend(&unknown, e))?;
-    let names = names_in(&txn, shared).await?;
+    let names = names_in::<R>(db, &txn).await?;
     let after = with_unknown(
         &unknown,
         R::save(&txn, actor, &names, line, Some(&before)).await,

@@ -176,11 +176,14 @@ type Cache = HashMap<String, (String, Arc<Resolver>)>;
 static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
 
 impl Resolver {
-    /// The name tables, read again only when their fingerprint changed (a
-    /// mention then costs one small statement instead of three table reads).
-    /// Returns the fingerprint too, to check it again inside a transaction.
-    pub async fn shared(db: &DatabaseConnection) -> AppResult<(Arc<Resolver>, String)> {
-        let fp = fingerprint(db).await?;
+    /// The name tables as `conn` (the database `db` reaches, or a transaction
+    /// on it) sees them, read again only when their fingerprint moved: a write
+    /// then costs one small statement instead of three table reads.
+    pub async fn shared(
+        db: &DatabaseConnection,
+        conn: &impl ConnectionTrait,
+    ) -> AppResult<Arc<Resolver>> {
+        let fp = fingerprint(conn).await?;
         let id = identity(db);
         let hit = CACHE
             .lock()
@@ -190,15 +193,16 @@ impl Resolver {
             .filter(|(f, _)| *f == fp)
             .map(|(_, r)| r.clone());
         if let Some(r) = hit {
-            return Ok((r, fp));
+            return Ok(r);
         }
-        let r = Arc::new(Resolver::load(db).await?);
+        // Read after the fingerprint: what is kept is never older than its key.
+        let r = Arc::new(Resolver::load(conn).await?);
         CACHE
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get_or_insert_with(HashMap::new)
-            .insert(id, (fp.clone(), r.clone()));
-        Ok((r, fp))
+            .insert(id, (fp, r.clone()));
+        Ok(r)
     }
 }
 
