@@ -9,7 +9,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Actor;
-use crate::entities::{expert, outlet, topic};
+use crate::entities::{article, expert, outlet, topic};
 use crate::error::AppError;
 use crate::services;
 
@@ -25,6 +25,35 @@ pub struct TopicsOfArticle(DatabaseConnection);
 pub struct TopicsOfExpert(DatabaseConnection);
 /// Counts an expert's visible mentions by expert id.
 pub struct MentionCount(DatabaseConnection, Actor);
+/// Loads an expert's newest visible mention by expert id.
+pub struct LatestMention(DatabaseConnection, Actor);
+/// Loads an outlet's direct children (by name) by outlet id.
+pub struct ChildrenOf(DatabaseConnection);
+
+impl Loader<i32> for LatestMention {
+    /// `None` for an expert without a visible mention (cached too).
+    type Value = Option<article::Model>;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[i32]) -> LoadResult<Option<article::Model>> {
+        let mut found = services::articles::latest_for_experts(&self.0, &self.1, keys).await?;
+        Ok(keys.iter().map(|k| (*k, found.remove(k))).collect())
+    }
+}
+
+impl Loader<i32> for ChildrenOf {
+    type Value = Vec<outlet::Model>;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[i32]) -> LoadResult<Vec<outlet::Model>> {
+        let mut out: HashMap<i32, Vec<outlet::Model>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for child in services::outlets::children_of(&self.0, keys).await? {
+            if let Some(parent) = child.parent_id {
+                out.entry(parent).or_default().push(child);
+            }
+        }
+        Ok(out)
+    }
+}
 
 impl Loader<i32> for OutletById {
     type Value = outlet::Model;
@@ -58,7 +87,12 @@ impl Loader<i32> for TopicsOfExpert {
     type Value = Vec<topic::Model>;
     type Error = Arc<AppError>;
     async fn load(&self, keys: &[i32]) -> LoadResult<Vec<topic::Model>> {
-        Ok(services::experts::topics_of(&self.0, keys).await?)
+        let mut found = services::experts::topics_of(&self.0, keys).await?;
+        // Experts without topics are answered (and cached) too.
+        Ok(keys
+            .iter()
+            .map(|k| (*k, found.remove(k).unwrap_or_default()))
+            .collect())
     }
 }
 
@@ -84,6 +118,8 @@ pub struct Loaders {
     pub topics_of_article: DataLoader<TopicsOfArticle, HashMapCache>,
     pub topics_of_expert: DataLoader<TopicsOfExpert, HashMapCache>,
     pub mention_count: DataLoader<MentionCount, HashMapCache>,
+    pub latest_mention: DataLoader<LatestMention, HashMapCache>,
+    pub children: DataLoader<ChildrenOf, HashMapCache>,
 }
 
 fn cached<T: Loader<i32>>(loader: T) -> DataLoader<T, HashMapCache> {
@@ -98,6 +134,8 @@ impl Loaders {
             topics_of_article: cached(TopicsOfArticle(db.clone())),
             topics_of_expert: cached(TopicsOfExpert(db.clone())),
             mention_count: cached(MentionCount(db.clone(), actor.clone())),
+            latest_mention: cached(LatestMention(db.clone(), actor.clone())),
+            children: cached(ChildrenOf(db.clone())),
         }
     }
 }

@@ -86,6 +86,7 @@ impl Query {
         let p = services::experts::list(&rc.db, &f, &page)
             .await
             .map_err(gql_error)?;
+        super::types::prefetch_experts(ctx, &p.items).await?;
         Ok(connection(
             p,
             services::experts::cursor_of,
@@ -123,6 +124,7 @@ impl Query {
         let p = services::outlets::list(&rc.db, &f, &page)
             .await
             .map_err(gql_error)?;
+        super::types::prefetch_outlets(ctx, &p.items).await?;
         Ok(connection(
             p,
             services::outlets::cursor_of,

@@ -361,15 +361,13 @@ impl Expert {
     }
     /// The newest mention featuring this expert.
     async fn latest_mention(&self, ctx: &Context<'_>) -> Result<Option<Article>> {
-        let rc = ctx.data::<RequestCtx>()?;
-        Ok(
-            services::articles::latest_for_expert(&rc.db, &rc.actor, self.0.id, 1)
-                .await
-                .map_err(gql_error)?
-                .into_iter()
-                .next()
-                .map(Article),
-        )
+        let l = ctx.data::<Loaders>()?;
+        Ok(l.latest_mention
+            .load_one(self.0.id)
+            .await
+            .map_err(loader_error)?
+            .flatten()
+            .map(Article))
     }
 }
 
@@ -423,10 +421,12 @@ impl Outlet {
             .map(Outlet))
     }
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Outlet>> {
-        let rc = ctx.data::<RequestCtx>()?;
-        Ok(services::outlets::children_of(&rc.db, &[self.0.id])
+        let l = ctx.data::<Loaders>()?;
+        Ok(l.children
+            .load_one(self.0.id)
             .await
-            .map_err(gql_error)?
+            .map_err(loader_error)?
+            .unwrap_or_default()
             .into_iter()
             .map(Outlet)
             .collect())
@@ -622,6 +622,63 @@ pub(crate) async fn list_articles(
 /// Loads, in one batch each, the outlets, experts and topics that the selection
 /// asks for on a page of articles, and primes the request's loaders with them, so
 /// the page costs the same number of statements whatever its size.
+/// Does the connection being resolved select `field` on its nodes?
+fn node_wants(ctx: &Context<'_>, field: &str) -> bool {
+    let look = ctx.look_ahead();
+    look.field("nodes").field(field).exists()
+        || look.field("edges").field("node").field(field).exists()
+}
+
+/// Loads what a page of experts will ask for, in one batch per field, so
+/// batching does not depend on timing.
+pub(super) async fn prefetch_experts(ctx: &Context<'_>, items: &[expert::Model]) -> Result<()> {
+    let l = ctx.data::<Loaders>()?;
+    let ids: Vec<i32> = items.iter().map(|e| e.id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    if node_wants(ctx, "latestMention") {
+        l.latest_mention
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(loader_error)?;
+    }
+    if node_wants(ctx, "mentionCount") {
+        l.mention_count
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(loader_error)?;
+    }
+    if node_wants(ctx, "topics") {
+        l.topics_of_expert
+            .load_many(ids.iter().copied())
+            .await
+            .map_err(loader_error)?;
+    }
+    Ok(())
+}
+
+/// Loads what a page of outlets will ask for (children, parents) in one batch each.
+pub(super) async fn prefetch_outlets(ctx: &Context<'_>, items: &[outlet::Model]) -> Result<()> {
+    let l = ctx.data::<Loaders>()?;
+    if items.is_empty() {
+        return Ok(());
+    }
+    if node_wants(ctx, "children") {
+        l.children
+            .load_many(items.iter().map(|o| o.id))
+            .await
+            .map_err(loader_error)?;
+    }
+    if node_wants(ctx, "parent") {
+        l.outlet
+            .load_many(items.iter().filter_map(|o| o.parent_id))
+            .await
+            .map_err(loader_error)?;
+    }
+    Ok(())
+}
+
 async fn prefetch_articles(ctx: &Context<'_>, items: &[article::Model]) -> Result<()> {
     if items.is_empty() {
         return Ok(());

@@ -408,21 +408,66 @@ pub async fn topics_of(
     Ok(out)
 }
 
-/// The `limit` newest visible articles featuring each expert, for nested lists.
-pub async fn latest_for_expert(
+/// The newest visible article featuring each of `expert_ids`, in two statements
+/// whatever their number: a correlated `LIMIT 1` subquery per expert (each an
+/// index seek on `(expert_id, published_at, article_id)`), then the articles.
+pub async fn latest_for_experts(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    expert_id: i32,
-    limit: u64,
-) -> AppResult<Vec<article::Model>> {
-    Ok(scoped(actor)
-        .join(JoinType::InnerJoin, article::Relation::ArticleExperts.def())
-        .filter(article_expert::Column::ExpertId.eq(expert_id))
-        .order_by_desc(article_expert::Column::PublishedAt)
-        .order_by_desc(article_expert::Column::ArticleId)
-        .limit(limit)
+    expert_ids: &[i32],
+) -> AppResult<HashMap<i32, article::Model>> {
+    use sea_orm::sea_query::{Alias, Order, SubQueryStatement};
+    if expert_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ae = article_expert::Entity;
+    let mut newest = Query::select();
+    newest
+        .column((ae, article_expert::Column::ArticleId))
+        .from(ae)
+        .inner_join(
+            article::Entity,
+            Expr::col((article::Entity, article::Column::Id))
+                .equals((ae, article_expert::Column::ArticleId)),
+        )
+        .and_where(
+            Expr::col((ae, article_expert::Column::ExpertId))
+                .equals((expert::Entity, expert::Column::Id)),
+        )
+        .order_by((ae, article_expert::Column::PublishedAt), Order::Desc)
+        .order_by((ae, article_expert::Column::ArticleId), Order::Desc)
+        .limit(1);
+    if let Some(c) = visible(actor) {
+        newest.cond_where(c);
+    }
+    let stmt = Query::select()
+        .column((expert::Entity, expert::Column::Id))
+        .expr_as(
+            Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(newest))),
+            Alias::new("latest"),
+        )
+        .from(expert::Entity)
+        .and_where(Expr::col((expert::Entity, expert::Column::Id)).is_in(expert_ids.to_vec()))
+        .to_owned();
+    let mut latest: Vec<(i32, i32)> = Vec::new();
+    for row in db.query_all(&stmt).await? {
+        let expert: i32 = row.try_get("", "id")?;
+        if let Some(article) = row.try_get::<Option<i32>>("", "latest")? {
+            latest.push((expert, article));
+        }
+    }
+    let ids: Vec<i32> = latest.iter().map(|(_, a)| *a).collect();
+    let articles: HashMap<i32, article::Model> = article::Entity::find()
+        .filter(article::Column::Id.is_in(ids))
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    Ok(latest
+        .into_iter()
+        .filter_map(|(e, a)| articles.get(&a).map(|m| (e, m.clone())))
+        .collect())
 }
 
 /// How many visible articles feature each expert.

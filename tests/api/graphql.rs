@@ -593,6 +593,32 @@ async fn statement_count_is_constant(backend: Backend) {
     eprintln!("SQL statements for 10 and 100 articles with outlet, experts, topics: {counts:?}");
     assert_eq!(counts[0], counts[1]);
     assert!(counts[0] <= 8, "{counts:?}");
+
+    // Lists of experts and outlets with their nested fields: the same.
+    let q = "query($n: Int) { experts(first: $n) { nodes { name mentionCount topics { slug } latestMention { title outlet { name } experts { slug } } } } }";
+    let mut counts = Vec::new();
+    for n in [5, 50] {
+        counter.reset();
+        let d = app.gql_ok(q, json!({ "n": n })).await;
+        let nodes = d["experts"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), n as usize);
+        assert!(nodes.iter().any(|e| !e["latestMention"].is_null()));
+        counts.push(counter.get());
+    }
+    eprintln!(
+        "SQL statements for 5 and 50 experts with counts, topics, latest mention: {counts:?}"
+    );
+    assert_eq!(counts[0], counts[1]);
+    let q = "query($n: Int) { outlets(first: $n) { nodes { name parent { name } children { name } } } }";
+    let mut counts = Vec::new();
+    for n in [5, 50] {
+        counter.reset();
+        let d = app.gql_ok(q, json!({ "n": n })).await;
+        assert_eq!(d["outlets"]["nodes"].as_array().unwrap().len(), n as usize);
+        counts.push(counter.get());
+    }
+    eprintln!("SQL statements for 5 and 50 outlets with parent and children: {counts:?}");
+    assert_eq!(counts[0], counts[1]);
 }
 
 both!(

@@ -1630,3 +1630,49 @@ async fn names_follow_changes(backend: Backend) {
     let (status, _, body) = post("quinn other", "https://example.org/names-2").await;
     assert_eq!(status, 201, "{body}");
 }
+
+both!(
+    latest_mention_is_the_newest_the_caller_may_see,
+    latest_mention
+);
+
+async fn latest_mention(backend: Backend) {
+    let app = spawn(backend).await;
+    let t = token_for(&app, "editor").await;
+    let q = r#"{ experts(first: 50) { nodes { slug latestMention { slug } articles(first: 1) { nodes { slug } } } } }"#;
+    let check = |d: &Value| {
+        for e in d["experts"]["nodes"].as_array().unwrap() {
+            assert_eq!(
+                e["latestMention"]["slug"], e["articles"]["nodes"][0]["slug"],
+                "{}",
+                e["slug"]
+            );
+        }
+    };
+    let public = app.gql_ok(q, json!({})).await;
+    check(&public);
+    // A newer draft is the editor's latest mention of Rob Huebert, not the public's.
+    let (status, _, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/articles",
+        Some(&t),
+        Some(&json!({ "title": "Newest, unpublished", "experts": ["Rob Huebert"], "published_at": "2026-11-26",
+                      "language": "en", "status": "draft" })),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let draft = body["data"]["slug"].clone();
+    assert_eq!(app.gql_ok(q, json!({})).await, public);
+    let signed_in = gql_as(&app, Some(&t), q, json!({})).await;
+    let rob = signed_in["data"]["experts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["slug"] == "rob-huebert")
+        .unwrap()
+        .clone();
+    assert_eq!(rob["latestMention"]["slug"], draft);
+    check(&signed_in["data"]);
+}
