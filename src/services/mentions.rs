@@ -11,11 +11,12 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Actor;
-use crate::domain::{ArticleStatus, FieldError, OutletKind, Role, Slug, name_key, search_key};
+use crate::domain::{FieldError, OutletKind, Role, Slug, SourceUrl, name_key, search_key};
 use crate::entities::{article, expert, outlet};
 use crate::error::{AppError, AppResult};
 
 use super::lines::{ArticleLine, validate_article};
+use super::records::Record;
 use super::resolve::Resolver;
 
 /// A mention as scripts send it (REST `POST /api/v1/mentions`, GraphQL
@@ -60,17 +61,19 @@ pub async fn record_mention(
             "name at least one expert",
         )]));
     }
-    // Contributors write drafts; editors and admins publish by default.
-    let status = match (actor.role(), input.status.as_deref()) {
-        (Some(Role::Contributor), Some(s)) if s != ArticleStatus::Draft.as_str() => {
-            return Err(AppError::Forbidden(
-                "contributors can only record drafts".into(),
-            ));
-        }
-        (Some(Role::Contributor), _) => Some(ArticleStatus::Draft.as_str().to_owned()),
-        (_, s) => s.map(str::to_owned),
-    };
+    // Contributors' mentions are drafts (`Record::save` enforces it); a URL
+    // gives the slug a stable suffix, so equal titles never collide.
+    let url = SourceUrl::parse(&input.url).ok();
     let line = ArticleLine {
+        slug: url.as_ref().map(|u| {
+            let digest: String = Sha256::digest(u.canonical().as_bytes())[..4]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            Slug::from_text(&input.title)
+                .with_suffix(&digest)
+                .into_string()
+        }),
         title: input.title.clone(),
         url: Some(input.url.clone()),
         outlet: input.outlet.clone(),
@@ -80,21 +83,27 @@ pub async fn record_mention(
         language: input.language.clone(),
         summary: input.summary.clone(),
         topics: input.topics.clone(),
-        status,
+        status: input.status.clone(),
         ..Default::default()
     };
     // A mention already recorded is answered without taking the write lock
     // (scripts re-post their whole list every run): checked as a new one would be.
     if !input.create_missing {
         let names = Resolver::shared(db, db).await?;
-        let v = validate_article(&names, &line).map_err(AppError::Unprocessable)?;
-        if let Some(url) = &v.url
-            && let Some(existing) = by_url_key(db, url.canonical()).await?
+        validate_article(&names, &line).map_err(AppError::Unprocessable)?;
+        if let Some(u) = &url
+            && let Some(existing) = by_url_key(db, u.canonical()).await?
         {
             return Ok((existing, false));
         }
     }
     let txn = super::begin_write(db).await?;
+    if let Some(u) = &url
+        && let Some(existing) = by_url_key(&*txn, u.canonical()).await?
+    {
+        txn.rollback().await?;
+        return Ok((existing, false));
+    }
     // The names as this transaction sees them.
     let mut resolver = Resolver::shared(db, &*txn).await?;
     if input.create_missing {
@@ -106,68 +115,28 @@ pub async fn record_mention(
         )
         .await?;
     }
-    let v = validate_article(&resolver, &line).map_err(AppError::Unprocessable)?;
-    let url = v
-        .url
-        .clone()
-        .ok_or_else(|| AppError::Unprocessable(vec![FieldError::new("url", "is required")]))?;
-    if let Some(existing) = by_url_key(&*txn, url.canonical()).await? {
-        txn.rollback().await?;
-        return Ok((existing, false));
-    }
-    let now = super::now();
-    let digest: String = Sha256::digest(url.canonical().as_bytes())[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let slug = v
-        .slug
-        .clone()
-        .unwrap_or_else(|| Slug::from_text(&v.title).with_suffix(&digest));
-    let am = article::ActiveModel {
-        id: NotSet,
-        slug: Set(slug.into_string()),
-        title: Set(v.title.clone()),
-        authors: Set(serde_json::json!(v.authors)),
-        outlet_id: Set(v.outlet_id),
-        program: Set(v.program.clone()),
-        published_at: Set(v.published_at),
-        language: Set(v.language.as_str().into()),
-        url: Set(Some(url.as_str().to_owned())),
-        url_key: Set(Some(url.canonical().to_owned())),
-        summary: Set(v.summary.clone()),
-        body: Set(v.body.clone()),
-        dateline: Set(v.dateline.clone()),
-        status: Set(v.status.as_str().into()),
-        publish_at: Set(v.publish_at),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        created_by: Set(actor.subject().map(str::to_owned)),
-    };
-    let inserted = match am.insert(&*txn).await {
-        Ok(a) => a,
-        Err(e) => {
-            let err = AppError::from(e);
+    // The article rules, as for any created article.
+    let saved = <article::Model as Record>::save(&txn, actor, &resolver, line, None).await;
+    let inserted = match saved {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "insert returned no row"
+            )));
+        }
+        Err(err) => {
             txn.rollback().await?;
             // Another request recorded the same URL first: answer with its article.
             if matches!(err, AppError::Conflict(_))
-                && let Some(existing) = by_url_key(db, url.canonical()).await?
+                && let Some(u) = &url
+                && let Some(existing) = by_url_key(db, u.canonical()).await?
             {
                 return Ok((existing, false));
             }
             return Err(err);
         }
     };
-    super::articles::write_links(
-        &*txn,
-        inserted.id,
-        inserted.published_at,
-        &v.expert_ids,
-        &v.topic_ids,
-    )
-    .await?;
-    super::search::index_articles(&*txn, &[inserted.id]).await?;
+    let after = inserted.to_line(&txn).await?;
     super::audit::record(
         &*txn,
         actor,
@@ -175,10 +144,7 @@ pub async fn record_mention(
         "article",
         Some(inserted.slug.clone()),
         None,
-        Some(serde_json::json!({
-            "title": inserted.title, "url": inserted.url, "outlet_id": inserted.outlet_id,
-            "experts": v.expert_ids, "published_at": inserted.published_at, "status": inserted.status,
-        })),
+        Some(serde_json::Value::Object(after)),
     )
     .await?;
     super::content::bump(&*txn).await?;
