@@ -29,21 +29,91 @@ fn documented_paths() -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn openapi_describes_exactly_the_routes_served() {
-    let mut documented = documented_paths();
-    documented.sort();
-    let mut served: Vec<String> = mediadesk::http::rest::ROUTES
+/// Every documented operation as `METHOD path` (`HEAD` goes with `GET` and is
+/// not documented on its own).
+fn documented_operations() -> Vec<String> {
+    let spec = spec();
+    let mut ops = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                ops.push(format!("{} {path}", method.to_ascii_uppercase()));
+            }
+        }
+    }
+    ops.sort();
+    ops
+}
+
+/// Every routed operation, read from the route tables the routers are built from.
+fn served_operations() -> Vec<String> {
+    let mut ops: Vec<String> = mediadesk::http::rest::ROUTES
         .iter()
-        .map(|s| s.to_string())
+        .flat_map(|(path, methods)| methods.iter().map(move |m| format!("{m} {path}")))
         .chain(
             mediadesk::startup::OTHER_ROUTES
                 .iter()
-                .map(|s| s.to_string()),
+                .map(|p| format!("GET {p}"))
+                .chain(std::iter::once("POST /graphql".to_owned())),
         )
         .collect();
-    served.sort();
-    assert_eq!(documented, served);
+    ops.sort();
+    ops
+}
+
+#[test]
+fn openapi_describes_exactly_the_routes_served_methods_included() {
+    assert_eq!(documented_operations(), served_operations());
+}
+
+both!(
+    the_router_answers_exactly_the_methods_of_its_route_table,
+    router_follows_the_table
+);
+
+/// A concrete URL for a route pattern of the demo data.
+fn concrete(path: &str) -> String {
+    path.replace("{slug}", "rob-huebert")
+        .replace("{id}", "1")
+        .replace("{kind}/{file}", "experts/rob-huebert.atom")
+        .replace("{file}", "mentions.rss")
+}
+
+async fn router_follows_the_table(backend: Backend) {
+    let app = spawn(backend).await;
+    for (path, methods) in mediadesk::http::rest::ROUTES {
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] {
+            let routed =
+                methods.contains(&method) || (method == "HEAD" && methods.contains(&"GET"));
+            let res = app
+                .client
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                    format!("{}{}", app.addr, concrete(path)),
+                )
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            if routed {
+                assert_ne!(status, 405, "{method} {path} is in the table but refused");
+            } else {
+                assert_eq!(
+                    status, 405,
+                    "{method} {path} is not in the table but answered"
+                );
+                let allow = res.headers()["allow"].to_str().unwrap().to_owned();
+                let mut listed: Vec<&str> = allow
+                    .split(", ")
+                    .filter(|m| *m != "OPTIONS" && *m != "HEAD")
+                    .collect();
+                listed.sort();
+                let mut expected = methods.to_vec();
+                expected.sort();
+                assert_eq!(listed, expected, "Allow of {path}");
+            }
+        }
+    }
 }
 
 both!(every_openapi_path_is_served, openapi_paths_are_served);
