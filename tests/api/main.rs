@@ -13,4 +13,5 @@ mod health;
 mod import;
 mod mentions;
 mod rest;
+mod roles;
 mod writes;

@@ -43,7 +43,7 @@ fn etag(h: &HeaderMap) -> String {
 
 /// Everything an administrator can read, drafts included, and the audit log:
 /// equal snapshots mean nothing was written.
-async fn snapshot(app: &TestApp, admin: &str) -> Value {
+pub(crate) async fn snapshot(app: &TestApp, admin: &str) -> Value {
     let mut all = serde_json::Map::new();
     for path in [
         "/api/v1/articles?limit=100",
