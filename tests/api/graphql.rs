@@ -398,6 +398,52 @@ async fn text_search_works(backend: Backend) {
     }
     assert_eq!(seen, oil);
 
+    // Ranking: a word in the title outweighs it elsewhere, and more of it
+    // outweighs less, whatever the dates (newest has the weakest match here).
+    let editor = crate::helpers::token_for(&app, "editor").await;
+    for (title, summary, date) in [
+        ("Zinc, zinc and zinc", "A note", "2021-01-01"),
+        ("Zinc exports", "A note", "2022-01-01"),
+        ("Metal markets", "Zinc came up once", "2023-01-01"),
+    ] {
+        let res = app
+            .client
+            .post(format!("{}/api/v1/articles", app.addr))
+            .bearer_auth(&editor)
+            .json(
+                &json!({ "title": title, "summary": summary, "outlet": "CBC",
+                "experts": ["Ferry de Kerckhove"], "published_at": date, "language": "en",
+                "status": "published" }),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let ranked = ["Zinc, zinc and zinc", "Zinc exports", "Metal markets"];
+    let d = app
+        .gql_ok(q, json!({ "q": "zinc", "o": "RELEVANCE" }))
+        .await;
+    assert_eq!(titles(&d), ranked);
+    let d = app.gql_ok(q, json!({ "q": "zinc" })).await;
+    assert_eq!(
+        titles(&d),
+        ["Metal markets", "Zinc exports", "Zinc, zinc and zinc"]
+    );
+    let rest: Value = app
+        .get("/api/v1/articles?q=zinc&order=relevance")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rest_titles: Vec<&str> = rest["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(rest_titles, ranked);
+
     // The site-wide search puts people and outlets before articles.
     let d = app
         .gql_ok(
