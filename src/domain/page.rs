@@ -233,4 +233,28 @@ mod tests {
             Direction::Backward
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_decodes_to_a_cursor_or_an_error_never_a_panic(s in "\\PC{0,200}") {
+            let _ = Cursor::decode(&s);
+        }
+
+        #[test]
+        fn any_base64_decodes_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = Cursor::decode(&URL_SAFE_NO_PAD.encode(bytes));
+        }
+
+        #[test]
+        fn every_cursor_round_trips(
+            ts in proptest::option::of(proptest::num::i64::ANY),
+            text in proptest::option::of("\\PC{0,40}"),
+            num in proptest::option::of(-1.0e12f64..1.0e12),
+            id in proptest::num::i32::ANY,
+            kind in proptest::option::of(proptest::num::u8::ANY),
+        ) {
+            let c = Cursor { ts, text, num, id, kind };
+            proptest::prop_assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        }
+    }
 }

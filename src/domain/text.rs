@@ -217,4 +217,37 @@ mod tests {
             "|rob huebert|robert huebert|"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn folding_any_text_gives_a_clean_key(s in "\\PC{0,200}") {
+            let k = name_key(&s);
+            proptest::prop_assert!(k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == ' '), "{k:?}");
+            proptest::prop_assert!(!k.starts_with(' ') && !k.ends_with(' ') && !k.contains("  "), "{k:?}");
+            // Folding is idempotent.
+            proptest::prop_assert_eq!(name_key(&k), k);
+        }
+
+        #[test]
+        fn folding_ignores_case_and_accents(s in "[a-zA-Z0-9 .,'-]{0,60}") {
+            let accented: String = s
+                .chars()
+                .map(|c| match c {
+                    'e' => 'é',
+                    'a' => 'à',
+                    'c' => 'ç',
+                    'o' => 'ô',
+                    c => c,
+                })
+                .collect();
+            proptest::prop_assert_eq!(name_key(&s.to_uppercase()), name_key(&s));
+            proptest::prop_assert_eq!(name_key(&accented), name_key(&s));
+        }
+
+        #[test]
+        fn slugs_from_any_text_parse(s in "\\PC{0,120}") {
+            let slug = Slug::from_text(&s);
+            proptest::prop_assert!(Slug::parse(slug.as_str()).is_ok(), "{slug}");
+        }
+    }
 }

@@ -94,4 +94,55 @@ mod tests {
         assert!(SourceUrl::parse("javascript:alert(1)").is_err());
         assert!(SourceUrl::parse("not a url").is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_never_a_panic(s in "\\PC{0,300}") {
+            let _ = SourceUrl::parse(&s);
+        }
+
+        #[test]
+        fn url_shaped_text_never_panics(
+            scheme in "(https?|HTTPS?|ftp)",
+            host in "[a-zA-Z0-9.-]{0,30}",
+            port in proptest::option::of(proptest::num::u16::ANY),
+            path in "(/[a-zA-Z0-9%._~-]{0,12}){0,4}/?",
+            query in proptest::option::of("[a-zA-Z0-9_=&%-]{0,40}"),
+            fragment in proptest::option::of("[a-zA-Z0-9]{0,10}"),
+        ) {
+            let mut s = format!("{scheme}://{host}");
+            if let Some(p) = port { s.push_str(&format!(":{p}")); }
+            s.push_str(&path);
+            if let Some(q) = query { s.push('?'); s.push_str(&q); }
+            if let Some(f) = fragment { s.push('#'); s.push_str(&f); }
+            let _ = SourceUrl::parse(&s);
+        }
+
+        #[test]
+        fn the_canonical_form_is_a_fixed_point_and_ignores_noise(
+            host in "[a-z][a-z0-9]{0,10}\\.(com|org|ca)",
+            segments in proptest::collection::vec("[a-z0-9-]{1,10}", 0..4),
+            id in proptest::option::of(1u32..100_000),
+            https in proptest::bool::ANY,
+        ) {
+            let path: String = segments.iter().map(|s| format!("/{s}")).collect();
+            let query = id.map(|i| format!("?id={i}")).unwrap_or_default();
+            let plain = format!("http://{host}{path}{query}");
+            let a = SourceUrl::parse(&plain).unwrap();
+            // A fixed point: canonicalising the canonical form changes nothing.
+            let again = SourceUrl::parse(a.canonical()).unwrap();
+            proptest::prop_assert_eq!(again.canonical(), a.canonical());
+            // Scheme, host case, default port, trailing slash, fragment and
+            // tracking parameters do not change it.
+            let sep = if query.is_empty() { "?" } else { "&" };
+            let noisy = format!(
+                "{}://{}{}{path}/{query}{sep}utm_source=x&fbclid=y#frag",
+                if https { "HTTPS" } else { "http" },
+                host.to_uppercase(),
+                if https { ":443" } else { ":80" },
+            );
+            let b = SourceUrl::parse(&noisy).unwrap();
+            proptest::prop_assert_eq!(b.canonical(), a.canonical());
+        }
+    }
 }

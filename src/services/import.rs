@@ -109,6 +109,22 @@ struct PendingArticle {
     topic_ids: Vec<i32>,
 }
 
+/// One line of the file as read (newline included): `None` for a blank line,
+/// else the typed line or why it is not one.
+fn parse_line(bytes: &[u8]) -> Result<Option<Line>, String> {
+    if bytes.len() > MAX_LINE_BYTES {
+        return Err(format!("line is longer than {MAX_LINE_BYTES} bytes"));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| "line is not valid UTF-8".to_owned())?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str::<Line>(text)
+        .map(Some)
+        .map_err(json_error)
+}
+
 /// Imports NDJSON from `reader` as `actor` (editor or above).
 pub async fn import<R: AsyncBufRead + Unpin>(
     db: &DatabaseConnection,
@@ -155,24 +171,10 @@ pub async fn import<R: AsyncBufRead + Unpin>(
         prog.lines += 1;
         prog.bytes += n as u64;
         let line_no = im.report.lines;
-        if n > MAX_LINE_BYTES {
-            im.fail(
-                line_no,
-                format!("line is longer than {MAX_LINE_BYTES} bytes"),
-            );
-            continue;
-        }
-        let Ok(text) = std::str::from_utf8(&buf) else {
-            im.fail(line_no, "line is not valid UTF-8".into());
-            continue;
-        };
-        let text = text.trim();
-        if text.is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Line>(text) {
-            Ok(line) => im.handle(line_no, line).await?,
-            Err(e) => im.fail(line_no, json_error(e)),
+        match parse_line(&buf) {
+            Ok(Some(line)) => im.handle(line_no, line).await?,
+            Ok(None) => {}
+            Err(reason) => im.fail(line_no, reason),
         }
         if im.batch.len() >= BATCH {
             im.flush().await?;
@@ -579,4 +581,51 @@ fn base36(mut n: i32) -> String {
     }
     out.reverse();
     String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_lines_are_skipped_and_bad_ones_named() {
+        assert!(matches!(parse_line(b"  \n"), Ok(None)));
+        assert!(matches!(
+            parse_line(b"{\"type\":\"topic\",\"name\":\"Defence\"}\n"),
+            Ok(Some(Line::Topic(_)))
+        ));
+        assert!(parse_line(b"{\"type\":\"planet\"}").is_err());
+        assert!(matches!(parse_line(&[0xff, 0xfe]), Err(e) if e.contains("UTF-8")));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_a_line_or_a_reason_never_a_panic(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)
+        ) {
+            let _ = parse_line(&bytes);
+        }
+
+        #[test]
+        fn any_json_is_a_line_or_a_reason_never_a_panic(
+            kind in "(outlet|expert|topic|article|event|site|other)",
+            key in "[a-z_]{1,12}",
+            value in "\\PC{0,40}",
+        ) {
+            let text = serde_json::json!({ "type": kind, key: value, "name": value }).to_string();
+            let _ = parse_line(text.as_bytes());
+        }
+
+        #[test]
+        fn a_topic_line_round_trips(name in "\\PC{0,80}", slug in proptest::option::of("[a-z0-9-]{1,30}")) {
+            let text = serde_json::json!({ "type": "topic", "name": name, "slug": slug }).to_string();
+            match parse_line(text.as_bytes()) {
+                Ok(Some(Line::Topic(t))) => {
+                    proptest::prop_assert_eq!(t.name, name);
+                    proptest::prop_assert_eq!(t.slug, slug);
+                }
+                _ => proptest::prop_assert!(false, "not a topic line: {text}"),
+            }
+        }
+    }
 }

@@ -222,6 +222,18 @@ mod tests {
             "\"oil\" \"prices\""
         );
     }
+    proptest::proptest! {
+        #[test]
+        fn any_query_gives_bounded_plain_tokens(q in "\\PC{0,400}") {
+            let t = tokens(&q);
+            proptest::prop_assert!(t.len() <= MAX_TOKENS);
+            for token in &t {
+                proptest::prop_assert!(!token.is_empty() && token.chars().count() <= 64);
+                proptest::prop_assert!(token.chars().all(|c| c.is_ascii_alphanumeric()), "{token:?}");
+            }
+            proptest::prop_assert_eq!(TextQuery::parse(&q).is_some(), !t.is_empty());
+        }
+    }
 }
 
 /// One result of a site-wide search.
