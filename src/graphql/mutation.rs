@@ -468,7 +468,9 @@ fn role(s: &str) -> Result<Role> {
 
 #[Object]
 impl Mutation {
-    /// Records a media mention, idempotently by its canonical source URL.
+    /// Records a media mention, idempotently by its canonical source URL. A URL
+    /// already recorded answers with its article if the caller may see it, and
+    /// otherwise with a `CONFLICT` error that names nothing of it.
     async fn record_mention(
         &self,
         ctx: &Context<'_>,

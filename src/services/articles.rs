@@ -329,6 +329,18 @@ pub async fn get_by_slug(
         .await?)
 }
 
+/// The article recorded for this canonical source URL, if `actor` may see it.
+pub async fn by_url_key(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    key: &str,
+) -> AppResult<Option<article::Model>> {
+    Ok(scoped(actor)
+        .filter(article::Column::UrlKey.eq(key))
+        .one(db)
+        .await?)
+}
+
 /// Articles by id (for batch loaders), only those `actor` may see.
 pub async fn by_ids(
     db: &impl ConnectionTrait,

@@ -1,11 +1,15 @@
 //! Recording a media mention: the admin scripts' main call. Names resolve through
 //! aliases (unknown ones are a 422 with suggestions, or are created on request);
 //! the canonical source URL makes it idempotent: the first call creates the
-//! article, any later one (even concurrent) returns it unchanged.
+//! article, any later one (even concurrent) returns it unchanged, to a caller
+//! who may see it (`articles::visible`); anyone else is told only that the URL
+//! is already recorded (a conflict without content), so a known or guessed URL
+//! never opens someone else's draft or an embargoed article.
 
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -42,7 +46,8 @@ pub struct MentionInput {
     pub create_missing: bool,
 }
 
-/// Records a mention; `true` when it was created, `false` when the URL was known.
+/// Records a mention; `true` when it was created, `false` when the URL was
+/// known (and the caller may see its article: otherwise a conflict).
 pub async fn record_mention(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -92,17 +97,17 @@ pub async fn record_mention(
         let names = Resolver::shared(db, db).await?;
         validate_article(&names, &line).map_err(AppError::Unprocessable)?;
         if let Some(u) = &url
-            && let Some(existing) = by_url_key(db, u.canonical()).await?
+            && let Some(existing) = recorded(db, actor, u).await?
         {
-            return Ok((existing, false));
+            return existing.map(|a| (a, false));
         }
     }
     let txn = super::begin_write(db).await?;
     if let Some(u) = &url
-        && let Some(existing) = by_url_key(&*txn, u.canonical()).await?
+        && let Some(existing) = recorded(&*txn, actor, u).await?
     {
         txn.rollback().await?;
-        return Ok((existing, false));
+        return existing.map(|a| (a, false));
     }
     // The names as this transaction sees them.
     let mut resolver = Resolver::shared(db, &*txn).await?;
@@ -129,9 +134,9 @@ pub async fn record_mention(
             // Another request recorded the same URL first: answer with its article.
             if matches!(err, AppError::Conflict(_))
                 && let Some(u) = &url
-                && let Some(existing) = by_url_key(db, u.canonical()).await?
+                && let Some(existing) = recorded(db, actor, u).await?
             {
-                return Ok((existing, false));
+                return existing.map(|a| (a, false));
             }
             return Err(err);
         }
@@ -152,11 +157,29 @@ pub async fn record_mention(
     Ok((inserted, true))
 }
 
-async fn by_url_key(db: &impl ConnectionTrait, key: &str) -> AppResult<Option<article::Model>> {
-    Ok(article::Entity::find()
-        .filter(article::Column::UrlKey.eq(key))
-        .one(db)
-        .await?)
+/// Whether `url` is already recorded (`None`: not yet), and then its article if
+/// `actor` may see it, or a conflict that names nothing of it.
+async fn recorded(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    url: &SourceUrl,
+) -> AppResult<Option<AppResult<article::Model>>> {
+    if let Some(a) = super::articles::by_url_key(db, actor, url.canonical()).await? {
+        return Ok(Some(Ok(a)));
+    }
+    if actor.can_see_drafts() {
+        return Ok(None);
+    }
+    let taken = article::Entity::find()
+        .filter(article::Column::UrlKey.eq(url.canonical()))
+        .count(db)
+        .await?
+        > 0;
+    Ok(taken.then(|| {
+        Err(AppError::Conflict(
+            "a mention with this source URL is already recorded".into(),
+        ))
+    }))
 }
 
 /// Creates the outlet and experts that nothing matches (editors and up).

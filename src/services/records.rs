@@ -51,9 +51,12 @@ pub trait Record: Sized + Send + Sync {
     fn slug(&self) -> &str;
     fn version(&self) -> i32;
 
-    /// The record with this slug, drafts included.
+    /// The record with this slug, if `actor` may see it (the kind's visibility
+    /// rule: a record the caller may not see is as absent as a missing one, so
+    /// a refusal never tells that it exists).
     fn find(
         db: &DatabaseTransaction,
+        actor: &Actor,
         slug: &str,
     ) -> impl Future<Output = AppResult<Option<Self>>> + Send;
 
@@ -83,6 +86,32 @@ pub trait Record: Sized + Send + Sync {
         let _ = (op, existing);
         actor.require(Role::Editor)
     }
+
+    /// May `actor` write these values (the part of the rule that depends on
+    /// them: an article's status)? Fills in what the actor's role implies.
+    /// A kind that has such a rule applies it in its `save` (so creates,
+    /// changes and mentions do); the import calls it through `authorize_write`.
+    fn authorize_line(actor: &Actor, line: &mut Self::Line) -> AppResult<()> {
+        let _ = (actor, line);
+        Ok(())
+    }
+}
+
+/// May `actor` write `line` as a new record of kind `R`, or as the change of
+/// `existing`? The same check `create` and `update` make, for writers that
+/// store lines themselves (the import).
+pub fn authorize_write<R: Record>(
+    actor: &Actor,
+    existing: Option<&R>,
+    line: &mut R::Line,
+) -> AppResult<()> {
+    let op = if existing.is_some() {
+        Op::Update
+    } else {
+        Op::Create
+    };
+    R::authorize(actor, op, existing)?;
+    R::authorize_line(actor, line)
 }
 
 /// The strong validator of a record's version, for `ETag` / `If-Match`.
@@ -237,13 +266,30 @@ pub async fn update<R: Record>(
     expected: &Expected,
     patch: Map<String, Value>,
 ) -> AppResult<R> {
+    change::<R>(db, actor, slug, expected, patch, false).await
+}
+
+/// `update`, for editors only when `editors_only` (publishing): that is
+/// checked after the lookup, so a record the caller may not see is a 404
+/// whatever the caller's role.
+async fn change<R: Record>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    slug: &str,
+    expected: &Expected,
+    patch: Map<String, Value>,
+    editors_only: bool,
+) -> AppResult<R> {
     actor.require(Role::Contributor)?;
     let mut patch = patch;
     let unknown = take_unknown::<R>(&mut patch);
     let txn = super::begin_write(db).await?;
-    let before = R::find(&txn, slug)
+    let before = R::find(&txn, actor, slug)
         .await?
         .ok_or_else(|| not_found::<R>(slug))?;
+    if editors_only {
+        actor.require(Role::Editor)?;
+    }
     R::authorize(actor, Op::Update, Some(&before))?;
     expected.check(&before)?;
     let mut values = before.to_line(&txn).await?;
@@ -284,7 +330,7 @@ pub async fn delete<R: Record>(
 ) -> AppResult<()> {
     actor.require(Role::Contributor)?;
     let txn = super::begin_write(db).await?;
-    let before = R::find(&txn, slug)
+    let before = R::find(&txn, actor, slug)
         .await?
         .ok_or_else(|| not_found::<R>(slug))?;
     R::authorize(actor, Op::Delete, Some(&before))?;
@@ -313,10 +359,9 @@ pub async fn set_status<R: Record>(
     expected: &Expected,
     status: crate::domain::ArticleStatus,
 ) -> AppResult<R> {
-    actor.require(Role::Editor)?;
     let mut patch = Map::new();
     patch.insert("status".into(), status.as_str().into());
-    update::<R>(db, actor, slug, expected, patch).await
+    change::<R>(db, actor, slug, expected, patch, true).await
 }
 
 /// The columns every versioned table has.

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use mediadesk::config::ServeArgs;
 use mediadesk::{db, services, startup};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
@@ -424,4 +426,51 @@ pub async fn audit_log(app: &TestApp, token: &str) -> Vec<Value> {
     assert_eq!(res.headers()["cache-control"], "private, no-store");
     let body: Value = res.json().await.unwrap();
     body["data"].as_array().unwrap().clone()
+}
+
+/// One HTTP call: status, headers and JSON body (`Null` when empty).
+pub async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> (u16, HeaderMap, Value) {
+    let mut r = app.client.request(method, format!("{}{path}", app.addr));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        r = r.json(b);
+    }
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    let res = r.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+/// Everything an administrator can read, drafts included, and the audit log:
+/// equal snapshots mean nothing was written.
+pub async fn snapshot(app: &TestApp, admin: &str) -> Value {
+    let mut all = serde_json::Map::new();
+    for path in [
+        "/api/v1/articles?limit=100",
+        "/api/v1/experts?limit=100",
+        "/api/v1/outlets?limit=100",
+        "/api/v1/events?limit=100",
+        "/api/v1/topics",
+        "/api/v1/site",
+    ] {
+        let (status, _, body) = call(app, Method::GET, path, Some(admin), None, &[]).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        all.insert(path.into(), body["data"].clone());
+    }
+    all.insert("audit".into(), json!(audit_log(app, admin).await));
+    Value::Object(all)
 }

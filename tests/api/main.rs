@@ -14,4 +14,5 @@ mod import;
 mod mentions;
 mod rest;
 mod roles;
+mod trust;
 mod writes;

@@ -175,7 +175,7 @@ fn every_mutation_of_the_schema_has_a_role_case() {
 /// Everything an administrator can read (content, drafts, audit log, users
 /// and keys): equal snapshots mean a refused mutation wrote nothing.
 async fn snapshot(app: &TestApp, c: &Callers) -> Value {
-    let mut all = crate::writes::snapshot(app, &c.admin).await;
+    let mut all = crate::helpers::snapshot(app, &c.admin).await;
     for path in ["/api/v1/users", "/api/v1/keys"] {
         let res = app
             .client

@@ -19,7 +19,7 @@ use crate::services::lines::{
     validate_event, validate_expert, validate_outlet, validate_site, validate_topic, value_of,
 };
 use crate::services::resolve::Resolver;
-use crate::services::{articles, experts, outlets, search};
+use crate::services::{articles, events, experts, outlets, search};
 
 fn object(v: Value) -> Map<String, Value> {
     match v {
@@ -116,11 +116,8 @@ impl Record for article::Model {
         self.version
     }
 
-    async fn find(db: &DatabaseTransaction, slug: &str) -> AppResult<Option<Self>> {
-        Ok(article::Entity::find()
-            .filter(article::Column::Slug.eq(slug))
-            .one(db)
-            .await?)
+    async fn find(db: &DatabaseTransaction, actor: &Actor, slug: &str) -> AppResult<Option<Self>> {
+        articles::get_by_slug(db, actor, slug).await
     }
 
     async fn to_line(&self, db: &DatabaseTransaction) -> AppResult<Map<String, Value>> {
@@ -155,17 +152,7 @@ impl Record for article::Model {
         mut line: ArticleLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
-        if actor.role() == Some(Role::Contributor) {
-            match line.status.as_deref() {
-                None => line.status = Some(ArticleStatus::Draft.as_str().into()),
-                Some(s) if s == ArticleStatus::Draft.as_str() => {}
-                Some(_) => {
-                    return Err(AppError::Forbidden(
-                        "contributors write drafts; an editor publishes them".into(),
-                    ));
-                }
-            }
-        }
+        Self::authorize_line(actor, &mut line)?;
         let v = validate_article(names, &line).map_err(unprocessable)?;
         let except = existing.map(|a| a.id);
         let slug = match (&v.slug, existing) {
@@ -180,11 +167,12 @@ impl Record for article::Model {
             if let Some(id) = except {
                 q = q.filter(article::Column::Id.ne(id));
             }
-            if let Some(other) = q.one(db).await? {
-                return Err(AppError::Conflict(format!(
-                    "the article {:?} already has this source URL",
-                    other.slug
-                )));
+            // Says that the URL is taken, never by what: the other article
+            // may be a draft the caller may not see.
+            if q.count(db).await? > 0 {
+                return Err(AppError::Conflict(
+                    "an article with this source URL already exists".into(),
+                ));
             }
         }
         let am = article::ActiveModel {
@@ -246,6 +234,23 @@ impl Record for article::Model {
         Ok(gone)
     }
 
+    /// Contributors write drafts only (a line without a status becomes one);
+    /// an editor publishes them.
+    fn authorize_line(actor: &Actor, line: &mut ArticleLine) -> AppResult<()> {
+        if actor.role() == Some(Role::Contributor) {
+            match line.status.as_deref() {
+                None => line.status = Some(ArticleStatus::Draft.as_str().into()),
+                Some(s) if s == ArticleStatus::Draft.as_str() => {}
+                Some(_) => {
+                    return Err(AppError::Forbidden(
+                        "contributors write drafts; an editor publishes them".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Contributors create drafts and change or delete their own drafts; editors
     /// anything.
     fn authorize(actor: &Actor, op: Op, existing: Option<&Self>) -> AppResult<()> {
@@ -286,7 +291,7 @@ impl Record for expert::Model {
         self.version
     }
 
-    async fn find(db: &DatabaseTransaction, slug: &str) -> AppResult<Option<Self>> {
+    async fn find(db: &DatabaseTransaction, _actor: &Actor, slug: &str) -> AppResult<Option<Self>> {
         experts::get_by_slug(db, slug).await
     }
 
@@ -375,7 +380,7 @@ impl Record for outlet::Model {
         self.version
     }
 
-    async fn find(db: &DatabaseTransaction, slug: &str) -> AppResult<Option<Self>> {
+    async fn find(db: &DatabaseTransaction, _actor: &Actor, slug: &str) -> AppResult<Option<Self>> {
         outlets::get_by_slug(db, slug).await
     }
 
@@ -484,7 +489,7 @@ impl Record for topic::Model {
         self.version
     }
 
-    async fn find(db: &DatabaseTransaction, slug: &str) -> AppResult<Option<Self>> {
+    async fn find(db: &DatabaseTransaction, _actor: &Actor, slug: &str) -> AppResult<Option<Self>> {
         crate::services::topics::get_by_slug(db, slug).await
     }
 
@@ -546,11 +551,8 @@ impl Record for event::Model {
         self.version
     }
 
-    async fn find(db: &DatabaseTransaction, slug: &str) -> AppResult<Option<Self>> {
-        Ok(event::Entity::find()
-            .filter(event::Column::Slug.eq(slug))
-            .one(db)
-            .await?)
+    async fn find(db: &DatabaseTransaction, actor: &Actor, slug: &str) -> AppResult<Option<Self>> {
+        events::get_by_slug(db, actor, slug).await
     }
 
     async fn to_line(&self, _db: &DatabaseTransaction) -> AppResult<Map<String, Value>> {
@@ -614,7 +616,11 @@ impl Record for site::Model {
         self.version
     }
 
-    async fn find(db: &DatabaseTransaction, _slug: &str) -> AppResult<Option<Self>> {
+    async fn find(
+        db: &DatabaseTransaction,
+        _actor: &Actor,
+        _slug: &str,
+    ) -> AppResult<Option<Self>> {
         Ok(site::Entity::find_by_id(1).one(db).await?)
     }
 
