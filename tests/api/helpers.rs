@@ -307,11 +307,6 @@ pub fn run_cli(db_url: &str, args: &[&str], stdin: Option<&Path>) -> Output {
     cmd.output().expect("run mediadesk")
 }
 
-/// Where the shared data generator lives (beside the repository).
-pub fn gen_py() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/gen.py")
-}
-
 /// A TCP proxy in front of the database that a test can switch off and on.
 pub struct Proxy {
     pub addr: SocketAddr,

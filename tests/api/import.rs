@@ -1,4 +1,4 @@
-//! `mediadesk import`: a gen.py file imports with exact counts; bad lines are
+//! `mediadesk import`: a generated file imports with exact counts; bad lines are
 //! reported by number and leave the database exactly as it was.
 
 use std::collections::HashMap;
@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::both;
-use crate::helpers::{Backend, TestDb, gen_py, spawn, spawn_with};
+use crate::helpers::{Backend, TestDb, spawn, spawn_with};
 
 fn type_counts(path: &std::path::Path) -> HashMap<String, u64> {
     let mut counts = HashMap::new();
@@ -21,7 +21,7 @@ fn type_counts(path: &std::path::Path) -> HashMap<String, u64> {
 }
 
 both!(
-    a_2000_article_file_from_gen_py_imports_with_matching_counts,
+    a_generated_2000_article_file_imports_with_matching_counts,
     gen_file_imports
 );
 
@@ -29,17 +29,7 @@ async fn gen_file_imports(backend: Backend) {
     let app = spawn_with(TestDb::new(backend).await, false, None).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("data.ndjson");
-    let st = std::process::Command::new("python3")
-        .arg(gen_py())
-        .args(["--seed", "7", "--articles", "2000", "--events", "120", "-o"])
-        .arg(&file)
-        .output()
-        .expect("python3 runs gen.py");
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    crate::datagen::write(&file, 7, 2000, 120);
     let want = type_counts(&file);
 
     let out = app.cli(&["import", file.to_str().unwrap()], None);
