@@ -5,7 +5,9 @@
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{Backend, TestApp, audit_log as audit, spawn, token_for as editor_token};
+use crate::helpers::{
+    Backend, TestApp, audit_log as audit, snapshot, spawn, token_for as editor_token,
+};
 
 async fn post(app: &TestApp, token: Option<&str>, body: &Value) -> reqwest::Response {
     let mut r = app
@@ -40,12 +42,14 @@ both!(
 async fn mentions_are_idempotent(backend: Backend) {
     let app = spawn(backend).await;
     let t = editor_token(&app, "editor").await;
+    let admin = editor_token(&app, "admin").await;
     let before = app.counts().await;
+    let unchanged = snapshot(&app, &admin).await;
 
     // Anonymous callers write nothing.
     let res = post(&app, None, &mention("https://www.cbc.ca/news/arctic-1")).await;
     assert_eq!(res.status(), 401);
-    assert_eq!(app.counts().await, before);
+    assert_eq!(snapshot(&app, &admin).await, unchanged);
 
     let res = post(&app, Some(&t), &mention("https://www.cbc.ca/news/arctic-1")).await;
     assert_eq!(res.status(), 201);
@@ -64,6 +68,7 @@ async fn mentions_are_idempotent(backend: Backend) {
     assert_eq!(app.get(&location).await.status(), 200);
 
     // The same URL, spelt differently: 200, the same article, nothing changed.
+    let unchanged = snapshot(&app, &admin).await;
     let again = post(
         &app,
         Some(&t),
@@ -74,7 +79,7 @@ async fn mentions_are_idempotent(backend: Backend) {
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["data"]["slug"], a["slug"]);
     assert_eq!(again["meta"]["created"], false);
-    assert_eq!(app.counts().await[0], before[0] + 1);
+    assert_eq!(snapshot(&app, &admin).await, unchanged);
 
     // Twenty at once: exactly one row, exactly one 201.
     let url = "https://example.org/concurrent-story";
@@ -122,11 +127,13 @@ async fn mentions_are_idempotent(backend: Backend) {
         first["data"]["recordMention"]["article"]["slug"]
     );
     // Anonymous GraphQL writes are refused.
+    let unchanged = snapshot(&app, &admin).await;
     let anon = app
         .gql("mutation($i: RecordMentionInput!) { recordMention(input: $i) { created } }",
              json!({ "i": { "title": "x", "url": "https://e.org/y", "experts": ["David Perry"], "publishedAt": "2026-01-01", "language": "en" } }))
         .await;
     assert_eq!(anon["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(snapshot(&app, &admin).await, unchanged);
     assert_eq!(app.counts().await[0], before[0] + 3);
 }
 
@@ -138,7 +145,9 @@ both!(
 async fn bad_mentions_change_nothing(backend: Backend) {
     let app = spawn(backend).await;
     let t = editor_token(&app, "editor").await;
+    let admin = editor_token(&app, "admin").await;
     let before = app.counts().await;
+    let unchanged = snapshot(&app, &admin).await;
 
     // Unknown names come back with suggestions.
     let mut m = mention("https://example.org/unknown-names");
@@ -153,7 +162,7 @@ async fn bad_mentions_change_nothing(backend: Backend) {
         "{text}"
     );
     assert!(text.contains("Nobody Atall"), "{text}");
-    assert_eq!(app.counts().await, before);
+    assert_eq!(snapshot(&app, &admin).await, unchanged);
 
     // Every bad field is listed at once.
     let bad = json!({ "title": "  ", "url": "ftp://example.org/x", "experts": ["David Perry"],
@@ -202,8 +211,8 @@ async fn bad_mentions_change_nothing(backend: Backend) {
     big["summary"] = json!("x".repeat(70 * 1024));
     assert_eq!(post(&app, Some(&t), &big).await.status(), 413);
     assert_eq!(
-        app.counts().await,
-        before,
+        snapshot(&app, &admin).await,
+        unchanged,
         "no rejected write changed anything"
     );
 
@@ -232,9 +241,11 @@ async fn bad_mentions_change_nothing(backend: Backend) {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["data"]["status"], "draft");
     assert_eq!(app.counts().await[0], after[0], "a draft is not public");
+    let unchanged = snapshot(&app, &admin).await;
     let mut published = mention("https://example.org/by-contributor-2");
     published["status"] = json!("published");
     assert_eq!(post(&app, Some(&c), &published).await.status(), 403);
+    assert_eq!(snapshot(&app, &admin).await, unchanged);
 }
 
 both!(
@@ -501,9 +512,14 @@ async fn writes_are_rate_limited(backend: Backend) {
     let app = crate::helpers::spawn_limited(backend, 3).await;
     // The token request counts against the caller's address, the posts against the token.
     let t = editor_token(&app, "editor").await;
+    let admin = editor_token(&app, "admin").await;
     let before = app.counts().await;
     let mut statuses = Vec::new();
+    let mut unchanged = serde_json::Value::Null;
     for i in 0..4 {
+        if i == 3 {
+            unchanged = snapshot(&app, &admin).await;
+        }
         statuses.push(
             post(
                 &app,
@@ -528,9 +544,10 @@ async fn writes_are_rate_limited(backend: Backend) {
         limited.headers()["content-type"],
         "application/problem+json"
     );
+    assert_eq!(app.counts().await[0], before[0] + 3);
     assert_eq!(
-        app.counts().await[0],
-        before[0] + 3,
+        snapshot(&app, &admin).await,
+        unchanged,
         "limited writes change nothing"
     );
     // Reads are not limited.
@@ -560,8 +577,8 @@ async fn writes_are_rate_limited(backend: Backend) {
     assert_eq!(mutation.status(), 429);
     assert!(mutation.headers().contains_key("retry-after"));
     assert_eq!(
-        app.counts().await[4],
-        before[4],
+        snapshot(&app, &admin).await,
+        unchanged,
         "the limited mutation wrote nothing"
     );
 }
