@@ -638,10 +638,26 @@ pub(super) async fn prefetch_experts(ctx: &Context<'_>, items: &[expert::Model])
         return Ok(());
     }
     if node_wants(ctx, "latestMention") {
-        l.latest_mention
+        let latest: Vec<article::Model> = l
+            .latest_mention
             .load_many(ids.iter().copied())
             .await
-            .map_err(loader_error)?;
+            .map_err(loader_error)?
+            .into_values()
+            .flatten()
+            .collect();
+        // What the latest mentions will ask for, primed too.
+        let look = ctx.look_ahead();
+        let mention = |f: &str| {
+            look.field("nodes").field("latestMention").field(f).exists()
+                || look
+                    .field("edges")
+                    .field("node")
+                    .field("latestMention")
+                    .field(f)
+                    .exists()
+        };
+        prime_articles(ctx, &latest, mention, false).await?;
     }
     if node_wants(ctx, "mentionCount") {
         l.mention_count
@@ -680,13 +696,31 @@ pub(super) async fn prefetch_outlets(ctx: &Context<'_>, items: &[outlet::Model])
 }
 
 async fn prefetch_articles(ctx: &Context<'_>, items: &[article::Model]) -> Result<()> {
-    if items.is_empty() {
-        return Ok(());
-    }
     let look = ctx.look_ahead();
     let wants = |f: &str| {
         look.field("nodes").field(f).exists() || look.field("edges").field("node").field(f).exists()
     };
+    let parents = look.field("nodes").field("outlet").field("parent").exists()
+        || look
+            .field("edges")
+            .field("node")
+            .field("outlet")
+            .field("parent")
+            .exists();
+    prime_articles(ctx, items, wants, parents).await
+}
+
+/// Primes the loaders with what `wants` says the selection asks for on
+/// `items` (and, with `parents`, the parents of their outlets): one batch each.
+async fn prime_articles(
+    ctx: &Context<'_>,
+    items: &[article::Model],
+    wants: impl Fn(&str) -> bool,
+    parents: bool,
+) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
     let rc = ctx.data::<RequestCtx>()?;
     let l = ctx.data::<Loaders>()?;
     let ids: Vec<i32> = items.iter().map(|a| a.id).collect();
@@ -713,9 +747,19 @@ async fn prefetch_articles(ctx: &Context<'_>, items: &[article::Model]) -> Resul
         let outlets = services::outlets::by_ids(&rc.db, &outlet_ids)
             .await
             .map_err(gql_error)?;
+        let mut parent_ids: Vec<i32> = outlets
+            .iter()
+            .filter_map(|o| o.parent_id)
+            .filter(|p| outlet_ids.binary_search(p).is_err())
+            .collect();
         l.outlet
             .feed_many(outlets.into_iter().map(|o| (o.id, o)))
             .await;
+        if parents {
+            parent_ids.sort_unstable();
+            parent_ids.dedup();
+            l.outlet.load_many(parent_ids).await.map_err(loader_error)?;
+        }
     }
     Ok(())
 }
