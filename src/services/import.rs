@@ -274,6 +274,15 @@ impl<C: ConnectionTrait> Importer<'_, C> {
 
     /// Writes one line; a line the actor may not write refuses the whole import.
     async fn handle(&mut self, line_no: u64, line: Line) -> AppResult<()> {
+        self.write(line_no, line).await.map_err(|e| match e {
+            AppError::Forbidden(m) => {
+                AppError::Forbidden(format!("line {line_no}: {m}; nothing was imported"))
+            }
+            e => e,
+        })
+    }
+
+    async fn write(&mut self, line_no: u64, line: Line) -> AppResult<()> {
         let actor = self.actor;
         let result = match line {
             Line::Outlet(mut l) => {

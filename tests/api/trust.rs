@@ -89,6 +89,8 @@ async fn import_applies_the_kind_rules(backend: Backend) {
         assert_eq!(ct, "application/problem+json");
         assert_eq!(body["code"], "FORBIDDEN");
         assert_eq!(body["code"], patch["code"]);
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.starts_with("line 4: "), "{detail}");
         assert_eq!(snapshot(&app, &admin).await, before, "{query}");
     }
     // A contributor does not reach the import at all.
