@@ -1,9 +1,11 @@
-//! A bounded in-memory cache of rendered public answers (GraphQL queries and REST
-//! reads by anonymous callers). Every entry remembers the content stamp it was
-//! rendered under, and a lookup compares it with the stamp read from the database
-//! for this request, so a write on any node, a scheduled publication coming due or
-//! an event starting makes the entry stale at once. Nothing is ever served from a
-//! stale entry; the cache only saves recomputing an answer that has not changed.
+//! A bounded in-memory cache of rendered public answers, filled and consulted only
+//! by `http::conditional`. Every entry remembers the content stamp it was rendered
+//! under, and a lookup compares it with the stamp read from the database for this
+//! request, so a write on any node, a scheduled publication coming due or an event
+//! starting makes the entry stale at once. Nothing is ever served from a stale
+//! entry; the cache only saves recomputing an answer that has not changed. Keys
+//! cover everything an answer depends on, including the base URL its links were
+//! written for.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -16,10 +18,12 @@ use sha2::{Digest, Sha256};
 pub struct Entry {
     pub stamp: [i64; 3],
     pub body: Bytes,
+    /// The answer's `Content-Type`.
+    pub content_type: String,
     /// An RFC 8288 `Link` header, if the answer had one.
     pub link: Option<String>,
-    /// When the answer's content last changed, if known (`Last-Modified`).
-    pub modified: Option<chrono::DateTime<chrono::Utc>>,
+    /// The validator given with this body.
+    pub etag: String,
 }
 
 pub struct ResponseCache {

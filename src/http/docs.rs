@@ -1,21 +1,52 @@
 //! The human-readable REST reference at `/api/v1/docs`, rendered on the server
-//! from the served `openapi.yaml`: one self-contained HTML page (inline CSS, no
-//! script, nothing from another host), so it works offline and cannot drift.
+//! from the served `openapi.yaml` into `templates/docs.html` (askama, which
+//! escapes every value): one self-contained page (inline CSS, no script, nothing
+//! from another host), so it works offline and cannot drift.
 
+use askama::Template;
 use serde_json::Value;
 
-use super::esc;
+/// `templates/docs.html`
+#[derive(Template, Default)]
+#[template(path = "docs.html")]
+struct Page {
+    /// Set when the spec does not parse; the page then only says so.
+    error: Option<String>,
+    title: String,
+    version: String,
+    paragraphs: Vec<String>,
+    has_paths: bool,
+    paths: Vec<String>,
+    operations: Vec<Operation>,
+}
+
+struct Operation {
+    path: String,
+    method: String,
+    summary: String,
+    description: String,
+    params: Vec<Param>,
+    responses: Option<Vec<(String, String)>>,
+}
+
+struct Param {
+    name: String,
+    required: bool,
+    location: String,
+    ty: String,
+    description: String,
+}
 
 fn text(v: &Value, key: &str) -> String {
     v.get(key)
         .and_then(Value::as_str)
-        .map(esc)
+        .map(str::to_owned)
         .unwrap_or_default()
 }
 
 fn schema_type(s: &Value) -> String {
     if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-        return esc(r.rsplit('/').next().unwrap_or(r));
+        return r.rsplit('/').next().unwrap_or(r).to_owned();
     }
     let ty = match s.get("type") {
         Some(Value::String(t)) => t.clone(),
@@ -28,119 +59,94 @@ fn schema_type(s: &Value) -> String {
     };
     match s.get("enum").and_then(Value::as_array) {
         Some(vals) => format!(
-            "{} ({})",
-            esc(&ty),
-            esc(&vals
-                .iter()
+            "{ty} ({})",
+            vals.iter()
                 .map(|v| v
                     .as_str()
                     .map(str::to_owned)
                     .unwrap_or_else(|| v.to_string()))
                 .collect::<Vec<_>>()
-                .join(", "))
+                .join(", ")
         ),
-        None => esc(&ty),
+        None => ty,
     }
 }
 
 /// Renders the page; a spec that does not parse yields a page that says so.
 pub fn render(spec_yaml: &str) -> String {
-    let spec: Value = match serde_norway::from_str(spec_yaml) {
-        Ok(v) => v,
-        Err(e) => {
-            return format!(
-                "<!doctype html><title>API docs</title><p>openapi.yaml does not parse: {}</p>",
-                esc(&e.to_string())
-            );
-        }
+    let page = match serde_norway::from_str::<Value>(spec_yaml) {
+        Ok(spec) => page(&spec),
+        Err(e) => Page {
+            error: Some(e.to_string()),
+            ..Default::default()
+        },
     };
+    page.render()
+        .unwrap_or_else(|e| format!("<!doctype html><title>API docs</title><p>{e}</p>"))
+}
+
+fn page(spec: &Value) -> Page {
     let info = &spec["info"];
-    let mut body = String::new();
-    body.push_str(&format!(
-        "<h1>{} <small>{}</small></h1><p>{}</p><p><a href=\"/api/v1/openapi.yaml\">openapi.yaml</a></p>",
-        text(info, "title"),
-        text(info, "version"),
-        text(info, "description").replace("\n\n", "</p><p>")
-    ));
-    if let Some(paths) = spec["paths"].as_object() {
-        body.push_str("<nav><ul>");
-        for p in paths.keys() {
-            body.push_str(&format!(
-                "<li><a href=\"#{0}\"><code>{0}</code></a></li>",
-                esc(p)
-            ));
-        }
-        body.push_str("</ul></nav>");
-        for (path, item) in paths {
-            let Some(ops) = item.as_object() else {
+    let mut page = Page {
+        title: text(info, "title"),
+        version: text(info, "version"),
+        paragraphs: text(info, "description")
+            .split("\n\n")
+            .map(str::to_owned)
+            .collect(),
+        ..Default::default()
+    };
+    let Some(paths) = spec["paths"].as_object() else {
+        return page;
+    };
+    page.has_paths = true;
+    page.paths = paths.keys().cloned().collect();
+    for (path, item) in paths {
+        let Some(ops) = item.as_object() else {
+            continue;
+        };
+        for (method, op) in ops {
+            if !["get", "post", "put", "patch", "delete", "head"].contains(&method.as_str()) {
                 continue;
-            };
-            for (method, op) in ops {
-                if !["get", "post", "put", "patch", "delete", "head"].contains(&method.as_str()) {
-                    continue;
-                }
-                body.push_str(&format!(
-                    "<section id=\"{p}\"><h2><span class=\"m\">{}</span> <code>{p}</code></h2><p><b>{}</b></p><p>{}</p>",
-                    method.to_uppercase(),
-                    text(op, "summary"),
-                    text(op, "description"),
-                    p = esc(path)
-                ));
-                let params: Vec<&Value> = item
-                    .get("parameters")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .chain(
-                        op.get("parameters")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten(),
-                    )
-                    .collect();
-                if !params.is_empty() {
-                    body.push_str("<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>");
-                    for prm in params {
-                        let prm = resolve(&spec, prm);
-                        body.push_str(&format!(
-                            "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                            text(prm, "name"),
-                            if prm["required"].as_bool() == Some(true) {
-                                " *"
-                            } else {
-                                ""
-                            },
-                            text(prm, "in"),
-                            schema_type(&prm["schema"]),
-                            text(prm, "description")
-                        ));
-                    }
-                    body.push_str("</table>");
-                }
-                if let Some(rs) = op["responses"].as_object() {
-                    body.push_str("<ul class=\"r\">");
-                    for (code, r) in rs {
-                        let r = resolve(&spec, r);
-                        body.push_str(&format!(
-                            "<li><b>{}</b> {}</li>",
-                            esc(code),
-                            text(r, "description")
-                        ));
-                    }
-                    body.push_str("</ul>");
-                }
-                body.push_str("</section>");
             }
+            let params = item
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .chain(
+                    op.get("parameters")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                )
+                .map(|prm| {
+                    let prm = resolve(spec, prm);
+                    Param {
+                        name: text(prm, "name"),
+                        required: prm["required"].as_bool() == Some(true),
+                        location: text(prm, "in"),
+                        ty: schema_type(&prm["schema"]),
+                        description: text(prm, "description"),
+                    }
+                })
+                .collect();
+            let responses = op["responses"].as_object().map(|rs| {
+                rs.iter()
+                    .map(|(code, r)| (code.clone(), text(resolve(spec, r), "description")))
+                    .collect()
+            });
+            page.operations.push(Operation {
+                path: path.clone(),
+                method: method.to_uppercase(),
+                summary: text(op, "summary"),
+                description: text(op, "description"),
+                params,
+                responses,
+            });
         }
     }
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-<title>{} API</title><style>body{{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}\
-code{{background:#f3f3f3;padding:0 .2em}}section{{border-top:1px solid #ddd;margin-top:1.5rem}}.m{{background:#225;color:#fff;padding:0 .4em;border-radius:3px;font-size:.8em}}\
-table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ddd;padding:.2em .4em;text-align:left;vertical-align:top}}</style></head><body>{}</body></html>",
-        text(info, "title"),
-        body
-    )
+    page
 }
 
 fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
@@ -153,5 +159,38 @@ fn resolve<'a>(spec: &'a Value, v: &'a Value) -> &'a Value {
             cur
         }
         None => v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_is_escaped() {
+        let html = render(
+            "info: { title: \"<script>x</script>\", version: \"1\", description: \"a\\n\\nb <b>\" }\n\
+             paths:\n  \"/x\\\"><img>\":\n    get:\n      summary: \"<i>s</i>\"\n      responses: { \"200\": { description: \"ok & <u>\" } }\n",
+        );
+        assert!(
+            !html.contains("<script>x") && !html.contains("<img>"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<i>s") && !html.contains("<u>") && !html.contains("b <b>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&#60;script&#62;x&#60;/script&#62; API"),
+            "{html}"
+        );
+        assert!(html.contains("<p>a</p><p>b &#60;b&#62;</p>"), "{html}");
+        assert!(html.contains("ok &#38; &#60;u&#62;"), "{html}");
+        let broken = render("info: [");
+        assert!(
+            broken.starts_with(
+                "<!doctype html><title>API docs</title><p>openapi.yaml does not parse: "
+            )
+        );
     }
 }

@@ -3,21 +3,25 @@
 //! script, a strict Content-Security-Policy), `/embed.js` (renders the same list
 //! from the REST API into a shadow root, for sites that refuse iframes) and
 //! `/embed` (a preview with the snippets to copy). Dates and labels are
-//! localised in English and French; every stored text is escaped.
+//! localised in English and French. The pages are askama templates
+//! (`templates/widget.html`, `templates/embed_preview.html`), which escape every
+//! value, text and attributes alike; the base URL reaches `embed.js` as a
+//! JSON string that is safe in HTML. All three are public reads through
+//! `http::conditional` (content validator, keyed by the base URL as well).
 
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use chrono::{DateTime, Datelike, Utc};
 
 use crate::auth::Actor;
 use crate::domain::{ArticleFilter, ArticleOrder, Language, PageRequest};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::services;
 
-use super::rest::caching::conditional_by_content;
+use super::AppState;
+use super::conditional::{Public, Validator, respond};
 use super::rest::json::{self, Article};
 use super::rest::params::Params;
-use super::{AppState, esc};
 
 const MONTHS_EN: [&str; 12] = [
     "January",
@@ -101,33 +105,29 @@ fn labels(lang: Language) -> Labels {
     }
 }
 
-/// One item's credit line, escaped: "by A and B (feat. X), Outlet, June 30, 2022".
-fn credit_html(a: &Article, lang: Language) -> String {
+/// One item's credit line, as text: "by A and B (feat. X), Outlet, June 30, 2022".
+fn credit(a: &Article, lang: Language) -> String {
     let l = labels(lang);
     let mut parts = Vec::new();
     let authors: Vec<&str> = a.authors.iter().map(String::as_str).collect();
     let experts: Vec<&str> = a.experts.iter().map(|e| e.name.as_str()).collect();
     let mut head = String::new();
     if !authors.is_empty() {
-        head.push_str(&format!("{} {}", l.by, esc(&join_names(&authors, lang))));
+        head.push_str(&format!("{} {}", l.by, join_names(&authors, lang)));
     }
     if !experts.is_empty() {
         if !head.is_empty() {
             head.push(' ');
         }
-        head.push_str(&format!(
-            "({} {})",
-            l.feat,
-            esc(&join_names(&experts, lang))
-        ));
+        head.push_str(&format!("({} {})", l.feat, join_names(&experts, lang)));
     }
     if !head.is_empty() {
         parts.push(head);
     }
     if let Some(o) = &a.outlet {
-        parts.push(esc(&o.name));
+        parts.push(o.name.clone());
     }
-    parts.push(esc(&long_date(a.published_at, lang)));
+    parts.push(long_date(a.published_at, lang));
     parts.join(", ")
 }
 
@@ -192,7 +192,8 @@ impl std::str::FromStr for BadTheme {
 pub async fn mentions(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let o = options(&req)?;
     let db = &state.db.conn;
-    let mut res = conditional_by_content(&req, &state, "text/html; charset=utf-8", || async {
+    let public = Public::url("embed", &req, Validator::Content);
+    let mut res = respond(&req, &state, public, || async {
         let page = PageRequest {
             limit: o.limit,
             ..Default::default()
@@ -207,11 +208,7 @@ pub async fn mentions(req: HttpRequest, state: web::Data<AppState>) -> AppResult
         .await?
         .items;
         let articles = json::articles(db, items, false).await?;
-        let modified = articles.iter().map(|a| a.updated_at).max();
-        Ok((
-            widget_html(&articles, o.lang, o.dark).into_bytes(),
-            modified,
-        ))
+        html(widget(&articles, o.lang, o.dark))
     })
     .await?;
     let csp = format!(
@@ -229,53 +226,72 @@ pub async fn mentions(req: HttpRequest, state: web::Data<AppState>) -> AppResult
     Ok(res)
 }
 
-fn widget_html(items: &[Article], lang: Language, dark: bool) -> String {
+/// A rendered page as a `text/html` answer.
+fn html(page: impl Template) -> AppResult<HttpResponse> {
+    let body = page
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+/// `templates/widget.html`
+#[derive(Template)]
+#[template(path = "widget.html")]
+struct Widget<'a> {
+    lang: &'static str,
+    heading: &'static str,
+    empty: &'static str,
+    vars: &'static str,
+    items: Vec<WidgetItem<'a>>,
+}
+
+struct WidgetItem<'a> {
+    language: &'a str,
+    title: &'a str,
+    url: Option<&'a str>,
+    credit: String,
+}
+
+fn widget(items: &[Article], lang: Language, dark: bool) -> Widget<'_> {
     let l = labels(lang);
-    let mut list = String::new();
-    for a in items {
-        let title = esc(&a.title);
-        let title = match &a.url {
-            Some(u) => format!(
-                "<a href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">{title}</a>",
-                esc(u)
-            ),
-            None => title,
-        };
-        list.push_str(&format!(
-            "<li lang=\"{}\"><p class=\"t\">{title}</p><p class=\"c\">{}</p></li>",
-            esc(&a.language),
-            credit_html(a, lang)
-        ));
+    Widget {
+        lang: lang.as_str(),
+        heading: l.heading,
+        empty: l.empty,
+        vars: if dark { DARK } else { LIGHT },
+        items: items
+            .iter()
+            .map(|a| WidgetItem {
+                language: &a.language,
+                title: &a.title,
+                url: a.url.as_deref(),
+                credit: credit(a, lang),
+            })
+            .collect(),
     }
-    if items.is_empty() {
-        list.push_str(&format!("<li class=\"empty\">{}</li>", l.empty));
-    }
-    format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-<title>{heading}</title><style>:root{{{vars}}}html,body{{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",sans-serif}}\
-h2{{font-size:13px;letter-spacing:.08em;text-transform:uppercase;margin:0 0 .6em;padding:.8em 1em 0}}ul{{list-style:none;margin:0;padding:0 1em .6em}}\
-li{{padding:.55em 0;border-top:1px solid var(--rule)}}li:first-child{{border-top:0}}.t{{margin:0;font-weight:600}}.t a{{color:var(--link);text-decoration:none}}\
-.t a:hover{{text-decoration:underline}}.c{{margin:.15em 0 0;color:var(--muted);font-size:13px}}</style></head>\
-<body><h2>{heading}</h2><ul>{list}</ul></body></html>",
-        lang = lang.as_str(),
-        heading = l.heading,
-        vars = if dark { DARK } else { LIGHT },
-    )
 }
 
 /// `GET /embed.js`: renders `<div data-mediadesk-feed data-expert=".." data-limit="5">`
 /// elements from the REST API, inside shadow roots so neither page's styles leak.
-pub async fn script(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn script(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let base = state.public_base(&req);
-    let js = EMBED_JS.replace(
-        "__MEDIADESK_BASE__",
-        &base.replace('\\', "\\\\").replace('"', "\\\""),
+    let public = Public::url("embed", &req, Validator::Content);
+    let mut res = respond(&req, &state, public, || async {
+        // A JSON string literal is a JavaScript one; askama's encoding also leaves
+        // out `<`, `>`, `&` and `'`, so nothing in it can end a script element.
+        let literal = super::json_in_html(&base, false)?;
+        Ok(HttpResponse::Ok()
+            .content_type("text/javascript; charset=utf-8")
+            .body(EMBED_JS.replace("\"__MEDIADESK_BASE__\"", &literal)))
+    })
+    .await?;
+    res.headers_mut().insert(
+        actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        actix_web::http::header::HeaderValue::from_static("*"),
     );
-    HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, "text/javascript; charset=utf-8"))
-        .insert_header((CACHE_CONTROL, "public, max-age=300"))
-        .insert_header(("access-control-allow-origin", "*"))
-        .body(js)
+    Ok(res)
 }
 
 const EMBED_JS: &str = r#"/* mediadesk embed: <div data-mediadesk-feed data-expert="slug" data-limit="5" data-lang="fr" data-theme="dark"></div> */
@@ -367,32 +383,34 @@ const EMBED_JS: &str = r#"/* mediadesk embed: <div data-mediadesk-feed data-expe
 })();
 "#;
 
+/// `templates/embed_preview.html`
+#[derive(Template)]
+#[template(path = "embed_preview.html")]
+struct Preview<'a> {
+    base: &'a str,
+    iframe_code: String,
+    script_code: String,
+}
+
 /// `GET /embed`: a live preview and the snippets partners copy.
-pub async fn preview(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn preview(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let base = state.public_base(&req);
-    let iframe = format!(
-        "<iframe src=\"{base}/embed/mentions?limit=5&amp;lang=en\" title=\"Experts in the media\" width=\"360\" height=\"520\" style=\"border:0\" loading=\"lazy\"></iframe>"
-    );
-    let script = format!(
-        "<div data-mediadesk-feed data-limit=\"5\" data-lang=\"fr\"></div>\n<script src=\"{base}/embed.js\" async></script>"
-    );
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Embed the experts in the media</title>\
-<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem;color:#222}}\
-.row{{display:flex;gap:2rem;flex-wrap:wrap}}.col{{flex:1 1 22rem}}pre{{background:#f4f4f4;padding:.8em;white-space:pre-wrap;word-break:break-all}}\
-.frame{{border:1px solid #ddd}}</style></head><body><h1>Embed “Experts in the media”</h1>\
-<p>Two ways to show the institute's latest media mentions on your site. Options: <code>expert</code>, <code>outlet</code>, <code>topic</code> (slugs), \
-<code>lang</code> (<code>en</code>/<code>fr</code>), <code>limit</code> (1–50) and <code>theme</code> (<code>light</code>/<code>dark</code>) — as URL parameters for the \
-iframe, as <code>data-</code> attributes for the script. Feeds: <a href=\"/feeds/mentions.rss\">RSS</a>, <a href=\"/feeds/mentions.atom\">Atom</a>, \
-<a href=\"/feeds/mentions.json\">JSON Feed</a>.</p><div class=\"row\"><div class=\"col\"><h2>An iframe</h2><pre>{iframe_code}</pre><div class=\"frame\">{iframe}</div></div>\
-<div class=\"col\"><h2>A script (no iframe)</h2><pre>{script_code}</pre><div class=\"frame\">{script}</div></div></div></body></html>",
-        iframe_code = esc(&iframe),
-        script_code = esc(&script),
-    );
-    HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-        .insert_header((CACHE_CONTROL, "public, max-age=300"))
-        .body(html)
+    let public = Public::url("embed", &req, Validator::Content);
+    respond(&req, &state, public, || async {
+        // The snippets as text, shown (escaped) for copying.
+        let iframe_code = format!(
+            "<iframe src=\"{base}/embed/mentions?limit=5&amp;lang=en\" title=\"Experts in the media\" width=\"360\" height=\"520\" style=\"border:0\" loading=\"lazy\"></iframe>"
+        );
+        let script_code = format!(
+            "<div data-mediadesk-feed data-limit=\"5\" data-lang=\"fr\"></div>\n<script src=\"{base}/embed.js\" async></script>"
+        );
+        html(Preview {
+            base: &base,
+            iframe_code,
+            script_code,
+        })
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -2,10 +2,15 @@
 //! newest mentions, overall and per expert, outlet (with its child outlets) and
 //! topic, optionally in one language. Built with the `rss` and
 //! `atom_syndication` crates (which escape all text); JSON Feed is a few serde
-//! structs. The ETag is a hash of the feed itself, so it changes when, and only
-//! when, the feed's content does.
+//! structs, encoded so that no markup character appears even inside strings.
+//! Feeds carry text: an RSS `<description>` (which readers render as HTML) is
+//! the escaped text of `templates/rss_description.html`, never stored markup.
+//! Public reads through `http::conditional` with the content validator: the ETag
+//! is a hash of the feed itself (and of the base URL its links were written
+//! for), so it changes when, and only when, the feed's content does.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
@@ -15,7 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::services;
 
 use super::AppState;
-use super::rest::caching::conditional_by_content;
+use super::conditional::{Public, Validator, respond};
 use super::rest::json::{self, Article};
 use super::rest::params::Params;
 
@@ -169,7 +174,8 @@ async fn feed(
             format!("?{}", req.query_string())
         }
     );
-    conditional_by_content(req, state, format.content_type(), || async move {
+    let public = Public::url("feed", req, Validator::Content);
+    respond(req, state, public, || async move {
         let page = PageRequest {
             limit,
             ..Default::default()
@@ -199,11 +205,13 @@ async fn feed(
             .map(|a| a.updated_at.max(a.published_at))
             .max();
         let body = match format {
-            Format::Rss => rss_feed(&meta, &articles, updated),
+            Format::Rss => rss_feed(&meta, &articles, updated)?,
             Format::Atom => atom_feed(&meta, &articles, updated),
             Format::Json => json_feed(&meta, &articles)?,
         };
-        Ok((body, updated))
+        Ok(HttpResponse::Ok()
+            .content_type(format.content_type())
+            .body(body))
     })
     .await
 }
@@ -262,7 +270,19 @@ fn fixed(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.fixed_offset()
 }
 
-fn rss_feed(meta: &FeedMeta, items: &[Article], updated: Option<DateTime<Utc>>) -> Vec<u8> {
+/// `templates/rss_description.html`: an item's credit and summary as HTML text.
+#[derive(Template)]
+#[template(path = "rss_description.html")]
+struct RssDescription<'a> {
+    credit: &'a str,
+    summary: Option<&'a str>,
+}
+
+fn rss_feed(
+    meta: &FeedMeta,
+    items: &[Article],
+    updated: Option<DateTime<Utc>>,
+) -> AppResult<Vec<u8>> {
     use rss::extension::atom::{AtomExtension, Link};
     use rss::extension::dublincore::DublinCoreExtension;
     let channel = rss::Channel {
@@ -283,7 +303,7 @@ fn rss_feed(meta: &FeedMeta, items: &[Article], updated: Option<DateTime<Utc>>) 
         }),
         items: items
             .iter()
-            .map(|a| {
+            .map(|a| -> AppResult<rss::Item> {
                 let mut cats: Vec<rss::Category> = a
                     .experts
                     .iter()
@@ -298,11 +318,13 @@ fn rss_feed(meta: &FeedMeta, items: &[Article], updated: Option<DateTime<Utc>>) 
                         domain: Some("outlet".into()),
                     });
                 }
-                let description = match &a.summary {
-                    Some(s) => format!("{} — {s}", credit(a)),
-                    None => credit(a),
-                };
-                rss::Item {
+                let description = RssDescription {
+                    credit: &credit(a),
+                    summary: a.summary.as_deref(),
+                }
+                .render()
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))?;
+                Ok(rss::Item {
                     title: Some(a.title.clone()),
                     link: a.url.clone(),
                     description: Some(description),
@@ -319,12 +341,12 @@ fn rss_feed(meta: &FeedMeta, items: &[Article], updated: Option<DateTime<Utc>>) 
                         ..Default::default()
                     }),
                     ..Default::default()
-                }
+                })
             })
-            .collect(),
+            .collect::<AppResult<_>>()?,
         ..Default::default()
     };
-    channel.to_string().into_bytes()
+    Ok(channel.to_string().into_bytes())
 }
 
 fn atom_feed(meta: &FeedMeta, items: &[Article], updated: Option<DateTime<Utc>>) -> Vec<u8> {
@@ -491,5 +513,7 @@ fn json_feed(meta: &FeedMeta, items: &[Article]) -> AppResult<Vec<u8>> {
             })
             .collect(),
     };
-    serde_json::to_vec_pretty(&feed).map_err(|e| AppError::Internal(e.into()))
+    // askama's JSON encoding writes `<`, `>`, `&` and `'` as `\u` escapes: the same
+    // JSON to a parser, and nothing a browser sniffing the answer could take as markup.
+    super::json_in_html(&feed, true).map(String::into_bytes)
 }

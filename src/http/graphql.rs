@@ -7,9 +7,7 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{
-    ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH,
-};
+use actix_web::http::header::{ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::ServerError;
@@ -21,7 +19,7 @@ use crate::auth::Actor;
 use crate::graphql::{Loaders, RequestCtx};
 
 use super::AppState;
-use super::cache::{Entry, ResponseCache};
+use super::conditional::{Public, Rendered, Validator, respond};
 use super::problem::problem;
 
 /// Largest request body accepted on `POST /graphql`.
@@ -98,12 +96,12 @@ pub async fn post(
             &actor,
             &body,
             without_errors,
-            || async { Ok(execute(&state, &http, req, false, None).await) },
+            || async { Ok(execute(&state, &http, req, false).await) },
         )
         .await;
         return once.unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
     }
-    execute(&state, &http, req, false, None).await
+    execute(&state, &http, req, false).await
 }
 
 /// A GraphQL answer that reports no errors.
@@ -135,12 +133,7 @@ pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse 
     if req.query.is_empty() && !req.extensions.contains_key("persistedQuery") {
         return bad_request("give the operation in the `query` parameter");
     }
-    let inm = http
-        .headers()
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    execute(&state, &http, req, true, inm).await
+    execute(&state, &http, req, true).await
 }
 
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, HttpResponse> {
@@ -184,15 +177,14 @@ async fn execute(
     http: &HttpRequest,
     req: async_graphql::Request,
     over_get: bool,
-    if_none_match: Option<String>,
 ) -> HttpResponse {
     match super::auth::actor(http, state).await {
-        Ok(Actor::Anonymous) => execute_cached(state, req, over_get, if_none_match).await,
+        Ok(Actor::Anonymous) => execute_cached(state, http, req, over_get).await,
         Ok(actor) => {
             let (res, body) = execute_uncached(state, req, over_get, actor).await;
             match body {
                 Some(b) => {
-                    let mut r = json_response(b, None);
+                    let mut r = json_response(b);
                     r.headers_mut()
                         .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
                     r
@@ -212,84 +204,54 @@ async fn execute(
     }
 }
 
-/// Runs a request, answering from the response cache when the same anonymous
-/// query was answered under the current content stamp.
+/// Runs an anonymous request through `http::conditional`: answered from the
+/// response cache while the content stamp is unchanged; over GET with a validator
+/// (and 304s), over POST without one.
 async fn execute_cached(
     state: &AppState,
+    http: &HttpRequest,
     req: async_graphql::Request,
     over_get: bool,
-    if_none_match: Option<String>,
 ) -> HttpResponse {
-    let stamp = match crate::services::content::stamp(&state.db.conn).await {
-        Ok(s) => s,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
-    };
+    let query = req.query.clone();
+    let operation = req.operation_name.clone().unwrap_or_default();
     let persisted = req
         .extensions
         .get("persistedQuery")
         .map(|v| v.to_string())
         .unwrap_or_default();
     let variables = serde_json::to_vec(&req.variables).unwrap_or_default();
-    let key = ResponseCache::key(&[
-        b"graphql",
-        req.query.as_bytes(),
-        req.operation_name.as_deref().unwrap_or_default().as_bytes(),
-        &variables,
-        persisted.as_bytes(),
-    ]);
-    let etag = {
-        let mut parts: Vec<u8> = Vec::with_capacity(56);
-        for p in stamp.key() {
-            parts.extend_from_slice(&p.to_le_bytes());
-        }
-        parts.extend_from_slice(&key);
-        format!(
-            "\"{}\"",
-            super::rest::caching::hex(&ResponseCache::key(&[&parts])[..12])
-        )
+    let public = Public::new(
+        "graphql",
+        vec![
+            query.as_bytes(),
+            operation.as_bytes(),
+            &variables,
+            persisted.as_bytes(),
+        ],
+        Validator::Stamp,
+    );
+    let public = if over_get {
+        public
+    } else {
+        public.without_validators()
     };
-    if over_get && if_none_match.is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
-        return HttpResponse::NotModified()
-            .insert_header((ETAG, etag))
-            .insert_header((CACHE_CONTROL, GET_CACHE_CONTROL))
-            .finish();
-    }
-    if let Some(hit) = state.cache.get(&key, stamp.key()) {
-        return json_response(hit.body, over_get.then_some(etag.as_str()));
-    }
-    let res = execute_uncached(state, req, over_get, Actor::Anonymous).await;
-    if let Some(body) = res.1 {
-        state.cache.put(
-            key,
-            Entry {
-                stamp: stamp.key(),
-                body: body.clone(),
-                link: None,
-                modified: None,
-            },
-        );
-        return json_response(body, over_get.then_some(etag.as_str()));
-    }
-    res.0
+    respond(http, state, public, || async move {
+        let (res, body) = execute_uncached(state, req, over_get, Actor::Anonymous).await;
+        Ok(match body {
+            Some(b) => Rendered::Shared(json_response(b)),
+            None => Rendered::Unshared(res),
+        })
+    })
+    .await
+    .unwrap_or_else(|e| actix_web::ResponseError::error_response(&e))
 }
 
-fn json_response(body: Bytes, etag: Option<&str>) -> HttpResponse {
-    let mut b = HttpResponse::Ok();
-    b.insert_header((CONTENT_TYPE, "application/json"));
-    match etag {
-        Some(e) => {
-            b.insert_header((ETAG, e.to_owned()));
-            b.insert_header((CACHE_CONTROL, GET_CACHE_CONTROL));
-        }
-        None => {
-            b.insert_header((CACHE_CONTROL, "no-store"));
-        }
-    }
-    b.body(body)
+fn json_response(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .body(body)
 }
-
-/// `Cache-Control` of successful GET queries (CDN-cacheable, short-lived).
-const GET_CACHE_CONTROL: &str = "public, max-age=30, stale-while-revalidate=60";
 
 /// Executes without the cache; also returns the body when it may be cached (no errors).
 async fn execute_uncached(

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod conditional;
 pub mod docs;
 pub mod embed;
 pub mod feeds;
@@ -53,18 +54,23 @@ impl AppState {
     }
 }
 
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// `value` as JSON that is also safe inside HTML (a `<script>` element, an
+/// attribute) and to browsers that sniff: askama's encoding, which writes `<`, `>`,
+/// `&` and `'` as `\u` escapes.
+pub(crate) fn json_in_html(
+    value: &impl serde::Serialize,
+    pretty: bool,
+) -> crate::error::AppResult<String> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let written = if pretty {
+        let j = askama::filters::json_pretty(value, 2).unwrap_or_else(|e| match e {});
+        write!(out, "{j}")
+    } else {
+        let j = askama::filters::json(value).unwrap_or_else(|e| match e {});
+        write!(out, "{j}")
+    };
+    written
+        .map_err(|_| crate::error::AppError::Internal(anyhow::anyhow!("JSON encoding failed")))?;
+    Ok(out)
 }

@@ -209,14 +209,14 @@ async fn widget_renders(backend: Backend) {
     );
     let html = res.text().await.unwrap();
     assert!(
-        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;"),
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; &#34;quotes&#34;"),
         "{html}"
     );
     assert!(!html.contains("<script"), "no script in the widget");
     assert!(html.contains("target=\"_blank\" rel=\"noopener noreferrer\""));
     assert!(
         html.contains(
-            "by O&#39;Brien &amp; Co &lt;b&gt; (feat. Ellen Wald), S&amp;P Global, July 1, 2022"
+            "by O&#39;Brien &#38; Co &#60;b&#62; (feat. Ellen Wald), S&#38;P Global, July 1, 2022"
         ),
         "{html}"
     );

@@ -13,6 +13,7 @@ mod graphql;
 mod health;
 mod import;
 mod mentions;
+mod public_reads;
 mod rest;
 mod roles;
 mod trust;

@@ -12,16 +12,35 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::http::conditional::{Public, Validator, respond};
 use crate::services;
 use crate::services::records::Record;
 
-use super::caching::conditional;
 use super::json;
 use super::params::Params;
 
 /// The caller: anonymous, or the holder of a valid token (else 401).
 async fn actor(req: &HttpRequest, state: &AppState) -> AppResult<Actor> {
     crate::http::auth::actor(req, state).await
+}
+
+/// A public read through `http::conditional` (content-stamp validator).
+async fn conditional<F, Fut>(
+    req: &HttpRequest,
+    state: &AppState,
+    render: F,
+) -> AppResult<HttpResponse>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<HttpResponse>>,
+{
+    respond(
+        req,
+        state,
+        Public::url("rest", req, Validator::Stamp),
+        render,
+    )
+    .await
 }
 
 /// `{"data": [...], "meta": {...}}` plus an RFC 8288 `Link: rel="next"`.

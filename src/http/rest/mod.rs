@@ -3,7 +3,6 @@
 //! Described by the top-level `openapi.yaml`.
 
 pub mod accounts;
-pub mod caching;
 pub mod handlers;
 pub mod json;
 pub mod params;
