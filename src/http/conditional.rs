@@ -274,3 +274,105 @@ fn validated(
     hs.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn req(headers: &[(&str, &str)]) -> HttpRequest {
+        let mut r = TestRequest::default();
+        for (k, v) in headers {
+            r = r.insert_header((*k, *v));
+        }
+        r.to_http_request()
+    }
+
+    #[test]
+    fn if_none_match_is_compared_weakly_and_wins_over_if_modified_since() {
+        let etag = "\"abc\"";
+        let lm = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(is_current(
+            &req(&[("if-none-match", "\"abc\"")]),
+            etag,
+            None
+        ));
+        assert!(is_current(
+            &req(&[("if-none-match", "W/\"x\", W/\"abc\"")]),
+            etag,
+            None
+        ));
+        assert!(is_current(&req(&[("if-none-match", "*")]), etag, None));
+        assert!(!is_current(
+            &req(&[("if-none-match", "\"abd\"")]),
+            etag,
+            Some(lm)
+        ));
+        // A stale If-None-Match is not rescued by a current If-Modified-Since.
+        assert!(!is_current(
+            &req(&[
+                ("if-none-match", "\"old\""),
+                ("if-modified-since", "Fri, 02 Jan 2026 03:04:05 GMT")
+            ]),
+            etag,
+            Some(lm)
+        ));
+        let ims = |v: &str| req(&[("if-modified-since", v)]);
+        assert!(is_current(
+            &ims("Fri, 02 Jan 2026 03:04:05 GMT"),
+            etag,
+            Some(lm)
+        ));
+        assert!(!is_current(
+            &ims("Fri, 02 Jan 2026 03:04:04 GMT"),
+            etag,
+            Some(lm)
+        ));
+        assert!(!is_current(&ims("yesterday"), etag, Some(lm)));
+        assert!(!is_current(
+            &ims("Fri, 02 Jan 2026 03:04:05 GMT"),
+            etag,
+            None
+        ));
+        assert!(!is_current(&req(&[]), etag, Some(lm)));
+    }
+
+    #[test]
+    fn validators_cover_every_part_of_the_stamp_and_the_key() {
+        let t = |s: &str| Some(DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc));
+        let stamp = Stamp {
+            version: 7,
+            changed_at: t("2026-01-01T00:00:00Z"),
+            last_due: t("2026-01-02T00:00:00Z"),
+            last_started: t("2026-01-03T00:00:00Z"),
+        };
+        let key = ResponseCache::key(&[b"rest", b"https://a.example", b"/x", b""]);
+        let other_base = ResponseCache::key(&[b"rest", b"https://b.example", b"/x", b""]);
+        let e = stamp_etag(&stamp, &key);
+        assert_ne!(e, stamp_etag(&stamp, &other_base));
+        for changed in [
+            Stamp {
+                version: 8,
+                ..stamp
+            },
+            Stamp {
+                last_due: t("2026-01-04T00:00:00Z"),
+                ..stamp
+            },
+            Stamp {
+                last_started: t("2026-01-04T00:00:00Z"),
+                ..stamp
+            },
+        ] {
+            assert_ne!(e, stamp_etag(&changed, &key));
+        }
+        assert_eq!(content_etag(&key, b"body"), content_etag(&key, b"body"));
+        assert_ne!(
+            content_etag(&key, b"body"),
+            content_etag(&other_base, b"body")
+        );
+        assert_ne!(content_etag(&key, b"body"), content_etag(&key, b"body2"));
+    }
+}
