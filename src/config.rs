@@ -70,6 +70,11 @@ pub struct ServeArgs {
     /// the scheme and host of each request).
     #[arg(long, env = "MEDIADESK_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Proxies in front of this server whose `Forwarded` / `X-Forwarded-*` headers
+    /// are believed (comma-separated IPs or CIDR ranges; empty: none, the peer is
+    /// the client and the `Host` header the host).
+    #[arg(long, env = "MEDIADESK_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
     /// Who may frame the widget (`frame-ancestors` of its Content-Security-Policy).
     #[arg(long, env = "MEDIADESK_FRAME_ANCESTORS", default_value = "*")]
     pub frame_ancestors: String,

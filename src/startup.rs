@@ -140,6 +140,8 @@ impl Application {
             docs_html: http::docs::render(http::rest::handlers::OPENAPI_YAML),
             cache: http::cache::ResponseCache::new(args.response_cache),
             public_url: args.public_url.clone(),
+            trusted_proxies: http::client::TrustedProxies::parse(&args.trusted_proxies)
+                .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?,
             frame_ancestors: args.frame_ancestors.clone(),
             jwt,
             write_limiter: write_limits.limiter(),

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cache;
 pub mod conditional;
+pub mod client;
 pub mod docs;
 pub mod embed;
 pub mod feeds;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub cache: cache::ResponseCache,
     /// The public base URL (`https://media.example.org`), when configured.
     pub public_url: Option<String>,
+    /// Proxies whose forwarding headers are believed (`http::client`).
+    pub trusted_proxies: client::TrustedProxies,
     /// `frame-ancestors` of the embeddable widget.
     pub frame_ancestors: String,
     /// Access-token keys.
@@ -42,14 +45,12 @@ pub struct AppState {
 
 impl AppState {
     /// The base URL clients reach this server at: the configured public URL, or
-    /// the scheme and host of the request.
+    /// the scheme and host of the request (forwarded ones only from a trusted
+    /// proxy).
     pub fn public_base(&self, req: &actix_web::HttpRequest) -> String {
         match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_owned(),
-            None => {
-                let ci = req.connection_info();
-                format!("{}://{}", ci.scheme(), ci.host())
-            }
+            None => client::origin(req, &self.trusted_proxies),
         }
     }
 }

@@ -224,6 +224,7 @@ async fn serve_limited(
         cors_write_origins,
         response_cache: 256,
         public_url: None,
+        trusted_proxies: vec![],
         frame_ancestors: "*".into(),
         writes_per_minute: if write_burst < 1_000 { 1 } else { 100_000 },
         write_burst,

@@ -8,6 +8,7 @@ mod helpers;
 mod auth;
 mod contract;
 mod demo;
+mod edge;
 mod feeds;
 mod graphql;
 mod health;
