@@ -35,6 +35,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    /// Too many attempts (`what`); retry after the given number of seconds.
+    #[error("too many {what}; retry in {retry_after_secs} s")]
+    TooManyRequests { what: String, retry_after_secs: u64 },
     /// The database (or another dependency) cannot be reached right now.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -67,6 +70,7 @@ impl AppError {
             Self::PreconditionRequired(_) => "PRECONDITION_REQUIRED",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
+            Self::TooManyRequests { .. } => "RATE_LIMITED",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }

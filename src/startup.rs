@@ -145,6 +145,7 @@ impl Application {
             frame_ancestors: args.frame_ancestors.clone(),
             jwt,
             write_limiter: write_limits.limiter(),
+            logins: crate::services::accounts::LoginGuard::default(),
         });
         let origins = CorsPolicy {
             read: clean(&args.cors_origins),

@@ -153,6 +153,13 @@ pub(crate) fn loader_error(e: Arc<AppError>) -> async_graphql::Error {
         AppError::PreconditionRequired(m) => AppError::PreconditionRequired(m.clone()),
         AppError::Unauthenticated => AppError::Unauthenticated,
         AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
+        AppError::TooManyRequests {
+            what,
+            retry_after_secs,
+        } => AppError::TooManyRequests {
+            what: what.clone(),
+            retry_after_secs: *retry_after_secs,
+        },
         AppError::Unavailable(m) => AppError::Unavailable(m.clone()),
         AppError::Internal(i) => AppError::Internal(anyhow::anyhow!("{i}")),
     });

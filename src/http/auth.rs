@@ -15,17 +15,32 @@ use crate::services::accounts;
 
 use super::AppState;
 
-/// The caller of this request.
-pub async fn actor(req: &HttpRequest, state: &AppState) -> AppResult<Actor> {
+/// The bearer token of a request: `None` without `Authorization`, an error for
+/// an `Authorization` that is not a bearer token.
+fn bearer(req: &HttpRequest) -> AppResult<Option<&str>> {
     let Some(h) = req.headers().get(AUTHORIZATION) else {
-        return Ok(Actor::Anonymous);
+        return Ok(None);
     };
     let h = h.to_str().map_err(|_| AppError::Unauthenticated)?;
-    let token = h
-        .strip_prefix("Bearer ")
+    h.strip_prefix("Bearer ")
         .or_else(|| h.strip_prefix("bearer "))
-        .ok_or(AppError::Unauthenticated)?
-        .trim();
+        .map(|t| Some(t.trim()))
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// The subject of the request's token when its signature and claims verify
+/// (without the database look-up of [`actor`]): whom a rate limit may count a
+/// request against. Never the raw header, which the caller chooses freely.
+pub fn verified_subject(req: &HttpRequest, state: &AppState) -> Option<String> {
+    let token = bearer(req).ok().flatten()?;
+    state.jwt.verify(token).ok().map(|c| c.sub)
+}
+
+/// The caller of this request.
+pub async fn actor(req: &HttpRequest, state: &AppState) -> AppResult<Actor> {
+    let Some(token) = bearer(req)? else {
+        return Ok(Actor::Anonymous);
+    };
     let claims = state.jwt.verify(token)?;
     let role = accounts::current_role(&state.db.conn, &claims.sub).await?;
     Ok(Actor::User {
@@ -63,9 +78,13 @@ pub async fn token(
     }
     let t: TokenRequest = serde_json::from_slice(&body)
         .map_err(|e| AppError::invalid("body", format!("not a token request: {e}")))?;
+    let (db, guard) = (&state.db.conn, &state.logins);
+    let client = super::client::client_ip(&req, &state.trusted_proxies);
     let principal = match (t.api_key, t.email, t.password) {
-        (Some(k), None, None) => accounts::login_with_key(&state.db.conn, &k).await?,
-        (None, Some(e), Some(p)) => accounts::login_with_password(&state.db.conn, &e, &p).await?,
+        (Some(k), None, None) => accounts::login_with_key(db, guard, client, &k).await?,
+        (None, Some(e), Some(p)) => {
+            accounts::login_with_password(db, guard, client, &e, &p).await?
+        }
         _ => {
             return Err(AppError::invalid(
                 "body",

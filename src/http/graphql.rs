@@ -81,7 +81,7 @@ pub async fn post(
         .contains_key(actix_web::http::header::AUTHORIZATION)
         && async_graphql::parser::parse_query(&req.query)
             .is_ok_and(|doc| has_mutation(&doc, req.operation_name.as_deref()))
-        && let Some(too_many) = super::limits::spend(&state.write_limiter, &http)
+        && let Some(too_many) = super::limits::spend(&state, &http)
     {
         return too_many;
     }

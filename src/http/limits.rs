@@ -1,6 +1,10 @@
 //! Rate limits on writes (`POST`, `PATCH`, `DELETE` under `/api/v1`, the token
-//! endpoint included, and signed-in GraphQL mutations), per caller: by bearer token, else by peer address. Past the
-//! limit: 429 problem+json with `Retry-After` (actix-governor adds the header).
+//! endpoint included, and signed-in GraphQL mutations), per caller: the verified
+//! subject of the request's token, else the client's address (`http::client`:
+//! forwarded addresses only from trusted proxies). The token endpoint always
+//! counts against the address. Never the raw `Authorization` header: the caller
+//! chooses it freely, and a new one each time would be a fresh budget each time.
+//! Past the limit: 429 problem+json with `Retry-After`.
 
 use actix_governor::governor::NotUntil;
 use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
@@ -8,19 +12,21 @@ use actix_governor::governor::middleware::NoOpMiddleware;
 use actix_governor::{
     GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError,
 };
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix_governor::governor::RateLimiter;
 use actix_governor::governor::state::keyed::DefaultKeyedStateStore;
-use actix_web::HttpRequest;
 use actix_web::dev::ServiceRequest;
-use actix_web::http::header::{AUTHORIZATION, HeaderMap};
 use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, web};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use sha2::{Digest, Sha256};
 
+use super::AppState;
 use super::problem::problem;
+
+/// The path whose callers are always counted by address (they have no token yet).
+const TOKEN_PATH: &str = "/api/v1/auth/token";
 
 /// Who a write counts against.
 #[derive(Clone, Copy, Debug)]
@@ -31,7 +37,10 @@ impl KeyExtractor for Caller {
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<Self::Key, Self::KeyExtractionError> {
-        Ok(caller_key(req.headers(), req.peer_addr()))
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .ok_or_else(|| SimpleKeyExtractionError::new("no application state"))?;
+        Ok(caller_key(req.request(), state))
     }
 
     fn exceed_rate_limit_response(
@@ -43,13 +52,18 @@ impl KeyExtractor for Caller {
     }
 }
 
-/// Who a write counts against: the bearer token, else the peer address.
-fn caller_key(headers: &HeaderMap, peer: Option<SocketAddr>) -> [u8; 16] {
-    let basis = match headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        Some(token) => format!("t:{token}"),
+/// Who a write counts against: the verified token subject, else the client address.
+fn caller_key(req: &HttpRequest, state: &AppState) -> [u8; 16] {
+    let subject = (req.path() != TOKEN_PATH)
+        .then(|| super::auth::verified_subject(req, state))
+        .flatten();
+    let basis = match subject {
+        Some(sub) => format!("sub:{sub}"),
         None => format!(
             "ip:{}",
-            peer.map(|a| a.ip().to_string()).unwrap_or_default()
+            super::client::client_ip(req, &state.trusted_proxies)
+                .map(|ip| ip.to_string())
+                .unwrap_or_default()
         ),
     };
     let mut key = [0u8; 16];
@@ -82,9 +96,10 @@ pub type WriteLimiter =
 
 /// Spends one write of the caller's budget (a GraphQL mutation): `None` when
 /// allowed, else the 429 answer.
-pub fn spend(limiter: &WriteLimiter, req: &HttpRequest) -> Option<HttpResponse> {
-    limiter
-        .check_key(&caller_key(req.headers(), req.peer_addr()))
+pub fn spend(state: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
+    state
+        .write_limiter
+        .check_key(&caller_key(req, state))
         .err()
         .map(|negative| too_many(&negative))
 }

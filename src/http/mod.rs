@@ -41,6 +41,8 @@ pub struct AppState {
     pub jwt: crate::auth::jwt::Keys,
     /// The write budgets (REST writes and GraphQL mutations draw on the same one).
     pub write_limiter: limits::WriteLimiter,
+    /// The failed-login budgets (per identity and per client address).
+    pub logins: crate::services::accounts::LoginGuard,
 }
 
 impl AppState {

@@ -62,6 +62,7 @@ impl ResponseError for AppError {
             AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -86,6 +87,15 @@ impl ResponseError for AppError {
                     "Bearer realm=\"mediadesk\", error=\"invalid_token\"",
                 ),
             );
+        }
+        if let AppError::TooManyRequests {
+            retry_after_secs, ..
+        } = self
+            && let Ok(v) =
+                actix_web::http::header::HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            res.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, v);
         }
         res
     }

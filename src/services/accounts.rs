@@ -1,9 +1,12 @@
 //! Accounts: users (argon2id passwords), API keys for scripts (shown once, stored
 //! as SHA-256 hashes, revocable, last use recorded), and turning credentials into
-//! a principal. A failed login says nothing about which part was wrong, and
-//! repeated failures for one identity are slowed down.
+//! a principal. A failed login says nothing about which part was wrong (nor
+//! whether the account exists), and failed logins are budgeted per identity and
+//! per client address (`LoginGuard`): past the budget every attempt is refused
+//! unchecked until the window passes.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -267,54 +270,143 @@ pub async fn revoke_key(
     Ok(k)
 }
 
-/// Failed attempts per identity, for slowing down guessing.
-static FAILURES: Mutex<Option<HashMap<String, (u32, Instant)>>> = Mutex::new(None);
+/// Failed sign-ins allowed per identity (e-mail or key prefix) per window.
+pub const FAILURES_PER_IDENTITY: u32 = 5;
+/// Failed sign-ins allowed per client address (an IPv6 /64) per window.
+pub const FAILURES_PER_CLIENT: u32 = 20;
+/// How long failures count: the window starts at the first failure.
+pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+/// Past this many tracked identities and clients, single failures are forgotten
+/// first (so a flood of one-off guesses cannot exhaust memory).
+const MAX_TRACKED: usize = 100_000;
 
-async fn fail(identity: &str) -> AppError {
-    let delay = {
-        let mut g = FAILURES.lock().unwrap_or_else(|e| e.into_inner());
-        let map = g.get_or_insert_with(HashMap::new);
-        if map.len() > 10_000 {
-            map.retain(|_, (_, t)| t.elapsed() < Duration::from_secs(900));
-        }
-        let e = map
-            .entry(identity.to_owned())
-            .or_insert((0, Instant::now()));
-        if e.1.elapsed() > Duration::from_secs(900) {
-            *e = (0, Instant::now());
-        }
-        e.0 += 1;
-        e.1 = Instant::now();
-        Duration::from_millis((200 * u64::from(e.0.min(15))).min(3_000))
-    };
-    tokio::time::sleep(delay).await;
-    AppError::Unauthenticated
+#[derive(Clone, Copy)]
+struct Window {
+    /// Attempts that failed or are still being checked.
+    count: u32,
+    since: Instant,
 }
 
-fn succeed(identity: &str) {
-    if let Some(map) = FAILURES.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-        map.remove(identity);
+/// The failed-login budgets of one server, shared by all its workers. An attempt
+/// is counted *before* its credentials are checked, so concurrent guesses beyond
+/// the budget are refused without being checked, and a correct password is
+/// refused too while the budget is spent (the answer is no oracle). A success
+/// takes its own attempt back and clears the identity's failures.
+#[derive(Default)]
+pub struct LoginGuard {
+    windows: Mutex<HashMap<String, Window>>,
+}
+
+/// An attempt counted against an identity and a client.
+struct Attempt<'a> {
+    guard: &'a LoginGuard,
+    identity: String,
+    client: String,
+}
+
+/// The budget key of a client address: IPv4 as is, IPv6 by its /64 (one
+/// subscriber usually holds a whole /64).
+fn client_key(client: Option<IpAddr>) -> String {
+    match client {
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(ip) => format!("ip:{ip}"),
+        None => "ip:unknown".into(),
     }
 }
 
-/// Exchanges an API key for its principal (and records its use).
-pub async fn login_with_key(db: &impl ConnectionTrait, key: &str) -> AppResult<Principal> {
+impl LoginGuard {
+    /// Counts an attempt, or refuses it with how long to wait.
+    fn begin(&self, identity: String, client: Option<IpAddr>) -> AppResult<Attempt<'_>> {
+        let client = client_key(client);
+        let mut map = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > MAX_TRACKED / 10 {
+            map.retain(|_, w| w.since.elapsed() < LOCKOUT);
+            if map.len() > MAX_TRACKED {
+                map.retain(|_, w| w.count > 1);
+            }
+        }
+        let mut wait = Duration::ZERO;
+        for (key, budget) in [
+            (&identity, FAILURES_PER_IDENTITY),
+            (&client, FAILURES_PER_CLIENT),
+        ] {
+            if let Some(w) = map
+                .get(key.as_str())
+                .filter(|w| w.since.elapsed() < LOCKOUT)
+                && w.count >= budget
+            {
+                wait = wait.max(LOCKOUT.saturating_sub(w.since.elapsed()));
+            }
+        }
+        if !wait.is_zero() {
+            return Err(AppError::TooManyRequests {
+                what: "failed sign-ins".into(),
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        for key in [&identity, &client] {
+            let w = map.entry(key.clone()).or_insert(Window {
+                count: 0,
+                since: Instant::now(),
+            });
+            if w.since.elapsed() >= LOCKOUT {
+                *w = Window {
+                    count: 0,
+                    since: Instant::now(),
+                };
+            }
+            w.count += 1;
+        }
+        Ok(Attempt {
+            guard: self,
+            identity,
+            client,
+        })
+    }
+}
+
+impl Attempt<'_> {
+    /// The credentials were right: the attempt was no failure.
+    fn succeeded(self) {
+        let mut map = self.guard.windows.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&self.identity);
+        if let Some(w) = map.get_mut(&self.client) {
+            w.count = w.count.saturating_sub(1);
+        }
+    }
+}
+
+/// Exchanges an API key for its principal (and records its use). `client` is
+/// the caller's address, for the failed-login budget.
+pub async fn login_with_key(
+    db: &impl ConnectionTrait,
+    guard: &LoginGuard,
+    client: Option<IpAddr>,
+    key: &str,
+) -> AppResult<Principal> {
     let identity = format!(
         "key:{}",
-        key.chars().take(KEY_PREFIX.len() + 8).collect::<String>()
+        key.trim()
+            .chars()
+            .take(KEY_PREFIX.len() + 8)
+            .collect::<String>()
     );
+    let attempt = guard.begin(identity, client)?;
     let found = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash_key(key.trim())))
         .one(db)
         .await?;
     let Some(k) = found.filter(|k| k.revoked_at.is_none()) else {
-        return Err(fail(&identity).await);
+        return Err(AppError::Unauthenticated);
     };
     let role = k
         .role
         .parse::<Role>()
         .map_err(|_| AppError::Unauthenticated)?;
-    succeed(&identity);
+    attempt.succeeded();
     let subject = format!("key:{}", k.id);
     let mut am: api_key::ActiveModel = k.into();
     am.last_used_at = Set(Some(super::now()));
@@ -322,14 +414,17 @@ pub async fn login_with_key(db: &impl ConnectionTrait, key: &str) -> AppResult<P
     Ok(Principal { subject, role })
 }
 
-/// Exchanges an e-mail and password for the user's principal.
+/// Exchanges an e-mail and password for the user's principal. `client` is the
+/// caller's address, for the failed-login budget.
 pub async fn login_with_password(
     db: &impl ConnectionTrait,
+    guard: &LoginGuard,
+    client: Option<IpAddr>,
     email: &str,
     password: &str,
 ) -> AppResult<Principal> {
     let email = email.trim().to_lowercase();
-    let identity = format!("user:{email}");
+    let attempt = guard.begin(format!("user:{email}"), client)?;
     let u = user::Entity::find()
         .filter(user::Column::Email.eq(&email))
         .one(db)
@@ -338,26 +433,32 @@ pub async fn login_with_password(
         .as_ref()
         .map_or(dummy_hash(), |u| u.password_hash.as_str())
         .to_owned();
-    let ok = PasswordHash::new(&stored)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false);
+    // Argon2 is slow on purpose; keep it off the async workers.
+    let candidate = password.to_owned();
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(candidate.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false);
     match u {
         Some(u) if ok && u.active => {
             let role = u
                 .role
                 .parse::<Role>()
                 .map_err(|_| AppError::Unauthenticated)?;
-            succeed(&identity);
+            attempt.succeeded();
             Ok(Principal {
                 subject: format!("user:{}", u.id),
                 role,
             })
         }
-        _ => Err(fail(&identity).await),
+        _ => Err(AppError::Unauthenticated),
     }
 }
 

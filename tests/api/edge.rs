@@ -115,3 +115,179 @@ async fn trusted_forwarded_hosts(backend: Backend) {
     .await;
     assert!(!page.contains("evil.example"), "{page}");
 }
+
+async fn token_request(
+    app: &TestApp,
+    body: &serde_json::Value,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut r = app
+        .client
+        .post(format!("{}/api/v1/auth/token", app.addr))
+        .json(body);
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    r.send().await.unwrap()
+}
+
+fn assert_limited(res: &reqwest::Response) {
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1);
+}
+
+both!(
+    a_random_authorization_header_does_not_reset_the_token_endpoints_budget,
+    random_authorization_headers
+);
+
+async fn random_authorization_headers(backend: Backend) {
+    let app = spawn_flags(backend, &["--write-burst", "3", "--writes-per-minute", "1"]).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let res = token_request(
+            &app,
+            &serde_json::json!({ "api_key": format!("mdk_guess{i}") }),
+            &[("authorization", &format!("Bearer fresh-budget-{i}"))],
+        )
+        .await;
+        statuses.push(res.status().as_u16());
+        if i == 3 {
+            assert_limited(&res);
+        }
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+}
+
+both!(
+    forwarded_addresses_count_only_from_a_trusted_proxy,
+    forwarded_addresses
+);
+
+async fn forwarded_addresses(backend: Backend) {
+    let limits = ["--write-burst", "3", "--writes-per-minute", "1"];
+    let guess =
+        serde_json::json!({ "email": "nobody@example.org", "password": "not the password" });
+    // An untrusted peer that names a new address each time is still one caller.
+    let app = spawn_flags(backend, &limits).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let xff = format!("198.51.100.{i}");
+        let fwd = format!("for=198.51.100.{i}");
+        let res = token_request(
+            &app,
+            &guess,
+            &[("x-forwarded-for", &xff), ("forwarded", &fwd)],
+        )
+        .await;
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    // Behind a trusted proxy, the forwarded client is the caller.
+    let mut flags = limits.to_vec();
+    flags.extend(["--trusted-proxies", "127.0.0.1"]);
+    let app = spawn_flags(backend, &flags).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let res = token_request(&app, &guess, &[("x-forwarded-for", "6.6.6.6, 203.0.113.1")]).await;
+        statuses.push(res.status().as_u16());
+    }
+    // Left of the proxy's entry is the client's own word: 6.6.6.6 is not the key.
+    let other = token_request(&app, &guess, &[("x-forwarded-for", "203.0.113.2")]).await;
+    statuses.push(other.status().as_u16());
+    let spoof = token_request(
+        &app,
+        &guess,
+        &[("x-forwarded-for", "203.0.113.7, 203.0.113.1")],
+    )
+    .await;
+    statuses.push(spoof.status().as_u16());
+    assert_eq!(statuses, [401, 401, 401, 429, 401, 429]);
+}
+
+/// Adds a user with the real CLI.
+fn add_user(app: &TestApp, email: &str, password: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("pw");
+    std::fs::write(&f, format!("{password}\n")).unwrap();
+    let out = app.cli(
+        &["user", "add", "--email", email, "--role", "editor"],
+        Some(&f),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+both!(
+    concurrent_wrong_passwords_are_checked_only_up_to_the_budget,
+    concurrent_wrong_passwords
+);
+
+async fn concurrent_wrong_passwords(backend: Backend) {
+    let app = spawn_flags(backend, &[]).await;
+    let password = "correct horse battery staple";
+    add_user(&app, "victim@example.org", password);
+    add_user(&app, "bystander@example.org", password);
+    let app = std::sync::Arc::new(app);
+    let guesses = (0..30).map(|i| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let body = serde_json::json!({ "email": "victim@example.org", "password": format!("guess number {i}") });
+            let res = token_request(&app, &body, &[]).await;
+            if res.status() == 429 {
+                assert_limited(&res);
+            }
+            res.status().as_u16()
+        })
+    });
+    let mut statuses = Vec::new();
+    for g in guesses.collect::<Vec<_>>() {
+        statuses.push(g.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (checked, refused),
+        (
+            mediadesk::services::accounts::FAILURES_PER_IDENTITY as usize,
+            30 - mediadesk::services::accounts::FAILURES_PER_IDENTITY as usize
+        ),
+        "{statuses:?}"
+    );
+    // The right password is refused too while the budget is spent: no oracle.
+    let right = serde_json::json!({ "email": "victim@example.org", "password": password });
+    assert_limited(&token_request(&app, &right, &[]).await);
+    // An unknown account is locked out the same way (existence is not revealed).
+    let mut unknown = Vec::new();
+    for i in 0..6 {
+        let body =
+            serde_json::json!({ "email": "ghost@example.org", "password": format!("guess {i}") });
+        unknown.push(token_request(&app, &body, &[]).await.status().as_u16());
+    }
+    assert_eq!(unknown, [401, 401, 401, 401, 401, 429]);
+    // Another account from the same address still signs in.
+    let other = serde_json::json!({ "email": "bystander@example.org", "password": password });
+    assert_eq!(token_request(&app, &other, &[]).await.status(), 200);
+    // Spraying many accounts from one address runs into the address's budget.
+    let mut spray = Vec::new();
+    for i in 0..12 {
+        let body =
+            serde_json::json!({ "email": format!("user{i}@example.org"), "password": "guess" });
+        spray.push(token_request(&app, &body, &[]).await.status().as_u16());
+    }
+    let per_client = mediadesk::services::accounts::FAILURES_PER_CLIENT as usize;
+    // 5 + 5 failures so far; the address allows `per_client` in all.
+    let allowed = per_client - 10;
+    assert!(spray[..allowed].iter().all(|s| *s == 401), "{spray:?}");
+    assert!(spray[allowed..].iter().all(|s| *s == 429), "{spray:?}");
+    assert_limited(&token_request(&app, &other, &[]).await);
+}
