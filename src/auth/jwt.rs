@@ -39,6 +39,9 @@ pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     kid: String,
+    /// A key derived from the secret for keyed request digests (see
+    /// [`Keys::digest_key`]).
+    digest_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -64,9 +67,22 @@ impl Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             kid,
+            digest_key: Sha256::new()
+                .chain_update(b"mediadesk request digest\0")
+                .chain_update(secret)
+                .finalize()
+                .into(),
         };
         keys.self_check()?;
         Ok(keys)
+    }
+
+    /// A server-secret key (derived from the signing secret, so every node and
+    /// restart has the same one) to prefix digests of request bodies with: a
+    /// stored digest of a body that held a password cannot be tested against
+    /// guesses offline by someone who reads the database.
+    pub fn digest_key(&self) -> &[u8; 32] {
+        &self.digest_key
     }
 
     /// `MEDIADESK_JWT_SECRET`, or (for development) a random secret generated once

@@ -10,7 +10,8 @@ pub struct Model {
     pub actor: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub key: String,
-    /// SHA-256 of method, path and body.
+    /// SHA-256 of a server-secret key, method, path and body (keyed: the body
+    /// may hold a password).
     pub request_hash: String,
     /// The answer's status; 0 while the first request is still running.
     pub status: i32,

@@ -16,6 +16,8 @@ use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::auth::Actor;
 use crate::error::AppError;
@@ -57,11 +59,25 @@ pub fn sdl() -> String {
 pub struct RequestCtx {
     pub db: DatabaseConnection,
     pub actor: Actor,
+    /// Set by every resolver that returns a secret (a new API key): the answer
+    /// must then never be stored (`Idempotency-Key` keeps no copy of it).
+    secret_shown: Arc<AtomicBool>,
 }
 
 impl RequestCtx {
-    pub fn new(db: DatabaseConnection, actor: Actor) -> Self {
-        Self { db, actor }
+    /// The context of one request; `secret_shown` is raised when a resolver
+    /// returns a secret, for the HTTP layer to read after execution.
+    pub fn new(db: DatabaseConnection, actor: Actor, secret_shown: Arc<AtomicBool>) -> Self {
+        Self {
+            db,
+            actor,
+            secret_shown,
+        }
+    }
+
+    /// Records that the answer carries a secret.
+    pub fn showing_secret(&self) {
+        self.secret_shown.store(true, Ordering::SeqCst);
     }
 }
 

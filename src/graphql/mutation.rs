@@ -453,12 +453,25 @@ pub struct UpdateUserInput {
     pub active: Option<bool>,
 }
 
-/// A new API key and, this once, its secret.
-#[derive(SimpleObject)]
+/// A new API key and its secret (see the GraphQL type's description).
 pub struct CreatedApiKey {
-    pub api_key: ApiKey,
+    api_key: ApiKey,
+    secret: String,
+}
+
+/// A new API key and, this once, its secret.
+#[Object]
+impl CreatedApiKey {
+    async fn api_key(&self) -> &ApiKey {
+        &self.api_key
+    }
+
     /// Shown only now; store it safely.
-    pub secret: String,
+    async fn secret(&self, ctx: &Context<'_>) -> Result<&str> {
+        // The answer now holds a secret: the HTTP layer must not keep a copy.
+        ctx.data::<RequestCtx>()?.showing_secret();
+        Ok(&self.secret)
+    }
 }
 
 fn role(s: &str) -> Result<Role> {

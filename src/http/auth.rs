@@ -93,13 +93,16 @@ pub async fn token(
         }
     };
     let token = state.jwt.issue(&principal.subject, principal.role)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": TTL_SECONDS,
-        })))
+    // An access token is a secret: never kept for replay.
+    Ok(super::rest::writes::carries_secret(
+        HttpResponse::Ok()
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": TTL_SECONDS,
+            })),
+    ))
 }
 
 /// Decodes a JSON request body: 415 unless it is JSON, 413 past `limit`, 422 for

@@ -4,6 +4,8 @@
 //! (caller, loaders), enforces the document limits the schema cannot, runs the
 //! schema under a timeout and gives every error an `extensions.code`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -21,6 +23,7 @@ use crate::graphql::{Loaders, RequestCtx};
 use super::AppState;
 use super::conditional::{Public, Rendered, Validator, respond};
 use super::problem::problem;
+use super::rest::writes::carries_secret;
 
 /// Largest request body accepted on `POST /graphql`.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -310,9 +313,10 @@ async fn execute_uncached(
         }
     }
     let db = state.db.conn.clone();
-    let req = req
-        .data(Loaders::new(&db, &actor))
-        .data(RequestCtx::new(db, actor));
+    let secret_shown = Arc::new(AtomicBool::new(false));
+    let req =
+        req.data(Loaders::new(&db, &actor))
+            .data(RequestCtx::new(db, actor, secret_shown.clone()));
     let res = match tokio::time::timeout(TIMEOUT, state.schema.execute(req)).await {
         Ok(r) => r,
         Err(_) => {
@@ -322,11 +326,20 @@ async fn execute_uncached(
             );
         }
     };
+    let secret = secret_shown.load(Ordering::SeqCst);
     if res.errors.is_empty() {
         let body = Bytes::from(serde_json::to_vec(&res).unwrap_or_default());
+        if secret {
+            // Neither cached nor kept for an `Idempotency-Key` replay.
+            let mut r = json_response(body, None);
+            r.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            return (carries_secret(r), None);
+        }
         return (HttpResponse::Ok().finish(), Some(body));
     }
-    (render(res), None)
+    let r = render(res);
+    (if secret { carries_secret(r) } else { r }, None)
 }
 
 fn has_mutation(doc: &ExecutableDocument, name: Option<&str>) -> bool {

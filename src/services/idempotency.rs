@@ -3,6 +3,11 @@
 //! request runs (so two concurrent requests with one key cannot both write),
 //! completed with the answer, or released when the request failed so that it
 //! can be retried. Keys belong to one caller and expire after a day.
+//!
+//! An answer that carries a secret (a new API key, an access token) is never
+//! stored: a secret is shown once and written nowhere in clear. Its key is kept
+//! without the answer, so a retry is a 409 that says the request was done and
+//! its secret was shown once, never a second write and never the secret again.
 
 use chrono::Duration;
 use sea_orm::ActiveValue::Set;
@@ -19,7 +24,8 @@ const KEEP_HOURS: i64 = 24;
 pub struct Answer {
     pub status: u16,
     pub location: Option<String>,
-    pub body: String,
+    /// `None` when the answer carried a secret and was not kept.
+    pub body: Option<String>,
 }
 
 /// What a claim found.
@@ -73,7 +79,7 @@ pub async fn stored(db: &DatabaseConnection, actor: &str, key: &str) -> AppResul
         answer: (row.status != 0).then(|| Answer {
             status: u16::try_from(row.status).unwrap_or(200),
             location: row.location,
-            body: row.response.unwrap_or_default(),
+            body: row.response,
         }),
     }))
 }
@@ -91,6 +97,11 @@ pub fn replay(stored: Stored, request_hash: &str) -> AppResult<Answer> {
                 "was already used with a different request; use a new key for a new request",
             ),
         ])),
+        Some(Answer { body: None, .. }) => Err(AppError::Conflict(
+            "a request with this Idempotency-Key was already done; its answer held a secret, \
+             which is shown once and not kept (list what exists, or send a new request with a new key)"
+                .into(),
+        )),
         Some(answer) => Ok(answer),
     }
 }
@@ -148,7 +159,8 @@ pub async fn claim(
 }
 
 /// Stores the answer to a claimed key (and the request's hash, when it was
-/// only known once the body had been read).
+/// only known once the body had been read). Give an answer that carries a
+/// secret with `body: None`: only that the request was done is kept.
 pub async fn complete(
     db: &DatabaseConnection,
     actor: &str,
@@ -171,7 +183,7 @@ pub async fn complete(
         )
         .col_expr(
             idempotency_key::Column::Response,
-            Expr::val(Some(answer.body.clone())),
+            Expr::val(answer.body.clone()),
         )
         .filter(idempotency_key::Column::Actor.eq(actor))
         .filter(idempotency_key::Column::Key.eq(key))

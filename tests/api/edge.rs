@@ -291,3 +291,145 @@ async fn concurrent_wrong_passwords(backend: Backend) {
     assert!(spray[allowed..].iter().all(|s| *s == 429), "{spray:?}");
     assert_limited(&token_request(&app, &other, &[]).await);
 }
+
+both!(
+    secrets_are_shown_once_and_never_kept_for_idempotent_replay,
+    secrets_not_kept
+);
+
+async fn secrets_not_kept(backend: Backend) {
+    use mediadesk::entities::idempotency_key;
+    use sea_orm::EntityTrait;
+    use serde_json::json;
+
+    let app = spawn_flags(backend, &[]).await;
+    let admin = crate::helpers::token_for(&app, "admin").await;
+    let gql = |key: &'static str, query: &'static str| {
+        app.client
+            .post(format!("{}/graphql", app.addr))
+            .bearer_auth(&admin)
+            .header("idempotency-key", key)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let keys = || async {
+        let res = app
+            .client
+            .get(format!("{}/api/v1/keys", app.addr))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["data"].as_array().unwrap().len()
+    };
+    let mut secrets = Vec::new();
+    // GraphQL, plainly and with the secret behind an alias and a fragment.
+    for (key, query, path) in [
+        (
+            "gql-key-1",
+            "mutation { createApiKey(name: \"nightly\", role: \"editor\") { apiKey { prefix } secret } }",
+            "/data/createApiKey/secret",
+        ),
+        (
+            "gql-key-2",
+            "mutation { k: createApiKey(name: \"other\", role: \"editor\") { ...F } } fragment F on CreatedApiKey { s: secret }",
+            "/data/k/s",
+        ),
+    ] {
+        let first = gql(key, query).await.unwrap();
+        assert_eq!(first.status(), 200);
+        let body: serde_json::Value = first.json().await.unwrap();
+        let secret = body
+            .pointer(path)
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_owned();
+        assert!(secret.starts_with("mdk_"));
+        let count = keys().await;
+        let retry = gql(key, query).await.unwrap();
+        assert_eq!(retry.status(), 409);
+        assert!(retry.headers().get("idempotent-replayed").is_none());
+        let text = retry.text().await.unwrap();
+        assert!(
+            !text.contains(&secret),
+            "the replay shows the secret: {text}"
+        );
+        assert!(text.contains("shown once"), "{text}");
+        assert_eq!(keys().await, count, "a retry makes no second key");
+        secrets.push(secret);
+    }
+    // REST.
+    let post_key = || {
+        app.client
+            .post(format!("{}/api/v1/keys", app.addr))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "rest-key-1")
+            .json(&json!({ "name": "rest script", "role": "contributor" }))
+            .send()
+    };
+    let first = post_key().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let body: serde_json::Value = first.json().await.unwrap();
+    let secret = body["data"]["key"].as_str().unwrap().to_owned();
+    let count = keys().await;
+    let retry = post_key().await.unwrap();
+    assert_eq!(retry.status(), 409);
+    assert_eq!(retry.headers()["content-type"], "application/problem+json");
+    let text = retry.text().await.unwrap();
+    assert!(!text.contains(&secret), "{text}");
+    assert_eq!(keys().await, count, "a retry makes no second key");
+    secrets.push(secret);
+    // The keys work: they were made, once.
+    for s in &secrets {
+        let res = token_request(&app, &json!({ "api_key": s }), &[]).await;
+        assert_eq!(res.status(), 200);
+    }
+    // A new user's password: the answer (without it) is kept, and the stored
+    // digest of the request is keyed, so it cannot be tested against guesses.
+    let password = "a long enough password 7";
+    let user_body =
+        json!({ "email": "new@example.org", "password": password, "role": "editor" }).to_string();
+    let created = app
+        .client
+        .post(format!("{}/api/v1/users", app.addr))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "user-1")
+        .header("content-type", "application/json")
+        .body(user_body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let plain: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(format!("POST /api/v1/users?\n{user_body}").as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    // Nowhere in the idempotency table, nor in the audit log (nor the admin's token).
+    let conn = sea_orm::Database::connect(&app.db.url).await.unwrap();
+    let rows = idempotency_key::Entity::find().all(&conn).await.unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let (users, rows): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.key == "user-1");
+    assert!(
+        users[0].response.is_some(),
+        "an answer without a secret is kept"
+    );
+    assert_ne!(
+        users[0].request_hash, plain,
+        "an unkeyed digest of a password"
+    );
+    assert!(!format!("{users:?}").contains(password));
+    assert!(rows.iter().all(|r| r.response.is_none() && r.status >= 200));
+    let stored = format!("{rows:?}");
+    let audit = serde_json::to_string(&crate::helpers::audit_log(&app, &admin).await).unwrap();
+    for s in secrets.iter().chain([&admin]) {
+        assert!(
+            !stored.contains(s.as_str()),
+            "idempotency table holds a secret"
+        );
+        assert!(!audit.contains(s.as_str()), "audit log holds a secret");
+    }
+}

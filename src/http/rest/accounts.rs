@@ -1,7 +1,7 @@
 //! Users and API keys over HTTP (administrators): list, create, change a user's
 //! role or active flag, revoke a key. A new key's secret is in the creation
-//! answer only; it is stored nowhere (so `POST /keys` keeps no
-//! `Idempotency-Key` replay either).
+//! answer only; it is stored nowhere (an `Idempotency-Key` retry of `POST /keys`
+//! is a 409, never the secret again: see `writes::carries_secret`).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -119,16 +119,19 @@ pub async fn create_key(
 ) -> AppResult<HttpResponse> {
     let actor = actor(&req, &state).await?;
     actor.require(Role::Admin)?;
-    let k: NewKey = json_body(&req, &body, MAX_JSON_BODY)?;
-    let r = role("role", &k.role)?;
-    let (k, secret) = accounts::create_key(&state.db.conn, &actor, &k.name, r).await?;
-    let mut data = key_json(&k);
-    data["key"] = Value::String(secret);
-    Ok(private(
-        HttpResponse::Created()
-            .insert_header((header::LOCATION, format!("/api/v1/keys/{}", k.id)))
-            .json(json!({ "data": data })),
-    ))
+    super::writes::idempotent(&req, &state, &actor, &body, || async {
+        let k: NewKey = json_body(&req, &body, MAX_JSON_BODY)?;
+        let r = role("role", &k.role)?;
+        let (k, secret) = accounts::create_key(&state.db.conn, &actor, &k.name, r).await?;
+        let mut data = key_json(&k);
+        data["key"] = Value::String(secret);
+        Ok(super::writes::carries_secret(private(
+            HttpResponse::Created()
+                .insert_header((header::LOCATION, format!("/api/v1/keys/{}", k.id)))
+                .json(json!({ "data": data })),
+        )))
+    })
+    .await
 }
 
 /// `DELETE /api/v1/keys/{id}`: revokes the key; its tokens stop working at once.

@@ -245,9 +245,12 @@ fn idempotency_key(req: &HttpRequest) -> Option<&str> {
         .map(str::trim)
 }
 
-/// What identifies a request for `Idempotency-Key`: method, path, query, body.
-fn request_hasher(req: &HttpRequest) -> Sha256 {
+/// What identifies a request for `Idempotency-Key`: method, path, query, body,
+/// keyed with a server secret (the body may hold a password; the digest is
+/// stored).
+fn request_hasher(req: &HttpRequest, state: &AppState) -> Sha256 {
     let mut h = Sha256::new();
+    h.update(state.jwt.digest_key());
     h.update(req.method().as_str());
     h.update(b" ");
     h.update(req.path());
@@ -261,6 +264,17 @@ fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Marks an answer that carries a secret (an API key, an access token): it is
+/// never stored for `Idempotency-Key` replay (`settle` keeps only that the
+/// request was done). Every answer that shows a secret goes through here.
+pub(crate) struct CarriesSecret;
+
+/// Marks `res` as carrying a secret (see [`CarriesSecret`]).
+pub(crate) fn carries_secret(mut res: HttpResponse) -> HttpResponse {
+    res.extensions_mut().insert(CarriesSecret);
+    res
+}
+
 /// The stored first answer, sent again.
 fn replayed(a: Answer) -> HttpResponse {
     let mut b = HttpResponse::build(StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK));
@@ -270,7 +284,7 @@ fn replayed(a: Answer) -> HttpResponse {
     if let Some(l) = a.location {
         b.insert_header((header::LOCATION, l));
     }
-    b.body(a.body)
+    b.body(a.body.unwrap_or_default())
 }
 
 /// Did a request succeed, judged by its answer's status and body?
@@ -298,6 +312,7 @@ async fn settle(
         }
     };
     let status = res.status();
+    let secret = res.extensions().get::<CarriesSecret>().is_some();
     let location = res
         .headers()
         .get(header::LOCATION)
@@ -311,7 +326,7 @@ async fn settle(
         let answer = Answer {
             status: status.as_u16(),
             location,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            body: (!secret).then(|| String::from_utf8_lossy(&bytes).into_owned()),
         };
         idempotency::complete(db, subject, key, hash, &answer).await?;
     } else {
@@ -321,7 +336,8 @@ async fn settle(
 }
 
 /// Runs a POST once per `Idempotency-Key`: the same key and body again replay
-/// the first answer; the same key with another body is a 422.
+/// the first answer (or, when it carried a secret, are a 409); the same key
+/// with another body is a 422.
 pub(crate) async fn idempotent<F, Fut>(
     req: &HttpRequest,
     state: &AppState,
@@ -354,7 +370,7 @@ where
         return run().await;
     };
     idempotency::check_key(key)?;
-    let mut h = request_hasher(req);
+    let mut h = request_hasher(req, state);
     h.update(body);
     let hash = hex(&h.finalize());
     let db = &state.db.conn;
@@ -407,7 +423,7 @@ pub async fn import(
     let skip_invalid = p.boolean("skip_invalid").unwrap_or(false);
     p.finish()?;
     let db = &state.db.conn;
-    let hasher = Rc::new(RefCell::new(request_hasher(&req)));
+    let hasher = Rc::new(RefCell::new(request_hasher(&req, &state)));
     let too_large = Rc::new(Cell::new(false));
     let seen = Rc::new(Cell::new(0u64));
     let body = {
