@@ -433,3 +433,53 @@ async fn secrets_not_kept(backend: Backend) {
         assert!(!audit.contains(s.as_str()), "audit log holds a secret");
     }
 }
+
+both!(
+    every_token_of_one_caller_draws_on_one_write_budget,
+    one_budget_per_subject
+);
+
+async fn one_budget_per_subject(backend: Backend) {
+    use serde_json::json;
+    let app = spawn_flags(backend, &["--write-burst", "3", "--writes-per-minute", "1"]).await;
+    let out = app.cli(
+        &["key", "create", "--role", "editor", "--name", "two tokens"],
+        None,
+    );
+    assert!(out.status.success());
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let res = token_request(&app, &json!({ "api_key": key }), &[]).await;
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = res.json().await.unwrap();
+        tokens.push(body["access_token"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(tokens[0], tokens[1]);
+    let mut statuses = Vec::new();
+    for (i, t) in [&tokens[0], &tokens[0], &tokens[1], &tokens[1]]
+        .into_iter()
+        .enumerate()
+    {
+        let res = app
+            .client
+            .post(format!("{}/api/v1/topics", app.addr))
+            .bearer_auth(t)
+            .json(&json!({ "name": format!("Budget topic {i}") }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    // A second token is no second budget.
+    assert_eq!(statuses, [201, 201, 201, 429]);
+    // The writes did not spend the address's budget (one token request is left).
+    let res = token_request(&app, &json!({ "api_key": key }), &[]).await;
+    assert_eq!(res.status(), 200);
+}
