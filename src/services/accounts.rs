@@ -294,7 +294,15 @@ struct Window {
 /// takes its own attempt back and clears the identity's failures.
 #[derive(Default)]
 pub struct LoginGuard {
-    windows: Mutex<HashMap<String, Window>>,
+    windows: Mutex<Windows>,
+}
+
+#[derive(Default)]
+struct Windows {
+    map: HashMap<String, Window>,
+    /// When expired windows were last dropped (at most every few seconds, so a
+    /// large map is not walked on every attempt).
+    pruned: Option<Instant>,
 }
 
 /// An attempt counted against an identity and a client.
@@ -321,12 +329,15 @@ impl LoginGuard {
     /// Counts an attempt, or refuses it with how long to wait.
     fn begin(&self, identity: String, client: Option<IpAddr>) -> AppResult<Attempt<'_>> {
         let client = client_key(client);
-        let mut map = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > MAX_TRACKED / 10 {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let Windows { map, pruned } = &mut *windows;
+        let due = pruned.is_none_or(|t| t.elapsed() > Duration::from_secs(5));
+        if map.len() > MAX_TRACKED / 10 && due {
             map.retain(|_, w| w.since.elapsed() < LOCKOUT);
             if map.len() > MAX_TRACKED {
                 map.retain(|_, w| w.count > 1);
             }
+            *pruned = Some(Instant::now());
         }
         let mut wait = Duration::ZERO;
         for (key, budget) in [
@@ -371,7 +382,8 @@ impl LoginGuard {
 impl Attempt<'_> {
     /// The credentials were right: the attempt was no failure.
     fn succeeded(self) {
-        let mut map = self.guard.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut windows = self.guard.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let map = &mut windows.map;
         map.remove(&self.identity);
         if let Some(w) = map.get_mut(&self.client) {
             w.count = w.count.saturating_sub(1);
