@@ -79,7 +79,8 @@ pub async fn token(
     let t: TokenRequest = serde_json::from_slice(&body)
         .map_err(|e| AppError::invalid("body", format!("not a token request: {e}")))?;
     let (db, guard) = (&state.db.conn, &state.logins);
-    let client = super::client::client_ip(&req, &state.trusted_proxies);
+    let client =
+        super::client::client_ip(&req, &state.trusted_proxies).map(super::client::budget_address);
     let principal = match (t.api_key, t.email, t.password) {
         (Some(k), None, None) => accounts::login_with_key(db, guard, client, &k).await?,
         (None, Some(e), Some(p)) => {

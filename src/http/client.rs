@@ -130,6 +130,19 @@ fn client_ip_of(
     Some(ip)
 }
 
+/// The address a client's budgets (rate limits, failed logins) are kept under:
+/// an IPv4 address as it is, an IPv6 address as its /64 (one subscriber usually
+/// holds a whole /64, and could otherwise take a fresh budget per address).
+pub fn budget_address(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
 /// The right-most value a trusted proxy gave for the original `proto` or `host`.
 fn forwarded_value(headers: &HeaderMap, x_header: &str, param: &str) -> Option<String> {
     if let Some(v) = values(headers, x_header).last() {
@@ -237,6 +250,18 @@ mod tests {
         let mapped = Some("[::ffff:10.0.0.2]:80".parse().unwrap());
         let h = headers(&[("x-forwarded-for", "5.5.5.5:99")]);
         assert_eq!(client_ip_of(&h, mapped, &t), ip("5.5.5.5"));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_budgeted_by_its_64() {
+        assert_eq!(
+            budget_address("2001:db8:1:2:aaaa::1".parse().unwrap()),
+            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            budget_address("192.0.2.7".parse().unwrap()),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
     }
 
     #[test]

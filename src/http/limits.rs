@@ -62,7 +62,7 @@ fn caller_key(req: &HttpRequest, state: &AppState) -> [u8; 16] {
         None => format!(
             "ip:{}",
             super::client::client_ip(req, &state.trusted_proxies)
-                .map(|ip| ip.to_string())
+                .map(|ip| super::client::budget_address(ip).to_string())
                 .unwrap_or_default()
         ),
     };
