@@ -331,7 +331,7 @@ async fn execute_uncached(
         let body = Bytes::from(serde_json::to_vec(&res).unwrap_or_default());
         if secret {
             // Neither cached nor kept for an `Idempotency-Key` replay.
-            let mut r = json_response(body, None);
+            let mut r = json_response(body);
             r.headers_mut()
                 .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
             return (carries_secret(r), None);

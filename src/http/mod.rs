@@ -4,8 +4,8 @@
 
 pub mod auth;
 pub mod cache;
-pub mod conditional;
 pub mod client;
+pub mod conditional;
 pub mod docs;
 pub mod embed;
 pub mod feeds;

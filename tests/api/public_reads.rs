@@ -208,7 +208,7 @@ async fn hostile_names(backend: Backend) {
     );
 
     // The preview page puts the base URL into attributes and code: a host that
-    // tries to close the attribute stays inside it.
+    // tries to close the attribute never gets there.
     let res = get_with(
         &app,
         "/embed",
@@ -218,10 +218,8 @@ async fn hostile_names(backend: Backend) {
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     assert!(!page.contains("<script>alert"), "{page}");
-    assert!(
-        unescape(&page).contains("src=\"http://x.example\"><script>alert(1)</script>/embed.js"),
-        "{page}"
-    );
+    // A host that is no host name is not used for links at all.
+    assert!(!unescape(&page).contains("x.example"), "{page}");
     let page = app.get("/embed").await.text().await.unwrap();
     assert!(page.contains("data-mediadesk-feed") && page.contains("/embed/mentions"));
     assert!(!page.contains("<script>alert"), "{page}");
