@@ -37,6 +37,7 @@ use super::lines::{
 };
 use super::records::authorize_write;
 use super::resolve::Resolver;
+use super::slugs::{self as slug_rule, Batch, Hints};
 
 /// Articles are written in batches of this many rows.
 const BATCH: usize = 400;
@@ -107,7 +108,8 @@ enum Line {
 struct PendingArticle {
     line: u64,
     id: i32,
-    slug: String,
+    /// The slug given on the line, or the title's (made unique at flush).
+    slug: Result<String, Slug>,
     url: Option<SourceUrl>,
     values: Vec<sea_orm::Value>,
     published_at: DateTime<Utc>,
@@ -160,6 +162,7 @@ pub async fn import<R: AsyncBufRead + Unpin>(
         actor,
         resolver: Resolver::load(&*txn).await?,
         next_article_id: max_id.unwrap_or(0) + 1,
+        slug_hints: Hints::default(),
         batch: Vec::with_capacity(BATCH),
         report: ImportReport::default(),
         now: super::now(),
@@ -251,6 +254,8 @@ struct Importer<'a, C: ConnectionTrait> {
     actor: &'a Actor,
     resolver: Resolver,
     next_article_id: i32,
+    /// Where each title's slug suffixes go on (bounded; see `slugs::Hints`).
+    slug_hints: Hints,
     batch: Vec<PendingArticle>,
     report: ImportReport,
     now: DateTime<Utc>,
@@ -406,11 +411,12 @@ impl<C: ConnectionTrait> Importer<'_, C> {
         let id = self.next_article_id;
         self.next_article_id += 1;
         let slug = slug
-            .unwrap_or_else(|| Slug::from_text(&title).with_suffix(&base36(id)))
-            .into_string();
+            .map(Slug::into_string)
+            .ok_or_else(|| Slug::from_text(&title));
         let values: Vec<sea_orm::Value> = vec![
             id.into(),
-            slug.clone().into(),
+            // The slug, set at flush.
+            sea_orm::Value::String(None),
             title.into(),
             serde_json::json!(authors).into(),
             outlet_id.into(),
@@ -449,20 +455,21 @@ impl<C: ConnectionTrait> Importer<'_, C> {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
-        let slugs: Vec<String> = batch.iter().map(|p| p.slug.clone()).collect();
         let urls: Vec<String> = batch
             .iter()
             .filter_map(|p| p.url.as_ref().map(|u| u.canonical().to_owned()))
             .collect();
-        let taken_slugs: HashSet<String> = article::Entity::find()
-            .select_only()
-            .column(article::Column::Slug)
-            .filter(article::Column::Slug.is_in(slugs))
-            .into_tuple::<String>()
-            .all(self.txn)
-            .await?
-            .into_iter()
-            .collect();
+        // One query for the explicit slugs and the titles' slugs together.
+        let mut slugs = Batch::<article::Entity>::new(article::Column::Slug, &mut self.slug_hints);
+        slugs
+            .prefetch(
+                self.txn,
+                batch
+                    .iter()
+                    .filter_map(|p| p.slug.as_ref().ok().map(String::as_str)),
+                batch.iter().filter_map(|p| p.slug.as_ref().err()),
+            )
+            .await?;
         let taken_urls: HashSet<String> = if urls.is_empty() {
             HashSet::new()
         } else {
@@ -476,7 +483,6 @@ impl<C: ConnectionTrait> Importer<'_, C> {
                 .into_iter()
                 .collect()
         };
-        let mut seen_slugs = HashSet::new();
         let mut seen_urls = HashSet::new();
         let mut articles = Query::insert();
         articles.into_table(article::Entity).columns([
@@ -515,27 +521,40 @@ impl<C: ConnectionTrait> Importer<'_, C> {
         ]);
         let (mut n_articles, mut n_experts, mut n_topics) = (0u64, 0, 0);
         let mut inserted: Vec<i32> = Vec::with_capacity(BATCH);
-        for p in batch {
-            if taken_slugs.contains(&p.slug) || !seen_slugs.insert(p.slug.clone()) {
-                self.fail(
+        let mut failed = Vec::new();
+        for mut p in batch {
+            if let Ok(s) = &p.slug
+                && slugs.is_taken(self.txn, s).await?
+            {
+                failed.push((
                     p.line,
-                    format!("slug: an article with slug {:?} already exists", p.slug),
-                );
+                    format!("slug: an article with slug {s:?} already exists"),
+                ));
                 continue;
             }
             if let Some(u) = &p.url
                 && (taken_urls.contains(u.canonical())
                     || !seen_urls.insert(u.canonical().to_owned()))
             {
-                self.fail(
+                failed.push((
                     p.line,
                     format!(
                         "url: an article with source url {:?} already exists",
                         u.as_str()
                     ),
-                );
+                ));
                 continue;
             }
+            // A title's slug, or with the next free suffix (after the URL
+            // check, so a refused line leaves no gap).
+            let slug = match &p.slug {
+                Ok(s) => {
+                    slugs.take(s);
+                    s.clone()
+                }
+                Err(base) => slugs.derive(self.txn, base).await?.into_string(),
+            };
+            p.values[1] = slug.into();
             articles.values_panic(p.values.into_iter().map(Into::into));
             n_articles += 1;
             inserted.push(p.id);
@@ -553,6 +572,9 @@ impl<C: ConnectionTrait> Importer<'_, C> {
                 n_topics += 1;
             }
         }
+        for (line, message) in failed {
+            self.fail(line, message);
+        }
         exec_if(self.txn, &articles, n_articles).await?;
         exec_if(self.txn, &experts, n_experts).await?;
         exec_if(self.txn, &topics, n_topics).await?;
@@ -567,7 +589,12 @@ impl<C: ConnectionTrait> Importer<'_, C> {
             Err(e) => return Ok(Err(e)),
         };
         let slug = value_of(&am.slug);
-        if super::events::slug_taken(self.txn, &slug).await? {
+        if l.slug.is_none() {
+            // The title's slug, or with the next free suffix.
+            let base = Slug::from_text(&slug);
+            let free = slug_rule::claim::<event::Entity>(self.txn, event::Column::Slug, &base);
+            am.slug = Set(free.await?.into_string());
+        } else if super::events::slug_taken(self.txn, &slug).await? {
             return Ok(Err(vec![FieldError::new(
                 "slug",
                 format!("an event with slug {slug:?} already exists"),
@@ -605,20 +632,6 @@ async fn exec_if(db: &impl ConnectionTrait, stmt: &InsertStatement, rows: u64) -
         db.execute(stmt).await?;
     }
     Ok(())
-}
-
-fn base36(mut n: i32) -> String {
-    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::new();
-    loop {
-        out.push(DIGITS[(n % 36) as usize]);
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]

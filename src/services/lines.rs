@@ -379,8 +379,8 @@ pub(crate) fn validate_topic(l: &TopicLine) -> Result<topic::ActiveModel, Vec<Fi
     })
 }
 
-/// An event line's values, checked; without a slug it gets one from its title
-/// and start date.
+/// An event line's values, checked; without a slug it gets its title's (made
+/// unique by `services::slugs` when it is stored).
 pub(crate) fn validate_event(l: &EventLine) -> Result<event::ActiveModel, Vec<FieldError>> {
     let mut c = Check::default();
     let title = c.take(clean_text("title", &l.title, 300));
@@ -416,9 +416,7 @@ pub(crate) fn validate_event(l: &EventLine) -> Result<event::ActiveModel, Vec<Fi
     else {
         return Err(c.0);
     };
-    let slug = slug.unwrap_or_else(|| {
-        Slug::from_text(&title).with_suffix(&starts_at.format("%Y-%m-%d").to_string())
-    });
+    let slug = slug.unwrap_or_else(|| Slug::from_text(&title));
     let key = search_key(
         [Some(title.as_str()), venue.as_deref(), city.as_deref()]
             .into_iter()

@@ -12,7 +12,6 @@ use sea_orm::{
     PaginatorTrait, QueryFilter,
 };
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::auth::Actor;
 use crate::domain::{FieldError, OutletKind, Role, Slug, SourceUrl, name_key, search_key};
@@ -22,6 +21,7 @@ use crate::error::{AppError, AppResult};
 use super::lines::{ArticleLine, validate_article};
 use super::records::Record;
 use super::resolve::Resolver;
+use super::slugs::claim;
 
 /// A mention as scripts send it (REST `POST /api/v1/mentions`, GraphQL
 /// `recordMention`). Unknown fields are refused.
@@ -66,19 +66,12 @@ pub async fn record_mention(
             "name at least one expert",
         )]));
     }
-    // Contributors' mentions are drafts (`Record::save` enforces it); a URL
-    // gives the slug a stable suffix, so equal titles never collide.
+    // Contributors' mentions are drafts (`Record::save` enforces it). The
+    // slug is the title's, made unique as any new article's (`services::slugs`):
+    // mentions are told apart by their URL, not their slug.
     let url = SourceUrl::parse(&input.url).ok();
     let line = ArticleLine {
-        slug: url.as_ref().map(|u| {
-            let digest: String = Sha256::digest(u.canonical().as_bytes())[..4]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            Slug::from_text(&input.title)
-                .with_suffix(&digest)
-                .into_string()
-        }),
+        slug: None,
         title: input.title.clone(),
         url: Some(input.url.clone()),
         outlet: input.outlet.clone(),
@@ -112,6 +105,9 @@ pub async fn record_mention(
     // The names as this transaction sees them.
     let mut resolver = Resolver::shared(db, &*txn).await?;
     if input.create_missing {
+        // The article's table first, as the import locks it, so the two never
+        // wait on each other's locks (PostgreSQL; see `services::slugs`).
+        super::slugs::lock::<article::Entity>(&*txn).await?;
         create_missing(
             &*txn,
             actor,
@@ -199,7 +195,8 @@ async fn create_missing(
         && resolver.outlets.find(name).is_none()
     {
         let name = crate::domain::clean_text("outlet", name, 200)?;
-        let slug = Slug::from_text(&name);
+        let slug =
+            claim::<outlet::Entity>(db, outlet::Column::Slug, &Slug::from_text(&name)).await?;
         let o = outlet::ActiveModel {
             id: NotSet,
             slug: Set(slug.to_string()),
@@ -235,9 +232,11 @@ async fn create_missing(
             continue;
         }
         let name = crate::domain::clean_text("experts", name, 200)?;
+        let slug =
+            claim::<expert::Entity>(db, expert::Column::Slug, &Slug::from_text(&name)).await?;
         let e = expert::ActiveModel {
             id: NotSet,
-            slug: Set(Slug::from_text(&name).to_string()),
+            slug: Set(slug.into_string()),
             name: Set(name.clone()),
             aliases: Set(serde_json::json!([])),
             search_key: Set(search_key([name.as_str()])),

@@ -20,6 +20,7 @@ pub mod records;
 pub mod resolve;
 pub mod search;
 pub mod site;
+pub mod slugs;
 pub mod topics;
 
 use chrono::{DateTime, SubsecRound, Utc};

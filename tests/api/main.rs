@@ -17,5 +17,6 @@ mod mentions;
 mod public_reads;
 mod rest;
 mod roles;
+mod slugs;
 mod trust;
 mod writes;

@@ -87,16 +87,11 @@ async fn role_matrix_for_catalogue(backend: Backend) {
         assert_eq!(body["data"]["version"], 1);
         let tag = etag(&h);
         assert!(tag.starts_with('"') && tag.ends_with("-v1\""), "{tag}");
-        // A second create with the same slug conflicts.
-        let (status, _, _) = call(
-            &app,
-            Method::POST,
-            path,
-            Some(&t.editor),
-            Some(&create),
-            &[],
-        )
-        .await;
+        // A second create naming the same slug conflicts.
+        let mut again = create.clone();
+        again["slug"] = json!(slug);
+        let (status, _, _) =
+            call(&app, Method::POST, path, Some(&t.editor), Some(&again), &[]).await;
         assert_eq!(status, 409, "duplicate POST {path}");
         // The version ETag comes with a signed-in GET too.
         let (status, h, _) = call(&app, Method::GET, &item, Some(&t.editor), None, &[]).await;

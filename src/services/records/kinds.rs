@@ -19,6 +19,7 @@ use crate::services::lines::{
     validate_event, validate_expert, validate_outlet, validate_site, validate_topic, value_of,
 };
 use crate::services::resolve::Resolver;
+use crate::services::slugs;
 use crate::services::{articles, events, experts, outlets, search};
 
 fn object(v: Value) -> Map<String, Value> {
@@ -68,24 +69,28 @@ fn own_draft(actor: &Actor, a: &article::Model) -> bool {
         && a.status == ArticleStatus::Draft.as_str()
 }
 
-/// A free slug for a new article titled `title`: the title's, or with `-2`, `-3`...
-async fn free_article_slug(db: &DatabaseTransaction, title: &str) -> AppResult<Slug> {
-    let base = Slug::from_text(title);
-    for n in 1..100 {
-        let candidate = if n == 1 {
-            base.clone()
-        } else {
-            base.with_suffix(&n.to_string())
-        };
-        let taken = article::Entity::find()
-            .filter(article::Column::Slug.eq(candidate.as_str()))
-            .count(db)
-            .await?;
-        if taken == 0 {
-            return Ok(candidate);
-        }
+/// The slug a record is stored under: for a new record given no slug
+/// (`derived`), its natural slug made unique by the one rule
+/// (`services::slugs`); a given slug is kept, and refused (409) if another
+/// record of the kind has it.
+async fn settle_slug<E>(
+    db: &DatabaseTransaction,
+    kind: &str,
+    col: E::Column,
+    slug: &str,
+    derived: bool,
+    except: Option<i32>,
+) -> AppResult<String>
+where
+    E: Versioned,
+    E::Model: Sync,
+{
+    if derived {
+        let base = Slug::parse(slug).unwrap_or_else(|_| Slug::from_text(slug));
+        return Ok(slugs::claim::<E>(db, col, &base).await?.into_string());
     }
-    Ok(base.with_suffix(&uuid::Uuid::new_v4().simple().to_string()[..8]))
+    slug_free::<E>(db, kind, col, slug, except).await?;
+    Ok(slug.to_owned())
 }
 
 impl Record for article::Model {
@@ -155,13 +160,20 @@ impl Record for article::Model {
         Self::authorize_line(actor, &mut line)?;
         let v = validate_article(names, &line).map_err(unprocessable)?;
         let except = existing.map(|a| a.id);
-        let slug = match (&v.slug, existing) {
-            (Some(s), _) => s.clone(),
-            (None, Some(a)) => Slug::parse(&a.slug).unwrap_or_else(|_| Slug::from_text(&a.slug)),
-            (None, None) => free_article_slug(db, &v.title).await?,
+        let (slug, derived) = match (&v.slug, existing) {
+            (Some(s), _) => (s.as_str().to_owned(), false),
+            (None, Some(a)) => (a.slug.clone(), false),
+            (None, None) => (Slug::from_text(&v.title).into_string(), true),
         };
-        slug_free::<article::Entity>(db, "article", article::Column::Slug, slug.as_str(), except)
-            .await?;
+        let slug = settle_slug::<article::Entity>(
+            db,
+            "article",
+            article::Column::Slug,
+            &slug,
+            derived,
+            except,
+        )
+        .await?;
         if let Some(url) = &v.url {
             let mut q = article::Entity::find().filter(article::Column::UrlKey.eq(url.canonical()));
             if let Some(id) = except {
@@ -177,7 +189,7 @@ impl Record for article::Model {
         }
         let am = article::ActiveModel {
             id: NotSet,
-            slug: Set(slug.into_string()),
+            slug: Set(slug),
             title: Set(v.title.clone()),
             authors: Set(json!(v.authors)),
             outlet_id: Set(v.outlet_id),
@@ -315,16 +327,17 @@ impl Record for expert::Model {
         line: ExpertLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
-        let (am, topic_ids) = validate_expert(names, &line).map_err(unprocessable)?;
-        let slug = value_of(&am.slug);
-        slug_free::<expert::Entity>(
+        let (mut am, topic_ids) = validate_expert(names, &line).map_err(unprocessable)?;
+        let derived = existing.is_none() && line.slug.is_none();
+        am.slug = Set(settle_slug::<expert::Entity>(
             db,
             "expert",
             expert::Column::Slug,
-            &slug,
+            &value_of(&am.slug),
+            derived,
             existing.map(|e| e.id),
         )
-        .await?;
+        .await?);
         let renamed = existing.is_some_and(|e| value_of(&am.search_key) != e.search_key);
         let Some(saved) =
             store::<expert::Entity>(db, am, existing.map(|e| (e.id, e.version))).await?
@@ -403,16 +416,17 @@ impl Record for outlet::Model {
         line: OutletLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
-        let am = validate_outlet(names, &line).map_err(unprocessable)?;
-        let slug = value_of(&am.slug);
-        slug_free::<outlet::Entity>(
+        let mut am = validate_outlet(names, &line).map_err(unprocessable)?;
+        let derived = existing.is_none() && line.slug.is_none();
+        am.slug = Set(settle_slug::<outlet::Entity>(
             db,
             "outlet",
             outlet::Column::Slug,
-            &slug,
+            &value_of(&am.slug),
+            derived,
             existing.map(|o| o.id),
         )
-        .await?;
+        .await?);
         if let (Some(before), Some(parent)) = (existing, value_of(&am.parent_id)) {
             refuse_cycle(db, before.id, parent).await?;
         }
@@ -504,15 +518,17 @@ impl Record for topic::Model {
         line: TopicLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
-        let am = validate_topic(&line).map_err(unprocessable)?;
-        slug_free::<topic::Entity>(
+        let mut am = validate_topic(&line).map_err(unprocessable)?;
+        let derived = existing.is_none() && line.slug.is_none();
+        am.slug = Set(settle_slug::<topic::Entity>(
             db,
             "topic",
             topic::Column::Slug,
             &value_of(&am.slug),
+            derived,
             existing.map(|t| t.id),
         )
-        .await?;
+        .await?);
         store::<topic::Entity>(db, am, existing.map(|x| (x.id, x.version))).await
     }
 
@@ -573,15 +589,17 @@ impl Record for event::Model {
         line: EventLine,
         existing: Option<&Self>,
     ) -> AppResult<Option<Self>> {
-        let am = validate_event(&line).map_err(unprocessable)?;
-        slug_free::<event::Entity>(
+        let mut am = validate_event(&line).map_err(unprocessable)?;
+        let derived = existing.is_none() && line.slug.is_none();
+        am.slug = Set(settle_slug::<event::Entity>(
             db,
             "event",
             event::Column::Slug,
             &value_of(&am.slug),
+            derived,
             existing.map(|e| e.id),
         )
-        .await?;
+        .await?);
         store::<event::Entity>(db, am, existing.map(|x| (x.id, x.version))).await
     }
 
