@@ -60,7 +60,8 @@ pub struct RecordMentionPayload {
 /// A new article. Contributors' articles are drafts.
 #[derive(InputObject, Serialize)]
 pub struct CreateArticleInput {
-    /// Default: from the title (made unique).
+    /// Default: the title's slug, with `-2`, `-3`... only if taken. A given
+    /// slug that is taken is refused.
     pub slug: Option<String>,
     pub title: String,
     pub url: Option<String>,
@@ -133,7 +134,8 @@ pub struct UpdateArticleInput {
 /// A new expert.
 #[derive(InputObject, Serialize)]
 pub struct CreateExpertInput {
-    /// Default: from the name.
+    /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
+    /// slug that is taken is refused.
     pub slug: Option<String>,
     pub name: String,
     /// Other spellings met in the media.
@@ -179,7 +181,8 @@ pub struct UpdateExpertInput {
 /// A new outlet.
 #[derive(InputObject, Serialize)]
 pub struct CreateOutletInput {
-    /// Default: from the name.
+    /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
+    /// slug that is taken is refused.
     pub slug: Option<String>,
     pub name: String,
     /// `newspaper`, `magazine`, `tv`, `radio`, `online`, `wire` or `other` (default).
@@ -221,7 +224,8 @@ pub struct UpdateOutletInput {
 /// A new topic.
 #[derive(InputObject, Serialize)]
 pub struct CreateTopicInput {
-    /// Default: from the name.
+    /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
+    /// slug that is taken is refused.
     pub slug: Option<String>,
     pub name: String,
 }
@@ -242,7 +246,8 @@ pub struct UpdateTopicInput {
 /// A new event.
 #[derive(InputObject, Serialize)]
 pub struct CreateEventInput {
-    /// Default: from the title and start date.
+    /// Default: the title's slug, with `-2`, `-3`... only if taken. A given
+    /// slug that is taken is refused.
     pub slug: Option<String>,
     pub title: String,
     /// `conference`, `roundtable`, `webinar`, `briefing` or `other`.

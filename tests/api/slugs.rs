@@ -154,7 +154,8 @@ async fn one_title_on_every_path(backend: Backend) {
     let (status, r) = import_status(&app, &editor, &[line]).await;
     assert_eq!(status, 422, "{r}");
     assert!(
-        r.to_string().contains("slug \\\"tariffs-bite\\\" already exists"),
+        r.to_string()
+            .contains("slug \\\"tariffs-bite\\\" already exists"),
         "{r}"
     );
     assert_eq!(snapshot(&app, &admin).await, before);

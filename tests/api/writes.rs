@@ -811,14 +811,14 @@ async fn idempotency(backend: Backend) {
     .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["field"], "Idempotency-Key");
-    // Keys are per caller: another caller's same key is a new request (here a
-    // duplicate slug).
+    // Keys are per caller: another caller's same key is a new request (here
+    // naming a taken slug).
     let (status, _, _) = call(
         &app,
         Method::POST,
         "/api/v1/experts",
         Some(&t.admin),
-        Some(&expert),
+        Some(&json!({ "name": "Idem Potent", "slug": "idem-potent" })),
         &key,
     )
     .await;
