@@ -211,3 +211,27 @@ impl<'h, E: EntityTrait> Batch<'h, E> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_are_the_base_then_2_3() {
+        let b = Slug::from_text("G7 Update");
+        let c: Vec<String> = (1..=3).map(|n| candidate(&b, n).into_string()).collect();
+        assert_eq!(c, ["g7-update", "g7-update-2", "g7-update-3"]);
+    }
+
+    #[test]
+    fn hints_stay_bounded_and_only_skip_ahead() {
+        let mut h = Hints::default();
+        for i in 0..(MAX_HINTS + 10) {
+            h.set(&Slug::from_text(&format!("t {i}")), 3);
+            assert!(h.0.len() <= MAX_HINTS);
+        }
+        // A forgotten base starts over at the base itself.
+        assert_eq!(h.get(&Slug::from_text("t 0")), 1);
+        assert_eq!(h.get(&Slug::from_text(&format!("t {}", MAX_HINTS + 9))), 3);
+    }
+}
