@@ -115,6 +115,19 @@ fn cors(policy: &CorsPolicy, methods: &[&'static str], post_is_read: bool) -> Co
         })
 }
 
+/// A resource that answers GET and HEAD with the same handler (actix sends a
+/// HEAD answer's status and headers without its body).
+fn readable<F, Args>(path: &str, h: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args> + Clone,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(h.clone()))
+        .route(web::head().to(h))
+}
+
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     port: u16,
@@ -166,24 +179,23 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(Compress::default())
                 .wrap(from_fn(http::request_id::middleware))
-                .route("/healthz", web::get().to(http::health::healthz))
-                .route("/readyz", web::get().to(http::health::readyz))
+                .service(readable("/healthz", http::health::healthz))
+                .service(readable("/readyz", http::health::readyz))
                 .service(
-                    web::resource("/graphql")
-                        .wrap(cors(&origins, &["GET", "POST", "OPTIONS"], true))
-                        .route(web::post().to(http::graphql::post))
-                        .route(web::get().to(http::graphql::get)),
+                    readable("/graphql", http::graphql::get)
+                        .wrap(cors(&origins, &["GET", "HEAD", "POST", "OPTIONS"], true))
+                        .route(web::post().to(http::graphql::post)),
                 )
                 .service(
                     web::scope("/feeds")
                         .wrap(cors(&origins, &["GET", "HEAD", "OPTIONS"], false))
-                        .route("/{file}", web::get().to(http::feeds::all))
-                        .route("/{kind}/{file}", web::get().to(http::feeds::scoped))
+                        .service(readable("/{file}", http::feeds::all))
+                        .service(readable("/{kind}/{file}", http::feeds::scoped))
                         .default_service(web::to(http::problem::not_found)),
                 )
-                .route("/embed", web::get().to(http::embed::preview))
-                .route("/embed/mentions", web::get().to(http::embed::mentions))
-                .route("/embed.js", web::get().to(http::embed::script))
+                .service(readable("/embed", http::embed::preview))
+                .service(readable("/embed/mentions", http::embed::mentions))
+                .service(readable("/embed.js", http::embed::script))
                 .service(
                     web::scope(http::rest::PREFIX)
                         .wrap(actix_governor::Governor::new(&write_limits))

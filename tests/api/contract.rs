@@ -15,7 +15,7 @@ fn schema_graphql_equals_the_served_schema() {
     );
 }
 
-fn spec() -> serde_json::Value {
+pub fn spec() -> serde_json::Value {
     serde_norway::from_str(mediadesk::http::rest::handlers::OPENAPI_YAML).unwrap()
 }
 
@@ -118,9 +118,11 @@ async fn router_follows_the_table(backend: Backend) {
 
 both!(every_openapi_path_is_served, openapi_paths_are_served);
 
-async fn openapi_paths_are_served(backend: Backend) {
-    let app = spawn(backend).await;
+/// Every documented GET as a path with sample values (of the demo data), and
+/// whether it needs a token.
+pub fn sample_get_paths() -> Vec<(String, bool)> {
     let spec = spec();
+    let mut out = Vec::new();
     for p in documented_paths() {
         let Some(get) = spec["paths"][&p].get("get") else {
             continue;
@@ -146,6 +148,14 @@ async fn openapi_paths_are_served(backend: Backend) {
         } else {
             p
         };
+        out.push((p, needs_auth));
+    }
+    out
+}
+
+async fn openapi_paths_are_served(backend: Backend) {
+    let app = spawn(backend).await;
+    for (p, needs_auth) in sample_get_paths() {
         let res = app
             .client
             .get(format!("{}{p}", app.addr))

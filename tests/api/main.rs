@@ -11,6 +11,7 @@ mod demo;
 mod edge;
 mod feeds;
 mod graphql;
+mod headers;
 mod health;
 mod import;
 mod mentions;
