@@ -395,8 +395,18 @@ struct Preview<'a> {
 /// `GET /embed`: a live preview and the snippets partners copy.
 pub async fn preview(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let base = state.public_base(&req);
+    // The page frames the widget, runs embed.js and that script reads the API:
+    // all from this server (also under its public URL).
+    let own = match &state.public_url {
+        Some(_) => format!("'self' {base}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src {own}; connect-src {own}; \
+         frame-src {own}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    );
     let public = Public::url("embed", &req, Validator::Content);
-    respond(&req, &state, public, || async {
+    let mut res = respond(&req, &state, public, || async {
         // The snippets as text, shown (escaped) for copying.
         let iframe_code = format!(
             "<iframe src=\"{base}/embed/mentions?limit=5&amp;lang=en\" title=\"Experts in the media\" width=\"360\" height=\"520\" style=\"border:0\" loading=\"lazy\"></iframe>"
@@ -410,7 +420,12 @@ pub async fn preview(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
             script_code,
         })
     })
-    .await
+    .await?;
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&csp) {
+        res.headers_mut()
+            .insert(actix_web::http::header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(res)
 }
 
 #[cfg(test)]

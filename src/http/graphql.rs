@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::{
+    ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderValue,
+};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::ServerError;
@@ -114,6 +116,41 @@ fn without_errors(status: StatusCode, body: &[u8]) -> bool {
             .is_ok_and(|v| v.get("errors").is_none())
 }
 
+/// The GraphiQL page and a Content-Security-Policy allowing exactly what it
+/// loads: its scripts and styles from unpkg, the favicon from graphql.org, its
+/// inline script (by hash) and queries to this origin.
+fn graphiql_page() -> &'static (String, String) {
+    static PAGE: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    PAGE.get_or_init(|| {
+        let html = GraphiQLSource::build().endpoint("/graphql").finish();
+        let hashes: String = inline_scripts(&html)
+            .map(|s| {
+                use base64::Engine;
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(s.as_bytes());
+                format!(
+                    " 'sha256-{}'",
+                    base64::engine::general_purpose::STANDARD.encode(digest)
+                )
+            })
+            .collect();
+        let csp = format!(
+            "default-src 'none'; script-src https://unpkg.com{hashes}; \
+             style-src https://unpkg.com 'unsafe-inline'; font-src https://unpkg.com data:; \
+             img-src https://graphql.org data:; connect-src 'self'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'"
+        );
+        (html, csp)
+    })
+}
+
+/// The bodies of the `<script>` elements without attributes (the inline ones).
+fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+    html.split("<script>")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</script>").map(|(body, _)| body))
+}
+
 /// GraphiQL for a browser; otherwise a query (or persisted-query hash) in the URL.
 pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
     if http.query_string().is_empty() && wants_html(&http) {
@@ -125,9 +162,11 @@ pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse 
                 &[],
             );
         }
+        let (html, csp) = graphiql_page();
         return HttpResponse::Ok()
             .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-            .body(GraphiQLSource::build().endpoint("/graphql").finish());
+            .insert_header((CONTENT_SECURITY_POLICY, csp.as_str()))
+            .body(html.as_str());
     }
     let req = match async_graphql::http::parse_query_string(http.query_string()) {
         Ok(r) => r,

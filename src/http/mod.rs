@@ -46,6 +46,13 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Do clients reach this server over https (its public URL says so)?
+    pub fn https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
+    }
+
     /// The base URL clients reach this server at: the configured public URL, or
     /// the scheme and host of the request (forwarded ones only from a trusted
     /// proxy).

@@ -1,12 +1,18 @@
-//! Every request gets an id: the client's `X-Request-Id` when it is sane, else a new
-//! UUID. It is echoed in the response header, carried by the request's tracing span
-//! (so every log line of the request has it) and put into problem+json bodies.
+//! The outermost middleware. Every request gets an id: the client's `X-Request-Id`
+//! when it is sane, else a new UUID. It is echoed in the response header, carried
+//! by the request's tracing span (so every log line of the request has it) and put
+//! into problem+json bodies. Every answer, refusals of inner middlewares included,
+//! gets the common security headers here.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::error::InternalError;
+use actix_web::http::header::{
+    HeaderMap, HeaderName, HeaderValue, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS,
+};
 use actix_web::middleware::Next;
 use tracing::Instrument;
 
@@ -28,6 +34,28 @@ fn sane(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
+/// The headers every answer carries: its request id, `nosniff`, the referrer
+/// policy and, when clients reach us over https, `Strict-Transport-Security`.
+/// Pages set their own Content-Security-Policy where they are rendered.
+fn common_headers(h: &mut HeaderMap, id: &str, hsts: bool) {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        h.insert(HeaderName::from_static(HEADER), v);
+    }
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !h.contains_key(REFERRER_POLICY) {
+        h.insert(
+            REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        );
+    }
+    if hsts {
+        h.insert(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+}
+
 /// The middleware (`actix_web::middleware::from_fn(request_id::middleware)`).
 pub async fn middleware(
     req: ServiceRequest,
@@ -47,13 +75,25 @@ pub async fn middleware(
         path = %req.path(),
     );
     let started = Instant::now();
+    let hsts = req
+        .app_data::<actix_web::web::Data<super::AppState>>()
+        .is_some_and(|s| s.https());
     let result = REQUEST_ID
         .scope(id.clone(), next.call(req).instrument(span.clone()))
         .await;
-    let mut res = result?;
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(HeaderName::from_static(HEADER), v);
-    }
+    let mut res = match result {
+        Ok(res) => res,
+        Err(e) => {
+            // An inner middleware's refusal (CORS, rate limit) carries the same
+            // headers as any other answer.
+            let mut res = e.error_response();
+            common_headers(res.headers_mut(), &id, hsts);
+            let status = res.status().as_u16();
+            span.in_scope(|| tracing::info!(status, "request refused"));
+            return Err(InternalError::from_response(e.to_string(), res).into());
+        }
+    };
+    common_headers(res.headers_mut(), &id, hsts);
     let status = res.status().as_u16();
     span.in_scope(|| {
         tracing::info!(

@@ -207,13 +207,28 @@ pub async fn spawn_admin_origin(backend: Backend, origin: &str) -> TestApp {
     serve_limited(db, conn, 10_000, vec![origin.to_owned()]).await
 }
 
+/// A server over a fresh database with the demo data whose settings `tune`
+/// changes from the tests' defaults.
+pub async fn spawn_tuned(backend: Backend, tune: impl FnOnce(&mut ServeArgs)) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let conn = db::connect(&db.url, 4).await.expect("connect and migrate");
+    services::demo::seed(&conn.conn).await.expect("demo data");
+    let mut args = test_args(10_000, vec![]);
+    tune(&mut args);
+    serve_args(db, conn, &args)
+}
+
 async fn serve_limited(
     db: TestDb,
     conn: mediadesk::db::Db,
     write_burst: u32,
     cors_write_origins: Vec<String>,
 ) -> TestApp {
-    let args = ServeArgs {
+    serve_args(db, conn, &test_args(write_burst, cors_write_origins))
+}
+
+fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
+    ServeArgs {
         bind: "127.0.0.1:0".into(),
         workers: Some(1),
         no_demo: true,
@@ -228,10 +243,13 @@ async fn serve_limited(
         frame_ancestors: "*".into(),
         writes_per_minute: if write_burst < 1_000 { 1 } else { 100_000 },
         write_burst,
-    };
+    }
+}
+
+fn serve_args(db: TestDb, conn: mediadesk::db::Db, args: &ServeArgs) -> TestApp {
     let jwt =
         mediadesk::auth::jwt::Keys::from_secret(TEST_JWT_SECRET.as_bytes()).expect("jwt keys");
-    let app = startup::Application::build(conn, jwt, &args).expect("build server");
+    let app = startup::Application::build(conn, jwt, args).expect("build server");
     let addr = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
