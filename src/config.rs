@@ -87,4 +87,7 @@ pub struct ServeArgs {
     /// Serve GraphiQL and allow introspection.
     #[arg(long, env = "MEDIADESK_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub introspection: bool,
+    /// Serve `GET /__test/panic`, which panics (for tests of panic handling only).
+    #[arg(long, hide = true)]
+    pub panic_route: bool,
 }

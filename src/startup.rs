@@ -174,9 +174,16 @@ impl Application {
                 limiter.shrink_to_fit();
             }
         });
+        http::request_id::log_panics();
+        let panic_route = args.panic_route;
         let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
+            let app = App::new();
+            let app = if panic_route {
+                app.route("/__test/panic", web::get().to(http::request_id::panic))
+            } else {
+                app
+            };
+            app.app_data(state.clone())
                 .wrap(Compress::default())
                 .wrap(from_fn(http::request_id::middleware))
                 .service(readable("/healthz", http::health::healthz))

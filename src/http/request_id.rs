@@ -4,7 +4,10 @@
 //! into problem+json bodies. Every answer, refusals of inner middlewares included,
 //! gets the common security headers here.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
+
+use futures_util::FutureExt;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -78,9 +81,28 @@ pub async fn middleware(
     let hsts = req
         .app_data::<actix_web::web::Data<super::AppState>>()
         .is_some_and(|s| s.https());
-    let result = REQUEST_ID
-        .scope(id.clone(), next.call(req).instrument(span.clone()))
-        .await;
+    // A panic in a handler (a bug) answers 500 like any internal error instead
+    // of dropping the connection; the hook in `log_panics` has logged it with
+    // its backtrace, and the worker goes on serving.
+    let result =
+        AssertUnwindSafe(REQUEST_ID.scope(id.clone(), next.call(req).instrument(span.clone())))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                let mut res = REQUEST_ID.sync_scope(id.clone(), || {
+                    super::problem::problem(
+                        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "INTERNAL",
+                        "internal error",
+                        &[],
+                    )
+                });
+                res.headers_mut().insert(
+                    actix_web::http::header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                );
+                Err(InternalError::from_response("handler panicked", res).into())
+            });
     let mut res = match result {
         Ok(res) => res,
         Err(e) => {
@@ -103,4 +125,32 @@ pub async fn middleware(
         )
     });
     Ok(res)
+}
+
+/// Logs a panic inside a request as an error with its request id, message,
+/// place and backtrace (panics elsewhere go to the previous hook). Installed
+/// once per process.
+pub fn log_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| match current() {
+            Some(request_id) => {
+                let backtrace = std::backtrace::Backtrace::force_capture();
+                tracing::error!(
+                    %request_id,
+                    panic = %info,
+                    %backtrace,
+                    "handler panicked"
+                );
+            }
+            None => previous(info),
+        }));
+    });
+}
+
+/// `GET /__test/panic` (only with the hidden `serve --panic-route`): a handler
+/// that panics, so tests can check that a bug answers 500 and the server lives on.
+pub async fn panic() -> actix_web::HttpResponse {
+    panic!("panic requested by GET /__test/panic")
 }

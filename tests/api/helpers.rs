@@ -243,6 +243,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         frame_ancestors: "*".into(),
         writes_per_minute: if write_burst < 1_000 { 1 } else { 100_000 },
         write_burst,
+        panic_route: false,
     }
 }
 

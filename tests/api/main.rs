@@ -9,6 +9,7 @@ mod auth;
 mod contract;
 mod demo;
 mod edge;
+mod faults;
 mod feeds;
 mod graphql;
 mod headers;
