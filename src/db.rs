@@ -10,6 +10,11 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 
 use crate::error::{AppError, AppResult};
 
+/// The longest a request waits for the database (a connection from the pool,
+/// SQLite's write lock, the in-process writers' queue) before it answers 503:
+/// well under the 10 s a client may reasonably wait.
+pub const WAIT: Duration = Duration::from_secs(4);
+
 /// An open database plus what readiness checks need to know about it.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -20,6 +25,17 @@ pub struct Db {
 
 /// Opens (creating an SQLite file if needed) and migrates the database at `url`.
 pub async fn connect(url: &str, pool: u32) -> AppResult<Db> {
+    connect_with(url, pool, &[]).await
+}
+
+/// Like [`connect`], with extra SQLite pragmas set on every connection
+/// (`("max_page_count", "...")` caps the file size, which tests use to fill
+/// the disk); ignored on PostgreSQL.
+pub async fn connect_with(url: &str, pool: u32, sqlite_pragmas: &[(&str, &str)]) -> AppResult<Db> {
+    let pragmas: Vec<(String, String)> = sqlite_pragmas
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let (conn, sqlite_file) = if url.starts_with("sqlite:") {
         let file = sqlite_path(url);
         if let Some(dir) = file.as_ref().and_then(|f| f.parent())
@@ -32,16 +48,20 @@ pub async fn connect(url: &str, pool: u32) -> AppResult<Db> {
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.max_connections(pool.max(1))
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(WAIT)
             // A local file has no connection to lose: no ping before every query.
             .test_before_acquire(false)
             .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|o| {
-                o.create_if_missing(true)
+            .map_sqlx_sqlite_opts(move |o| {
+                let o = o
+                    .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
+                    .busy_timeout(WAIT)
+                    .foreign_keys(true);
+                pragmas
+                    .iter()
+                    .fold(o, |o, (k, v)| o.pragma(k.clone(), v.clone()))
             });
         (Database::connect(opts).await?, file)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -49,10 +69,15 @@ pub async fn connect(url: &str, pool: u32) -> AppResult<Db> {
         opts.max_connections(pool.max(2))
             .min_connections(1)
             .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(WAIT)
             // Ping only connections that sat idle, not before every query.
             .test_before_acquire_if_idle_for(Duration::from_secs(5))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // A write waiting on another's lock (a long import, a manual
+            // `LOCK TABLE`) gives up like SQLite's busy timeout: 55P03 -> 503.
+            .map_sqlx_postgres_opts(|o| {
+                o.options([("lock_timeout", format!("{}ms", WAIT.as_millis()))])
+            });
         (Database::connect(opts).await?, None)
     } else {
         return Err(AppError::invalid(

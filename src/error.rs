@@ -41,9 +41,16 @@ pub enum AppError {
     /// The database (or another dependency) cannot be reached right now.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The database has no room left (disk full); nothing was written.
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
+
+/// How long a client should wait before retrying an `Unavailable` answer
+/// (seconds; the `Retry-After` of 503s).
+pub const RETRY_AFTER_SECS: u64 = 2;
 
 fn summarize(errors: &[FieldError]) -> String {
     errors
@@ -72,6 +79,7 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::TooManyRequests { .. } => "RATE_LIMITED",
             Self::Unavailable(_) => "UNAVAILABLE",
+            Self::InsufficientStorage(_) => "INSUFFICIENT_STORAGE",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -80,7 +88,10 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             Self::Internal(_) => "internal error".into(),
-            Self::Unavailable(_) => "the database is unavailable; try again shortly".into(),
+            Self::Unavailable(_) => "the database is busy or unavailable; try again shortly".into(),
+            Self::InsufficientStorage(_) => {
+                "the database has no room left; nothing was written".into()
+            }
             other => other.to_string(),
         }
     }
@@ -109,26 +120,87 @@ impl From<DbErr> for AppError {
         }
         match &e {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(e.to_string()),
-            DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s))
-                if is_connection_error(s) =>
-            {
-                Self::Unavailable(e.to_string())
+            DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+                match classify_sqlx(s) {
+                    Some(Fault::Unavailable) => Self::Unavailable(e.to_string()),
+                    Some(Fault::Full) => Self::InsufficientStorage(e.to_string()),
+                    None => Self::Internal(e.into()),
+                }
             }
             _ => Self::Internal(e.into()),
         }
     }
 }
 
-fn is_connection_error(e: &sea_orm::sqlx::Error) -> bool {
+/// A database failure that is not a bug.
+#[derive(Debug, PartialEq, Eq)]
+enum Fault {
+    /// Busy, locked, a conflicting transaction, no free connection or no
+    /// connection at all: retrying shortly may work (503).
+    Unavailable,
+    /// No room left (507).
+    Full,
+}
+
+fn classify_sqlx(e: &sea_orm::sqlx::Error) -> Option<Fault> {
     use sea_orm::sqlx::Error;
-    matches!(
-        e,
+    match e {
         Error::Io(_)
-            | Error::Tls(_)
-            | Error::PoolTimedOut
-            | Error::PoolClosed
-            | Error::WorkerCrashed
-    )
+        | Error::Tls(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed => Some(Fault::Unavailable),
+        Error::Database(d) => {
+            let postgres = d
+                .try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
+                .is_some();
+            classify_code(d.code().as_deref()?, postgres)
+        }
+        _ => None,
+    }
+}
+
+/// SQLite result codes (numeric, possibly extended) and PostgreSQL SQLSTATEs.
+fn classify_code(code: &str, postgres: bool) -> Option<Fault> {
+    if !postgres {
+        let n = code.parse::<u32>().ok()?;
+        // SQLite: the primary code is the low byte of an extended one.
+        return match n & 0xff {
+            5 | 6 => Some(Fault::Unavailable), // SQLITE_BUSY, SQLITE_LOCKED
+            13 => Some(Fault::Full),           // SQLITE_FULL
+            _ => None,
+        };
+    }
+    match code {
+        // lock_not_available, serialization_failure, deadlock_detected,
+        // admin/crash shutdown, cannot_connect_now, too_many_connections
+        "55P03" | "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300" => {
+            Some(Fault::Unavailable)
+        }
+        // disk_full
+        "53100" => Some(Fault::Full),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_codes_are_classified() {
+        assert_eq!(classify_code("5", false), Some(Fault::Unavailable));
+        assert_eq!(classify_code("517", false), Some(Fault::Unavailable)); // BUSY_SNAPSHOT
+        assert_eq!(classify_code("262", false), Some(Fault::Unavailable)); // LOCKED_SHAREDCACHE
+        assert_eq!(classify_code("13", false), Some(Fault::Full));
+        assert_eq!(classify_code("2067", false), None); // a unique violation is no fault
+        assert_eq!(classify_code("55P03", true), Some(Fault::Unavailable));
+        assert_eq!(classify_code("40001", true), Some(Fault::Unavailable));
+        assert_eq!(classify_code("40P01", true), Some(Fault::Unavailable));
+        assert_eq!(classify_code("53100", true), Some(Fault::Full));
+        assert_eq!(classify_code("23505", true), None);
+        assert_eq!(classify_code("42P01", true), None);
+    }
 }
 
 /// Names the column of a unique violation without echoing the database's message.

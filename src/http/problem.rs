@@ -64,6 +64,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -72,6 +73,7 @@ impl ResponseError for AppError {
         match self {
             AppError::Internal(e) => tracing::error!(error = %e, "internal error"),
             AppError::Unavailable(e) => tracing::warn!(error = %e, "dependency unavailable"),
+            AppError::InsufficientStorage(e) => tracing::error!(error = %e, "database full"),
             _ => {}
         }
         let mut res = problem(
@@ -80,6 +82,12 @@ impl ResponseError for AppError {
             &self.public_message(),
             self.field_errors(),
         );
+        if matches!(self, AppError::Unavailable(_)) {
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+            );
+        }
         if matches!(self, AppError::Unauthenticated) {
             res.headers_mut().insert(
                 actix_web::http::header::WWW_AUTHENTICATE,

@@ -81,7 +81,13 @@ pub(crate) async fn begin_write(
     use sea_orm::{DbBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait};
     Ok(match db.get_database_backend() {
         DbBackend::Sqlite => {
-            let turn = sqlite_turns(db).lock_owned().await;
+            // A bounded wait: behind a long import or a stuck writer, answer
+            // "busy" rather than queue forever.
+            let turn = tokio::time::timeout(crate::db::WAIT, sqlite_turns(db).lock_owned())
+                .await
+                .map_err(|_| {
+                    crate::error::AppError::Unavailable("the writers' queue is full".into())
+                })?;
             let txn = db
                 .begin_with_options(TransactionOptions {
                     sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

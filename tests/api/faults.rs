@@ -2,10 +2,12 @@
 //! database, a full disk each get a problem+json answer with the right status,
 //! and the server carries on.
 
-use serde_json::Value;
+use std::time::Duration;
+
+use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{Backend, spawn_tuned};
+use crate::helpers::{Backend, Proxy, TestDb, pg_target, spawn_tuned, spawn_with};
 
 both!(
     a_panic_in_a_handler_answers_500_with_the_request_id_and_the_server_carries_on,
@@ -128,4 +130,188 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Holds the database's write lock from another connection, as another process
+/// (a backup, a long import, a manual transaction) would.
+async fn hold_write_lock(app: &crate::helpers::TestApp) -> sea_orm::DatabaseConnection {
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database};
+    let mut opts = ConnectOptions::new(app.db.url.clone());
+    // One connection, so the transaction and its end run on the same one.
+    opts.max_connections(1)
+        .min_connections(1)
+        .sqlx_logging(false);
+    let locker = Database::connect(opts).await.unwrap();
+    match app.db.backend {
+        Backend::Sqlite => {
+            locker.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+        }
+        Backend::Postgres => {
+            // Blocks every write to experts; reads go on.
+            locker
+                .execute_unprepared("BEGIN; LOCK TABLE experts IN EXCLUSIVE MODE")
+                .await
+                .unwrap();
+        }
+    }
+    locker
+}
+
+both!(
+    a_write_behind_a_held_lock_answers_503_with_retry_after_in_time_and_reads_go_on,
+    held_lock_answers_503
+);
+
+async fn held_lock_answers_503(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let app = crate::helpers::spawn(backend).await;
+    let t = crate::writes::tokens(&app).await;
+    let before = crate::helpers::snapshot(&app, &t.admin).await;
+    let locker = hold_write_lock(&app).await;
+
+    let started = std::time::Instant::now();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/experts", app.addr))
+        .bearer_auth(&t.editor)
+        .json(&json!({ "name": "Locked Out" }))
+        .send()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(res.status(), 503);
+    assert!(
+        waited <= Duration::from_secs(10),
+        "answered after {waited:?}"
+    );
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "UNAVAILABLE");
+    assert!(!body["detail"].as_str().unwrap().contains("SQL"), "{body}");
+
+    // Reads go on meanwhile.
+    let res = app.get("/api/v1/experts?limit=5").await;
+    assert_eq!(res.status(), 200);
+    let res = app.get("/api/v1/experts/rob-huebert").await;
+    assert_eq!(res.status(), 200);
+
+    // The same through GraphQL.
+    let started = std::time::Instant::now();
+    let gql = crate::writes::gql_as(
+        &app,
+        Some(&t.editor),
+        r#"mutation { createExpert(input: { name: "Locked Out Too" }) { slug } }"#,
+        json!({}),
+    )
+    .await;
+    assert!(started.elapsed() <= Duration::from_secs(10));
+    assert_eq!(
+        gql["errors"][0]["extensions"]["code"], "UNAVAILABLE",
+        "{gql}"
+    );
+
+    locker.execute_unprepared("ROLLBACK").await.unwrap();
+    assert_eq!(crate::helpers::snapshot(&app, &t.admin).await, before);
+
+    // Once the lock is gone the write goes through.
+    let res = app
+        .client
+        .post(format!("{}/api/v1/experts", app.addr))
+        .bearer_auth(&t.editor)
+        .json(&json!({ "name": "Locked Out" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_while_postgresql_is_gone_answers_503_with_retry_after() {
+    let backend = Backend::Postgres;
+    let db = TestDb::new(backend).await;
+    let proxy = Proxy::start(&pg_target()).await;
+    let via = db.url_via(proxy.addr);
+    let app = spawn_with(db, true, Some(via)).await;
+    let t = crate::writes::tokens(&app).await;
+    proxy.down();
+    let started = std::time::Instant::now();
+    let res = app
+        .client
+        .post(format!("{}/api/v1/experts", app.addr))
+        .bearer_auth(&t.editor)
+        .json(&json!({ "name": "Cut Off" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert!(started.elapsed() <= Duration::from_secs(10));
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "UNAVAILABLE");
+    proxy.up();
+    // Back again: the write goes through (the pool reconnects).
+    let mut status = 0;
+    for _ in 0..20 {
+        status = app
+            .client
+            .post(format!("{}/api/v1/experts", app.addr))
+            .bearer_auth(&t.editor)
+            .json(&json!({ "name": "Cut Off" }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 201 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_fills_the_disk_answers_507_and_writes_nothing_on_sqlite() {
+    use sea_orm::{ConnectionTrait, Database};
+    let db = TestDb::new(Backend::Sqlite).await;
+    // Seed, then learn how big the file is and cap it a little above that.
+    let seeded = mediadesk::db::connect(&db.url, 1).await.unwrap();
+    mediadesk::services::demo::seed(&seeded.conn).await.unwrap();
+    let pages = {
+        let probe = Database::connect(db.url.clone()).await.unwrap();
+        let row = probe
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA page_count",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    drop(seeded);
+    let cap = (pages + 8).to_string();
+    let conn = mediadesk::db::connect_with(&db.url, 4, &[("max_page_count", &cap)])
+        .await
+        .unwrap();
+    let app = crate::helpers::spawn_over(db, conn).await;
+    let t = crate::writes::tokens(&app).await;
+    let before = crate::helpers::snapshot(&app, &t.admin).await;
+    // An import far larger than eight pages, in one transaction.
+    let lines: Vec<Value> = (0..400)
+        .map(|i| json!({ "type": "expert", "name": format!("Filler Expert {i}"), "bio": "x".repeat(400) }))
+        .collect();
+    let (status, body) =
+        crate::writes::post_import(&app, &t.editor, "", crate::writes::ndjson(&lines), None).await;
+    assert_eq!(status, 507, "{body}");
+    assert_eq!(body["code"], "INSUFFICIENT_STORAGE");
+    assert_eq!(crate::helpers::snapshot(&app, &t.admin).await, before);
+    // A small write still fits, and reads go on.
+    assert_eq!(app.get("/api/v1/experts?limit=1").await.status(), 200);
 }

@@ -185,6 +185,11 @@ pub async fn spawn_with(db: TestDb, demo: bool, url_override: Option<String>) ->
     serve(db, conn).await
 }
 
+/// A server over `db` through a connection the test opened itself.
+pub async fn spawn_over(db: TestDb, conn: mediadesk::db::Db) -> TestApp {
+    serve(db, conn).await
+}
+
 async fn serve(db: TestDb, conn: mediadesk::db::Db) -> TestApp {
     serve_limited(db, conn, 10_000, vec![]).await
 }

@@ -16,13 +16,13 @@ fn etag(h: &HeaderMap) -> String {
     h["etag"].to_str().unwrap().to_owned()
 }
 
-struct Tokens {
-    contributor: String,
-    editor: String,
-    admin: String,
+pub(crate) struct Tokens {
+    pub contributor: String,
+    pub editor: String,
+    pub admin: String,
 }
 
-async fn tokens(app: &TestApp) -> Tokens {
+pub(crate) async fn tokens(app: &TestApp) -> Tokens {
     Tokens {
         contributor: token_for(app, "contributor").await,
         editor: token_for(app, "editor").await,
@@ -935,11 +935,11 @@ async fn idempotency(backend: Backend) {
     assert_eq!(snapshot(&app, &t.admin).await, unchanged);
 }
 
-fn ndjson(lines: &[Value]) -> String {
+pub(crate) fn ndjson(lines: &[Value]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
-async fn post_import(
+pub(crate) async fn post_import(
     app: &TestApp,
     token: &str,
     query: &str,
@@ -1044,7 +1044,12 @@ async fn import_over_http(backend: Backend) {
 
 both!(graphql_mutations_for_every_kind, graphql_writes);
 
-async fn gql_as(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> Value {
+pub(crate) async fn gql_as(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
     let mut r = app
         .client
         .post(format!("{}/graphql", app.addr))
