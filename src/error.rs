@@ -183,6 +183,24 @@ fn classify_code(code: &str, postgres: bool) -> Option<Fault> {
     }
 }
 
+/// Names the column of a unique violation without echoing the database's message.
+fn constraint_hint(msg: &str) -> &'static str {
+    let m = msg.to_ascii_lowercase();
+    if m.contains("url_key") {
+        "source url"
+    } else if m.contains("slug") {
+        "slug"
+    } else {
+        "unique key"
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Internal(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,23 +218,5 @@ mod tests {
         assert_eq!(classify_code("53100", true), Some(Fault::Full));
         assert_eq!(classify_code("23505", true), None);
         assert_eq!(classify_code("42P01", true), None);
-    }
-}
-
-/// Names the column of a unique violation without echoing the database's message.
-fn constraint_hint(msg: &str) -> &'static str {
-    let m = msg.to_ascii_lowercase();
-    if m.contains("url_key") {
-        "source url"
-    } else if m.contains("slug") {
-        "slug"
-    } else {
-        "unique key"
-    }
-}
-
-impl From<anyhow::Error> for AppError {
-    fn from(e: anyhow::Error) -> Self {
-        Self::Internal(e)
     }
 }

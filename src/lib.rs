@@ -5,6 +5,7 @@
 //! `domain` (validated types), `entities` (table mapping), `db` (connections).
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `seed`, `import`, `schema`. Each command
+//! The command line: `serve`, `migrate`, `seed`, `import`, `backup`, `restore`,
+//! `schema`. Each command
 //! parses its arguments, opens the database and calls the services.
 
 use std::io::IsTerminal;
@@ -59,6 +60,18 @@ enum Command {
         /// Import the valid lines and report the bad ones instead of rolling back.
         #[arg(long)]
         skip_invalid: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Copy the live SQLite database to FILE (a new file) while the server runs.
+    Backup {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Put the backup FILE in place of the SQLite database (stop the server first).
+    Restore {
+        file: PathBuf,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -147,6 +160,16 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Key { cmd } => key_command(cmd).await,
+        Command::Backup { file, db } => {
+            crate::backup::backup(&db.url(), &file).await?;
+            eprintln!("backup written to {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, db } => {
+            crate::backup::restore(&db.url(), &file).await?;
+            eprintln!("restored from {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ mod datagen;
 mod helpers;
 
 mod auth;
+mod backup;
 mod contract;
 mod demo;
 mod edge;
