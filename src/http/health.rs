@@ -29,6 +29,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 actix_web::http::header::CACHE_CONTROL,
                 actix_web::http::header::HeaderValue::from_static("no-store"),
             );
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+            );
             res
         }
     }

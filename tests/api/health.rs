@@ -64,6 +64,7 @@ async fn readyz_follows_the_database(backend: Backend) {
             proxy.down();
             let res = wait_for_status(&app, 503).await;
             assert_eq!(res.headers()["content-type"], "application/problem+json");
+            assert!(res.headers().contains_key("retry-after"));
             let body: serde_json::Value = res.json().await.unwrap();
             assert_eq!(body["code"], "UNAVAILABLE");
 
@@ -79,6 +80,7 @@ async fn readyz_follows_the_database(backend: Backend) {
             let moved = file.with_extension("moved");
             std::fs::rename(&file, &moved).unwrap();
             let res = wait_for_status(&app, 503).await;
+            assert!(res.headers().contains_key("retry-after"));
             let body: serde_json::Value = res.json().await.unwrap();
             assert_eq!(body["code"], "UNAVAILABLE");
 
