@@ -12,18 +12,19 @@ use crate::config::ServeArgs;
 use crate::db::Db;
 use crate::http::{self, AppState};
 
-/// Public routes outside `/api/v1` (the contract test holds `openapi.yaml` to
-/// these and `http::rest::ROUTES`).
-pub const OTHER_ROUTES: &[&str] = &[
-    "/healthz",
-    "/readyz",
-    "/graphql",
-    "/feeds/{file}",
-    "/feeds/{kind}/{file}",
-    "/embed",
-    "/embed/mentions",
-    "/embed.js",
-];
+crate::http::routes::route_table! {
+    /// Public routes outside `/api/v1`, with their methods (the contract test
+    /// holds `openapi.yaml` to these and `http::rest::ROUTES`).
+    OTHER_ROUTES, other_resources, "";
+    "/healthz" => { GET: http::health::healthz },
+    "/readyz" => { GET: http::health::readyz },
+    "/graphql" => { GET: http::graphql::get, POST: http::graphql::post },
+    "/feeds/{file}" => { GET: http::feeds::all },
+    "/feeds/{kind}/{file}" => { GET: http::feeds::scoped },
+    "/embed" => { GET: http::embed::preview },
+    "/embed/mentions" => { GET: http::embed::mentions },
+    "/embed.js" => { GET: http::embed::script },
+}
 
 /// Who may call the API from a browser page on another origin.
 #[derive(Clone)]
@@ -115,19 +116,6 @@ fn cors(policy: &CorsPolicy, methods: &[&'static str], post_is_read: bool) -> Co
         })
 }
 
-/// A resource that answers GET and HEAD with the same handler (actix sends a
-/// HEAD answer's status and headers without its body).
-fn readable<F, Args>(path: &str, h: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args> + Clone,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .route(web::get().to(h.clone()))
-        .route(web::head().to(h))
-}
-
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     port: u16,
@@ -183,38 +171,38 @@ impl Application {
             } else {
                 app
             };
-            app.app_data(state.clone())
+            let mut app = app
+                .app_data(state.clone())
                 .wrap(Compress::default())
-                .wrap(from_fn(http::request_id::middleware))
-                .service(readable("/healthz", http::health::healthz))
-                .service(readable("/readyz", http::health::readyz))
-                .service(
-                    readable("/graphql", http::graphql::get)
-                        .wrap(cors(&origins, &["GET", "HEAD", "POST", "OPTIONS"], true))
-                        .route(web::post().to(http::graphql::post)),
-                )
-                .service(
-                    web::scope("/feeds")
-                        .wrap(cors(&origins, &["GET", "HEAD", "OPTIONS"], false))
-                        .service(readable("/{file}", http::feeds::all))
-                        .service(readable("/{kind}/{file}", http::feeds::scoped))
-                        .default_service(web::to(http::problem::not_found)),
-                )
-                .service(readable("/embed", http::embed::preview))
-                .service(readable("/embed/mentions", http::embed::mentions))
-                .service(readable("/embed.js", http::embed::script))
-                .service(
-                    web::scope(http::rest::PREFIX)
-                        .wrap(actix_governor::Governor::new(&write_limits))
-                        .wrap(cors(
-                            &origins,
-                            &["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
-                            false,
-                        ))
-                        .configure(http::rest::configure)
-                        .default_service(web::to(http::problem::not_found)),
-                )
-                .default_service(web::to(http::problem::not_found))
+                .wrap(from_fn(http::request_id::middleware));
+            for (path, resource) in other_resources() {
+                // Browsers on other origins may read GraphQL and the feeds.
+                app = match path {
+                    "/graphql" => app.service(resource.wrap(cors(
+                        &origins,
+                        &["GET", "HEAD", "POST", "OPTIONS"],
+                        true,
+                    ))),
+                    p if p.starts_with("/feeds/") => app.service(resource.wrap(cors(
+                        &origins,
+                        &["GET", "HEAD", "OPTIONS"],
+                        false,
+                    ))),
+                    _ => app.service(resource),
+                };
+            }
+            app.service(
+                web::scope(http::rest::PREFIX)
+                    .wrap(actix_governor::Governor::new(&write_limits))
+                    .wrap(cors(
+                        &origins,
+                        &["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+                        false,
+                    ))
+                    .configure(http::rest::configure)
+                    .default_service(web::to(http::problem::not_found)),
+            )
+            .default_service(web::to(http::problem::not_found))
         })
         .listen(listener)?
         .shutdown_timeout(10);

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod problem;
 pub mod request_id;
 pub mod rest;
+pub mod routes;
 
 use crate::db::Db;
 use crate::graphql::AppSchema;
