@@ -23,6 +23,7 @@ crate::http::routes::route_table! {
     "/feeds/{kind}/{file}" => { GET: http::feeds::scoped },
     "/embed" => { GET: http::embed::preview },
     "/embed/mentions" => { GET: http::embed::mentions },
+    "/embed/mentions.json" => { GET: http::embed::mentions_json },
     "/embed.js" => { GET: http::embed::script },
 }
 

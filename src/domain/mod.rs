@@ -1,6 +1,7 @@
 //! Domain types: wire input becomes these at the edge, and a value of one of them is
 //! valid by construction ("parse, don't validate"). No database or HTTP code here.
 
+mod credit;
 mod enums;
 mod filter;
 mod page;
@@ -8,6 +9,7 @@ mod text;
 mod time;
 mod url;
 
+pub use credit::{Credit, long_date};
 pub use enums::{ArticleStatus, EventKind, Language, OutletKind, Role};
 pub use filter::{
     ArticleFilter, ArticleOrder, EventFilter, EventOrder, ExpertFilter, OutletFilter,

@@ -1,17 +1,20 @@
 //! The embeddable "Experts in the media" list for partner sites:
 //! `/embed/mentions` (a self-contained HTML page for an iframe: inline CSS, no
-//! script, a strict Content-Security-Policy), `/embed.js` (renders the same list
-//! from the REST API into a shadow root, for sites that refuse iframes) and
-//! `/embed` (a preview with the snippets to copy). Dates and labels are
-//! localised in English and French. The pages are askama templates
-//! (`templates/widget.html`, `templates/embed_preview.html`), which escape every
-//! value, text and attributes alike; the base URL reaches `embed.js` as a
-//! JSON string that is safe in HTML. All three are public reads through
-//! `http::conditional` (content validator, keyed by the base URL as well).
+//! script, a strict Content-Security-Policy), `/embed/mentions.json` (the same
+//! list as data), `/embed.js` (puts that data into a shadow root, as text, for
+//! sites that refuse iframes) and `/embed` (a preview with the snippets to
+//! copy). The widget's heading is in its `lang` (English by default); each
+//! item's credit line is `domain::Credit`'s, in the item's language, composed
+//! here on the server only, so the page, the script and the feeds agree. The
+//! pages are askama templates (`templates/widget.html`,
+//! `templates/embed_preview.html`), which escape every value, text and
+//! attributes alike; the base URL reaches `embed.js` as a JSON string that is
+//! safe in HTML. All are public reads through `http::conditional` (content
+//! validator, keyed by the base URL as well).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::{DateTime, Datelike, Utc};
+use serde::Serialize;
 
 use crate::auth::Actor;
 use crate::domain::{ArticleFilter, ArticleOrder, Language, PageRequest};
@@ -23,68 +26,10 @@ use super::conditional::{Public, Validator, respond};
 use super::rest::json::{self, Article};
 use super::rest::params::Params;
 
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const MONTHS_FR: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
-/// "June 30, 2022" / "30 juin 2022" (the date in UTC, as the feeds give it).
-pub fn long_date(t: DateTime<Utc>, lang: Language) -> String {
-    let m = t.month0() as usize;
-    match lang {
-        Language::En => format!("{} {}, {}", MONTHS_EN[m], t.day(), t.year()),
-        Language::Fr => {
-            let day = if t.day() == 1 {
-                "1er".to_owned()
-            } else {
-                t.day().to_string()
-            };
-            format!("{day} {} {}", MONTHS_FR[m], t.year())
-        }
-    }
-}
-
-/// "A", "A and B", "A, B and C" (or "et").
-fn join_names(names: &[&str], lang: Language) -> String {
-    let and = match lang {
-        Language::En => " and ",
-        Language::Fr => " et ",
-    };
-    match names {
-        [] => String::new(),
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{}{and}{last}", init.join(", ")),
-    }
-}
-
+/// The widget's own words, in the widget's language (`lang`, English by default).
+/// Each item's credit line is in the item's language (`domain::Credit`).
 struct Labels {
     heading: &'static str,
-    by: &'static str,
-    feat: &'static str,
     empty: &'static str,
 }
 
@@ -92,43 +37,13 @@ fn labels(lang: Language) -> Labels {
     match lang {
         Language::En => Labels {
             heading: "Experts in the media",
-            by: "by",
-            feat: "feat.",
             empty: "No mentions yet.",
         },
         Language::Fr => Labels {
             heading: "Nos experts dans les médias",
-            by: "par",
-            feat: "avec",
             empty: "Aucune mention pour l'instant.",
         },
     }
-}
-
-/// One item's credit line, as text: "by A and B (feat. X), Outlet, June 30, 2022".
-fn credit(a: &Article, lang: Language) -> String {
-    let l = labels(lang);
-    let mut parts = Vec::new();
-    let authors: Vec<&str> = a.authors.iter().map(String::as_str).collect();
-    let experts: Vec<&str> = a.experts.iter().map(|e| e.name.as_str()).collect();
-    let mut head = String::new();
-    if !authors.is_empty() {
-        head.push_str(&format!("{} {}", l.by, join_names(&authors, lang)));
-    }
-    if !experts.is_empty() {
-        if !head.is_empty() {
-            head.push(' ');
-        }
-        head.push_str(&format!("({} {})", l.feat, join_names(&experts, lang)));
-    }
-    if !head.is_empty() {
-        parts.push(head);
-    }
-    if let Some(o) = &a.outlet {
-        parts.push(o.name.clone());
-    }
-    parts.push(long_date(a.published_at, lang));
-    parts.join(", ")
 }
 
 const LIGHT: &str = "--fg:#1d1d1f;--muted:#555;--bg:#fff;--link:#0b4f9c;--rule:#e3e3e3";
@@ -194,20 +109,7 @@ pub async fn mentions(req: HttpRequest, state: web::Data<AppState>) -> AppResult
     let db = &state.db.conn;
     let public = Public::url("embed", &req, Validator::Content);
     let mut res = respond(&req, &state, public, || async {
-        let page = PageRequest {
-            limit: o.limit,
-            ..Default::default()
-        };
-        let items = services::articles::list(
-            db,
-            &Actor::Anonymous,
-            &o.filter,
-            ArticleOrder::Newest,
-            &page,
-        )
-        .await?
-        .items;
-        let articles = json::articles(db, items, false).await?;
+        let articles = newest(db, &o).await?;
         html(widget(&articles, o.lang, o.dark))
     })
     .await?;
@@ -224,6 +126,56 @@ pub async fn mentions(req: HttpRequest, state: web::Data<AppState>) -> AppResult
         actix_web::http::header::HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     Ok(res)
+}
+
+/// `GET /embed/mentions.json`: the same list as data for `embed.js` (the same
+/// options, labels and credit lines as the page; the theme is the script's).
+pub async fn mentions_json(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let o = options(&req)?;
+    let db = &state.db.conn;
+    let public = Public::url("embed", &req, Validator::Content);
+    let mut res = respond(&req, &state, public, || async {
+        let articles = newest(db, &o).await?;
+        let w = widget(&articles, o.lang, o.dark);
+        let body = WidgetJson {
+            lang: w.lang,
+            heading: w.heading,
+            empty: w.empty,
+            items: &w.items,
+        };
+        // Encoded without markup characters, like every JSON we serve.
+        Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(super::json_in_html(&body, false)?))
+    })
+    .await?;
+    // Read by the script from partner pages on any origin; never with credentials.
+    res.headers_mut().insert(
+        actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        actix_web::http::header::HeaderValue::from_static("*"),
+    );
+    Ok(res)
+}
+
+/// The newest visible articles the options select.
+async fn newest(db: &sea_orm::DatabaseConnection, o: &Options) -> AppResult<Vec<Article>> {
+    let page = PageRequest {
+        limit: o.limit,
+        ..Default::default()
+    };
+    let items = services::articles::list(
+        db,
+        &Actor::Anonymous,
+        &o.filter,
+        ArticleOrder::Newest,
+        &page,
+    )
+    .await?
+    .items;
+    json::articles(db, items, false).await
 }
 
 /// A rendered page as a `text/html` answer.
@@ -247,6 +199,16 @@ struct Widget<'a> {
     items: Vec<WidgetItem<'a>>,
 }
 
+/// The body of `/embed/mentions.json`.
+#[derive(Serialize)]
+struct WidgetJson<'a> {
+    lang: &'static str,
+    heading: &'static str,
+    empty: &'static str,
+    items: &'a [WidgetItem<'a>],
+}
+
+#[derive(Serialize)]
 struct WidgetItem<'a> {
     language: &'a str,
     title: &'a str,
@@ -267,7 +229,7 @@ fn widget(items: &[Article], lang: Language, dark: bool) -> Widget<'_> {
                 language: &a.language,
                 title: &a.title,
                 url: a.url.as_deref(),
-                credit: credit(a, lang),
+                credit: a.credit(),
             })
             .collect(),
     }
@@ -300,24 +262,6 @@ const EMBED_JS: &str = r#"/* mediadesk embed: <div data-mediadesk-feed data-expe
   var script = document.currentScript;
   var BASE = "__MEDIADESK_BASE__";
   try { if (script && script.src) { BASE = new URL(script.src).origin; } } catch (e) {}
-  var L = {
-    en: { heading: "Experts in the media", by: "by", feat: "feat.", and: " and ", empty: "No mentions yet." },
-    fr: { heading: "Nos experts dans les médias", by: "par", feat: "avec", and: " et ", empty: "Aucune mention pour l'instant." }
-  };
-  var MONTHS = {
-    en: ["January","February","March","April","May","June","July","August","September","October","November","December"],
-    fr: ["janvier","février","mars","avril","mai","juin","juillet","août","septembre","octobre","novembre","décembre"]
-  };
-  function longDate(iso, lang) {
-    var d = new Date(iso);
-    var m = MONTHS[lang][d.getUTCMonth()], day = d.getUTCDate(), y = d.getUTCFullYear();
-    if (lang === "fr") { return (day === 1 ? "1er" : String(day)) + " " + m + " " + y; }
-    return m + " " + day + ", " + y;
-  }
-  function joinNames(names, lang) {
-    if (names.length < 2) { return names.join(""); }
-    return names.slice(0, -1).join(", ") + L[lang].and + names[names.length - 1];
-  }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) { e.className = cls; }
@@ -346,13 +290,16 @@ const EMBED_JS: &str = r#"/* mediadesk embed: <div data-mediadesk-feed data-expe
     var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
     var style = el("style"); style.textContent = CSS; root.appendChild(style);
     var box = el("div", "w" + (host.getAttribute("data-theme") === "dark" ? " dark" : ""));
-    box.appendChild(el("h2", null, L[lang].heading));
+    var h2 = el("h2"); box.appendChild(h2);
     var ul = el("ul"); box.appendChild(ul); root.appendChild(box);
-    fetch(BASE + "/api/v1/articles?" + q.toString(), { headers: { Accept: "application/json" } })
+    // The server writes the words and each credit line (as the iframe's page has
+    // them); this only puts them in place, as text.
+    fetch(BASE + "/embed/mentions.json?" + q.toString(), { headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
       .then(function (body) {
-        var items = body.data || [];
-        if (!items.length) { ul.appendChild(el("li", "empty", L[lang].empty)); }
+        var items = body.items || [];
+        h2.textContent = body.heading;
+        if (!items.length) { ul.appendChild(el("li", "empty", body.empty)); }
         items.forEach(function (a) {
           var li = el("li"); li.setAttribute("lang", a.language);
           var t = el("p", "t");
@@ -361,19 +308,11 @@ const EMBED_JS: &str = r#"/* mediadesk embed: <div data-mediadesk-feed data-expe
             link.href = a.url; link.target = "_blank"; link.rel = "noopener noreferrer";
             t.appendChild(link);
           } else { t.textContent = a.title; }
-          var bits = [], head = "";
-          if (a.authors.length) { head = L[lang].by + " " + joinNames(a.authors, lang); }
-          if (a.experts.length) {
-            head += (head ? " " : "") + "(" + L[lang].feat + " " + joinNames(a.experts.map(function (e) { return e.name; }), lang) + ")";
-          }
-          if (head) { bits.push(head); }
-          if (a.outlet) { bits.push(a.outlet.name); }
-          bits.push(longDate(a.published_at, lang));
-          li.appendChild(t); li.appendChild(el("p", "c", bits.join(", ")));
+          li.appendChild(t); li.appendChild(el("p", "c", a.credit));
           ul.appendChild(li);
         });
       })
-      .catch(function () { ul.appendChild(el("li", "empty", L[lang].empty)); });
+      .catch(function () { box.style.display = "none"; });
   }
   function scan() {
     var nodes = document.querySelectorAll("[data-mediadesk-feed]");
@@ -426,24 +365,4 @@ pub async fn preview(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
             .insert(actix_web::http::header::CONTENT_SECURITY_POLICY, v);
     }
     Ok(res)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_and_names_are_localised() {
-        let t = DateTime::parse_from_rfc3339("2022-06-30T15:59:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(long_date(t, Language::En), "June 30, 2022");
-        assert_eq!(long_date(t, Language::Fr), "30 juin 2022");
-        let first = DateTime::parse_from_rfc3339("2022-10-01T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(long_date(first, Language::Fr), "1er octobre 2022");
-        assert_eq!(join_names(&["A", "B"], Language::En), "A and B");
-        assert_eq!(join_names(&["A", "B", "C"], Language::Fr), "A, B et C");
-    }
 }

@@ -5,6 +5,8 @@
 //! structs, encoded so that no markup character appears even inside strings.
 //! Feeds carry text: an RSS `<description>` (which readers render as HTML) is
 //! the escaped text of `templates/rss_description.html`, never stored markup.
+//! Each item's credit line is `domain::Credit`'s, in the item's language (the
+//! RSS description, the Atom summary and the JSON Feed `content_text`).
 //! Public reads through `http::conditional` with the content validator: the ETag
 //! is a hash of the feed itself (and of the base URL its links were written
 //! for), so it changes when, and only when, the feed's content does.
@@ -236,36 +238,6 @@ fn item_id(a: &Article) -> String {
     format!("urn:mediadesk:article:{}", a.slug)
 }
 
-/// "by A and B (feat. X), Outlet" — the line partners show under a title.
-fn credit(a: &Article) -> String {
-    let mut s = String::new();
-    if !a.authors.is_empty() {
-        s.push_str("by ");
-        s.push_str(&a.authors.join(" and "));
-    }
-    if !a.experts.is_empty() {
-        if !s.is_empty() {
-            s.push(' ');
-        }
-        s.push_str("(feat. ");
-        s.push_str(
-            &a.experts
-                .iter()
-                .map(|e| e.name.as_str())
-                .collect::<Vec<_>>()
-                .join(" and "),
-        );
-        s.push(')');
-    }
-    if let Some(o) = &a.outlet {
-        if !s.is_empty() {
-            s.push_str(", ");
-        }
-        s.push_str(&o.name);
-    }
-    s
-}
-
 fn fixed(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     t.fixed_offset()
 }
@@ -319,7 +291,7 @@ fn rss_feed(
                     });
                 }
                 let description = RssDescription {
-                    credit: &credit(a),
+                    credit: &a.credit(),
                     summary: a.summary.as_deref(),
                 }
                 .render()
@@ -393,9 +365,10 @@ fn atom_feed(meta: &FeedMeta, items: &[Article], updated: Option<DateTime<Utc>>)
                         scheme: Some("urn:mediadesk:outlet".into()),
                     });
                 }
+                let credit = a.credit();
                 let mut summary = Text::plain(match &a.summary {
-                    Some(s) => format!("{} — {s}", credit(a)),
-                    None => credit(a),
+                    Some(s) => format!("{credit} — {s}"),
+                    None => credit,
                 });
                 summary.lang = Some(a.language.clone());
                 Entry {
@@ -494,7 +467,7 @@ fn json_feed(meta: &FeedMeta, items: &[Article]) -> AppResult<Vec<u8>> {
                 id: item_id(a),
                 url: a.url.as_deref(),
                 title: &a.title,
-                content_text: credit(a),
+                content_text: a.credit(),
                 summary: a.summary.as_deref(),
                 date_published: a.published_at,
                 date_modified: a.updated_at.max(a.published_at),

@@ -268,3 +268,116 @@ async fn widget_renders(backend: Backend) {
     assert!(page.contains("data-mediadesk-feed") && page.contains("/embed/mentions"));
     let _ = Value::Null;
 }
+
+both!(
+    an_articles_credit_line_is_the_same_in_every_feed_the_widget_and_the_script_data,
+    one_credit_line
+);
+
+async fn one_credit_line(backend: Backend) {
+    let app = spawn(backend).await;
+    // French, three bylines, two experts, the first of a month, markup characters:
+    // the newest item everywhere.
+    let title = "Trois auteurs, deux experts";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.ndjson");
+    std::fs::write(
+        &file,
+        json!({"type": "article", "title": title, "experts": ["Ellen Wald", "Rob Huebert"],
+               "outlet": "S&P Global", "authors": ["Anne <b>", "Bé & \"Co\"", "Chloé O'Neil"],
+               "published_at": "2026-03-01T02:00:00Z", "language": "fr"})
+        .to_string(),
+    )
+    .unwrap();
+    let out = app.cli(&["import", file.to_str().unwrap()], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = "par Anne <b>, Bé & \"Co\" et Chloé O'Neil (avec Ellen Wald et Rob Huebert), S&P Global, 1er mars 2026";
+
+    let mut seen = Vec::new();
+    for ext in ["rss", "atom"] {
+        let (_, feed, _) = parse(&app, &format!("/feeds/mentions.{ext}")).await;
+        let e = feed
+            .entries
+            .iter()
+            .find(|e| e.title.as_ref().unwrap().content == title)
+            .unwrap();
+        let text = e.summary.as_ref().unwrap().content.clone();
+        // An RSS description is HTML (escaped text); an Atom summary is text.
+        let text = if ext == "rss" {
+            crate::public_reads::unescape(&text)
+        } else {
+            text
+        };
+        seen.push((ext, text));
+    }
+    let json: Value = app.get("/feeds/mentions.json").await.json().await.unwrap();
+    let item = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == title)
+        .unwrap();
+    seen.push((
+        "json feed",
+        item["content_text"].as_str().unwrap().to_owned(),
+    ));
+
+    // The widget page, in English and in French: the item keeps its own language.
+    for path in ["/embed/mentions", "/embed/mentions?lang=fr"] {
+        let html = app.get(path).await.text().await.unwrap();
+        let li = html.split("<li").nth(1).unwrap();
+        assert!(li.contains(title), "{html}");
+        let credit = li
+            .split("<p class=\"c\">")
+            .nth(1)
+            .and_then(|c| c.split("</p>").next())
+            .unwrap();
+        assert!(
+            !credit.contains('<'),
+            "markup in the widget's credit: {credit}"
+        );
+        seen.push((path, crate::public_reads::unescape(credit)));
+    }
+    // The data embed.js renders from, fetched as the script fetches it.
+    for path in [
+        "/embed/mentions.json?limit=5",
+        "/embed/mentions.json?limit=5&lang=fr",
+    ] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.addr))
+            .header("accept", "application/json")
+            .header("origin", "https://partner.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["access-control-allow-origin"], "*");
+        let body = res.text().await.unwrap();
+        assert!(!body.contains('<'), "markup characters in the JSON: {body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["items"][0]["title"], title);
+        assert_eq!(body["items"][0]["language"], "fr");
+        seen.push((
+            path,
+            body["items"][0]["credit"].as_str().unwrap().to_owned(),
+        ));
+    }
+    for (place, credit) in &seen {
+        assert_eq!(credit, want, "{place}");
+    }
+    let en: Value = app.get("/embed/mentions.json").await.json().await.unwrap();
+    assert_eq!(en["heading"], "Experts in the media");
+    let fr: Value = app
+        .get("/embed/mentions.json?lang=fr")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fr["heading"], "Nos experts dans les médias");
+    assert_eq!(app.get("/embed/mentions.json?limit=0").await.status(), 400);
+}

@@ -15,7 +15,7 @@ const FORGED_HOST: &str = "evil.example:1234";
 
 /// Decodes the entities an HTML or XML escaper writes (what a browser or feed
 /// reader shows for the text).
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
@@ -268,7 +268,7 @@ async fn rss_text(backend: Backend) {
     assert!(!d.content.contains('<'), "markup in the description: {d:?}");
     assert_eq!(
         unescape(&d.content),
-        format!("by <i>An Author</i> (feat. Rob Huebert), CBC — {summary}")
+        format!("by <i>An Author</i> (feat. Rob Huebert), CBC, November 2, 2026 — {summary}")
     );
 }
 

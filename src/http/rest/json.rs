@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
-use crate::domain::Office;
+use crate::domain::{Credit, Language, Office};
 use crate::entities::{article, event, expert, outlet, site, topic};
 use crate::error::AppResult;
 use crate::graphql::global_id;
@@ -41,6 +41,23 @@ pub struct Article {
     pub status: String,
     pub version: i32,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Article {
+    /// The credit line under the title (`domain::Credit`), in the article's language.
+    pub fn credit(&self) -> String {
+        let authors: Vec<&str> = self.authors.iter().map(String::as_str).collect();
+        let experts: Vec<&str> = self.experts.iter().map(|e| e.name.as_str()).collect();
+        Credit {
+            authors: &authors,
+            experts: &experts,
+            outlet: self.outlet.as_ref().map(|o| o.name.as_str()),
+            published_at: self.published_at,
+            // Stored languages are valid; English is the site's default otherwise.
+            language: self.language.parse().unwrap_or(Language::En),
+        }
+        .line()
+    }
 }
 
 /// `id -> {slug, name}` of the outlets with these ids (one query).
