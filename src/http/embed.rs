@@ -137,7 +137,7 @@ pub async fn mentions_json(
     let o = options(&req)?;
     let db = &state.db.conn;
     let public = Public::url("embed", &req, Validator::Content);
-    let mut res = respond(&req, &state, public, || async {
+    let res = respond(&req, &state, public, || async {
         let articles = newest(db, &o).await?;
         let w = widget(&articles, o.lang, o.dark);
         let body = WidgetJson {
@@ -152,12 +152,17 @@ pub async fn mentions_json(
             .body(super::json_in_html(&body, false)?))
     })
     .await?;
-    // Read by the script from partner pages on any origin; never with credentials.
+    Ok(any_origin(res))
+}
+
+/// Readable by partner pages on any origin (never with credentials): the script
+/// and the data it renders.
+fn any_origin(mut res: HttpResponse) -> HttpResponse {
     res.headers_mut().insert(
         actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
         actix_web::http::header::HeaderValue::from_static("*"),
     );
-    Ok(res)
+    res
 }
 
 /// The newest visible articles the options select.
@@ -240,7 +245,7 @@ fn widget(items: &[Article], lang: Language, dark: bool) -> Widget<'_> {
 pub async fn script(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let base = state.public_base(&req);
     let public = Public::url("embed", &req, Validator::Content);
-    let mut res = respond(&req, &state, public, || async {
+    let res = respond(&req, &state, public, || async {
         // A JSON string literal is a JavaScript one; askama's encoding also leaves
         // out `<`, `>`, `&` and `'`, so nothing in it can end a script element.
         let literal = super::json_in_html(&base, false)?;
@@ -249,11 +254,7 @@ pub async fn script(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
             .body(EMBED_JS.replace("\"__MEDIADESK_BASE__\"", &literal)))
     })
     .await?;
-    res.headers_mut().insert(
-        actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        actix_web::http::header::HeaderValue::from_static("*"),
-    );
-    Ok(res)
+    Ok(any_origin(res))
 }
 
 const EMBED_JS: &str = r#"/* mediadesk embed: <div data-mediadesk-feed data-expert="slug" data-limit="5" data-lang="fr" data-theme="dark"></div> */

@@ -11,16 +11,19 @@ const HOSTILE: &str = "<script>alert(1)</script> & \"quotes\" — Économie";
 
 /// Imports one article with a hostile title (and a URL) via the CLI.
 fn import_hostile(app: &TestApp) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("h.ndjson");
-    std::fs::write(
-        &file,
+    import(
+        app,
         json!({"type": "article", "title": HOSTILE, "experts": ["Ellen Wald"], "outlet": "S&P Global",
                "authors": ["O'Brien & Co <b>"], "published_at": "2022-07-01T12:00:00Z", "language": "en",
-               "url": "https://example.org/news?a=1&b=2", "summary": "Prices <em>fell</em> & rose"})
-        .to_string(),
-    )
-    .unwrap();
+               "url": "https://example.org/news?a=1&b=2", "summary": "Prices <em>fell</em> & rose"}),
+    );
+}
+
+/// Imports one record via the CLI.
+fn import(app: &TestApp, record: Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("h.ndjson");
+    std::fs::write(&file, record.to_string()).unwrap();
     let out = app.cli(&["import", file.to_str().unwrap()], None);
     assert!(
         out.status.success(),
@@ -279,21 +282,11 @@ async fn one_credit_line(backend: Backend) {
     // French, three bylines, two experts, the first of a month, markup characters:
     // the newest item everywhere.
     let title = "Trois auteurs, deux experts";
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("c.ndjson");
-    std::fs::write(
-        &file,
+    import(
+        &app,
         json!({"type": "article", "title": title, "experts": ["Ellen Wald", "Rob Huebert"],
                "outlet": "S&P Global", "authors": ["Anne <b>", "Bé & \"Co\"", "Chloé O'Neil"],
-               "published_at": "2026-03-01T02:00:00Z", "language": "fr"})
-        .to_string(),
-    )
-    .unwrap();
-    let out = app.cli(&["import", file.to_str().unwrap()], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+               "published_at": "2026-03-01T02:00:00Z", "language": "fr"}),
     );
     let want = "par Anne <b>, Bé & \"Co\" et Chloé O'Neil (avec Ellen Wald et Rob Huebert), S&P Global, 1er mars 2026";
 
