@@ -2,12 +2,14 @@
 //!
 //! Layers, outermost first: `cli` and `startup` (process and server wiring), `http`
 //! and `graphql` (thin adapters), `services` (every rule and every query),
-//! `domain` (validated types), `entities` (table mapping), `db` (connections).
+//! `domain` (validated types), `entities` (table mapping), `db` (connections);
+//! `datagen` generates realistic data sets in the import format.
 
 pub mod auth;
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod datagen;
 pub mod db;
 pub mod domain;
 pub mod entities;

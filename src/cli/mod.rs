@@ -1,6 +1,6 @@
-//! The command line: `serve`, `migrate`, `seed`, `import`, `backup`, `restore`,
-//! `schema`. Each command
-//! parses its arguments, opens the database and calls the services.
+//! The command line: `serve`, `migrate`, `seed`, `import`, `generate`, `backup`,
+//! `restore`, `schema`, `user`, `key`. Each command parses its arguments, opens the
+//! database and calls the services (`generate` needs no database: it calls `datagen`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -74,6 +74,25 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Write a realistic data set in the import format (the same for a seed).
+    Generate {
+        /// How many articles.
+        #[arg(long, default_value_t = 100_000)]
+        articles: u64,
+        /// How many events.
+        #[arg(long, default_value_t = 2_000)]
+        events: u64,
+        /// Outlets, experts, topics and events depend on the seed only; articles on
+        /// the seed and their number.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Where to write the NDJSON (`-`: standard output).
+        #[arg(short = 'o', long = "out", default_value = "-")]
+        out: PathBuf,
+        /// Also write the benchmark parameters picked from the data (JSON) here.
+        #[arg(long)]
+        params: Option<PathBuf>,
     },
     /// Print the GraphQL schema (SDL).
     Schema,
@@ -170,6 +189,21 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             eprintln!("restored from {}", file.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Generate {
+            articles,
+            events,
+            seed,
+            out,
+            params,
+        } => generate(
+            crate::datagen::Options {
+                seed,
+                articles,
+                events,
+            },
+            &out,
+            params.as_deref(),
+        ),
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
             Ok(ExitCode::SUCCESS)
@@ -305,6 +339,45 @@ async fn key_command(cmd: KeyCmd) -> anyhow::Result<ExitCode> {
             eprintln!("key {} ({}) revoked", k.id, k.prefix);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mediadesk generate`: the data set to a file or standard output, through a buffer
+/// (memory stays flat); a closed pipe (`| head`) ends it quietly.
+fn generate(
+    opts: crate::datagen::Options,
+    out: &std::path::Path,
+    params: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let started = Instant::now();
+    let written = if out.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+        crate::datagen::generate(opts, &mut w).and_then(|p| w.flush().map(|()| p))
+    } else {
+        crate::datagen::write_file(out, opts)
+    };
+    let p = match written {
+        Ok(p) => p,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        Err(e) => anyhow::bail!("cannot write {}: {e}", out.display()),
+    };
+    let json = serde_json::to_string_pretty(&p)?;
+    if let Some(path) = params {
+        std::fs::write(path, format!("{json}\n"))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
+    eprintln!(
+        "{} outlets, {} topics, {} experts, {} articles, {} events in {:.1}s",
+        p.outlets,
+        p.topics,
+        p.experts,
+        p.articles,
+        p.events,
+        started.elapsed().as_secs_f64()
+    );
+    eprintln!("{json}");
     Ok(ExitCode::SUCCESS)
 }
 

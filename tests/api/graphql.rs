@@ -612,7 +612,7 @@ async fn statement_count_is_constant(backend: Backend) {
         crate::helpers::spawn_counted(crate::helpers::TestDb::new(backend).await).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("d.ndjson");
-    crate::datagen::write(&file, 3, 300, 5);
+    crate::helpers::generate(&file, 3, 300, 5);
     let out = app.cli(&["import", file.to_str().unwrap()], None);
     assert!(
         out.status.success(),

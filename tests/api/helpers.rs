@@ -320,6 +320,17 @@ impl TestApp {
 /// The signing secret of test servers (the CLI gets it too).
 pub const TEST_JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes-0123456789";
 
+/// Writes a generated data set (`mediadesk::datagen`, what `mediadesk generate`
+/// writes) of `articles` articles and `events` events to `path`.
+pub fn generate(path: &Path, seed: u64, articles: u64, events: u64) {
+    let opts = mediadesk::datagen::Options {
+        seed,
+        articles,
+        events,
+    };
+    mediadesk::datagen::write_file(path, opts).expect("write the data file");
+}
+
 /// Runs the `mediadesk` binary with `DATABASE_URL` set.
 pub fn run_cli(db_url: &str, args: &[&str], stdin: Option<&Path>) -> Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mediadesk"));

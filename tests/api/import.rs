@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::both;
-use crate::helpers::{Backend, TestDb, snapshot, spawn, spawn_with, token_for};
+use crate::helpers::{Backend, TestDb, generate, snapshot, spawn, spawn_with, token_for};
 
 fn type_counts(path: &std::path::Path) -> HashMap<String, u64> {
     let mut counts = HashMap::new();
@@ -29,7 +29,7 @@ async fn gen_file_imports(backend: Backend) {
     let app = spawn_with(TestDb::new(backend).await, false, None).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("data.ndjson");
-    crate::datagen::write(&file, 7, 2000, 120);
+    generate(&file, 7, 2000, 120);
     let want = type_counts(&file);
 
     let out = app.cli(&["import", file.to_str().unwrap()], None);

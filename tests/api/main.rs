@@ -2,7 +2,6 @@
 //! random port against its own fresh database, once on SQLite and once on
 //! PostgreSQL (`both!`), and talks to it over HTTP (or runs the real CLI).
 
-mod datagen;
 mod helpers;
 
 mod auth;
