@@ -7,7 +7,8 @@ Run `cargo build --release` first. Starts `target/release/mediadesk serve` pinne
 to core 1 over a fresh database (no demo data), makes an editor key with the CLI,
 then measures from core 0:
 
-1. `POST /api/v1/import` of gen.py's data set (streamed NDJSON): wall time and
+1. `POST /api/v1/import` of the data set (`mediadesk generate`, or `--data FILE
+   --params FILE`, e.g. gen.py's; streamed NDJSON): wall time and
    the server's peak memory;
 2. `POST /api/v1/mentions` with distinct URLs from 8 concurrent clients:
    requests per second, p50/p99;
@@ -20,10 +21,10 @@ Prints a table and writes bench/out/writes-<db>-<n>.json.
 """
 import argparse, concurrent.futures as cf, json, os, shutil, signal, subprocess, time, urllib.error, urllib.request
 
+import dataset
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(ROOT, "..", "shared")
 OUT = os.path.join(ROOT, "bench", "out")
-BIN = os.path.join(ROOT, "target", "release", "mediadesk")
 
 
 def call(port, method, path, token, body=None, headers=None, ctype="application/json"):
@@ -63,14 +64,11 @@ def main():
     ap.add_argument("--mentions", type=int, default=2000)
     ap.add_argument("--patches", type=int, default=500)
     ap.add_argument("--port", type=int, default=18282)
+    dataset.add_arguments(ap, ROOT)
     args = ap.parse_args()
+    BIN = args.bin
     os.makedirs(OUT, exist_ok=True)
-    n = args.articles
-    data = os.path.join(OUT, f"data-{n}.ndjson")
-    if not os.path.exists(data):
-        subprocess.run(["python3", os.path.join(SHARED, "data", "gen.py"), "--seed", "42", "--articles", str(n),
-                        "-o", data, "--params", os.path.join(OUT, f"params-{n}.json")], check=True,
-                       stderr=subprocess.DEVNULL)
+    data, _, n = dataset.prepare(args, OUT)
     env = dict(os.environ, RUST_LOG="warn", MEDIADESK_NO_DEMO="true",
                MEDIADESK_WRITES_PER_MINUTE="1000000", MEDIADESK_WRITE_BURST="1000000")
     if args.db == "sqlite":
