@@ -196,3 +196,76 @@ async fn bad_lines_change_nothing(backend: Backend) {
     assert!(stderr.contains("line 2: "), "{stderr}");
     assert_eq!(app.counts().await[0], after_first[0] + 1);
 }
+
+both!(
+    mediadesk_generate_writes_the_library_s_data_set_and_parameters_that_name_imported_records,
+    generate_command
+);
+
+async fn generate_command(backend: Backend) {
+    let app = spawn_with(TestDb::new(backend).await, false, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("g.ndjson");
+    let params = dir.path().join("g.json");
+    let out = app.cli(
+        &[
+            "generate",
+            "--articles",
+            "400",
+            "--events",
+            "30",
+            "--seed",
+            "11",
+            "-o",
+            file.to_str().unwrap(),
+            "--params",
+            params.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same bytes as the library gives for the same options.
+    let lib = dir.path().join("lib.ndjson");
+    generate(&lib, 11, 400, 30);
+    assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(&lib).unwrap());
+
+    let out = app.cli(&["import", file.to_str().unwrap()], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&params).unwrap()).unwrap();
+    assert_eq!(p["articles"], 400);
+    let d = app
+        .gql_ok(
+            "query($a: String!, $e: String!, $o: String!) { article(slug: $a) { body experts { slug } }
+               expert(slug: $e) { slug } outlet(slug: $o) { children { slug } } }",
+            json!({ "a": p["w2_article_slug"], "e": p["w3_expert_slug"], "o": p["outlet_group_slug"] }),
+        )
+        .await;
+    assert!(
+        d["article"]["body"].as_str().is_some_and(|b| !b.is_empty()),
+        "{d}"
+    );
+    assert_eq!(d["expert"]["slug"], p["w3_expert_slug"]);
+    assert!(
+        !d["outlet"]["children"].as_array().unwrap().is_empty(),
+        "{d}"
+    );
+    let found = app
+        .gql_ok(
+            "query($q: String!) { articles(first: 5, filter: { query: $q }) { totalCount } }",
+            json!({ "q": p["w4_query"] }),
+        )
+        .await;
+    assert!(
+        found["articles"]["totalCount"].as_u64().unwrap() > 0,
+        "{found}"
+    );
+}
