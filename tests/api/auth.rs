@@ -6,19 +6,9 @@ use serde_json::{Value, json};
 use crate::both;
 use crate::helpers::{Backend, TEST_JWT_SECRET, TestApp, spawn};
 
-/// Creates a key with the CLI and returns its secret (the last line printed).
+/// Creates a key with the CLI and returns its secret.
 fn create_key(app: &TestApp, role: &str) -> String {
-    let out = app.cli(
-        &["key", "create", "--role", role, "--name", "test script"],
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    stdout.lines().last().unwrap().trim().to_owned()
+    crate::helpers::api_key(app, role, "test script")
 }
 
 async fn token(app: &TestApp, body: Value) -> reqwest::Response {

@@ -442,18 +442,7 @@ both!(
 async fn one_budget_per_subject(backend: Backend) {
     use serde_json::json;
     let app = spawn_flags(backend, &["--write-burst", "3", "--writes-per-minute", "1"]).await;
-    let out = app.cli(
-        &["key", "create", "--role", "editor", "--name", "two tokens"],
-        None,
-    );
-    assert!(out.status.success());
-    let key = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned();
+    let key = crate::helpers::api_key(&app, "editor", "two tokens");
     let mut tokens = Vec::new();
     for _ in 0..2 {
         let res = token_request(&app, &json!({ "api_key": key }), &[]).await;

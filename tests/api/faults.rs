@@ -307,8 +307,9 @@ async fn a_write_that_fills_the_disk_answers_507_and_writes_nothing_on_sqlite() 
     let lines: Vec<Value> = (0..400)
         .map(|i| json!({ "type": "expert", "name": format!("Filler Expert {i}"), "bio": "x".repeat(400) }))
         .collect();
-    let (status, body) =
-        crate::writes::post_import(&app, &t.editor, "", crate::writes::ndjson(&lines), None).await;
+    let (status, _, body) =
+        crate::helpers::post_import(&app, &t.editor, "", crate::helpers::ndjson(&lines), None)
+            .await;
     assert_eq!(status, 507, "{body}");
     assert_eq!(body["code"], "INSUFFICIENT_STORAGE");
     assert_eq!(crate::helpers::snapshot(&app, &t.admin).await, before);

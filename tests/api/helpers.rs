@@ -406,31 +406,22 @@ pub fn pg_target() -> String {
         .to_owned()
 }
 
-/// A Bearer token of a new API key with `role`, made with the real CLI.
-pub async fn token_for(app: &TestApp, role: &str) -> String {
-    let out = app.cli(
-        &[
-            "key",
-            "create",
-            "--role",
-            role,
-            "--name",
-            &format!("{role} test"),
-        ],
-        None,
-    );
+/// The secret of a new API key with `role` named `name`, made with the real CLI
+/// (the last line it prints).
+pub fn api_key(app: &TestApp, role: &str, name: &str) -> String {
+    let out = app.cli(&["key", "create", "--role", role, "--name", name], None);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let key = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_owned();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout.lines().last().unwrap().trim().to_owned()
+}
+
+/// A Bearer token of a new API key with `role`, made with the real CLI.
+pub async fn token_for(app: &TestApp, role: &str) -> String {
+    let key = api_key(app, role, &format!("{role} test"));
     let res: Value = app
         .client
         .post(format!("{}/api/v1/auth/token", app.addr))
@@ -504,4 +495,38 @@ pub async fn snapshot(app: &TestApp, admin: &str) -> Value {
     }
     all.insert("audit".into(), json!(audit_log(app, admin).await));
     Value::Object(all)
+}
+
+/// Import-format lines as one NDJSON body.
+pub fn ndjson(lines: &[Value]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// `POST /api/v1/import{query}` of `body` as `token` (with an `Idempotency-Key`
+/// when given): status, content type and JSON body (`Null` when none).
+pub async fn post_import(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    body: String,
+    key: Option<&str>,
+) -> (u16, String, Value) {
+    let mut r = app
+        .client
+        .post(format!("{}/api/v1/import{query}", app.addr))
+        .bearer_auth(token)
+        .header("content-type", "application/x-ndjson")
+        .body(body);
+    if let Some(k) = key {
+        r = r.header("idempotency-key", k);
+    }
+    let res = r.send().await.unwrap();
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, ct, res.json().await.unwrap_or(Value::Null))
 }

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{Backend, TestApp, call, snapshot, spawn, token_for};
+use crate::helpers::{Backend, TestApp, call, ndjson, post_import, snapshot, spawn, token_for};
 
 const TITLE: &str = "Tariffs bite";
 
@@ -17,18 +17,8 @@ async fn import(app: &TestApp, token: &str, lines: &[Value]) -> Value {
 }
 
 async fn import_status(app: &TestApp, token: &str, lines: &[Value]) -> (u16, Value) {
-    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let res = app
-        .client
-        .post(format!("{}/api/v1/import", app.addr))
-        .bearer_auth(token)
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap())
+    let (status, _, body) = post_import(app, token, "", ndjson(lines), None).await;
+    (status, body)
 }
 
 fn article(title: &str, day: u32) -> Value {

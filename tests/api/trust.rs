@@ -7,32 +7,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{Backend, TestApp, audit_log, call, snapshot, spawn, token_for};
-
-async fn import_as(
-    app: &TestApp,
-    token: &str,
-    query: &str,
-    lines: &[Value],
-) -> (u16, String, Value) {
-    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let res = app
-        .client
-        .post(format!("{}/api/v1/import{query}", app.addr))
-        .bearer_auth(token)
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let ct = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, ct, res.json().await.unwrap_or(Value::Null))
-}
+use crate::helpers::{
+    Backend, TestApp, audit_log, call, ndjson, post_import, snapshot, spawn, token_for,
+};
 
 async fn gql_as(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
     app.client
@@ -84,7 +61,7 @@ async fn import_applies_the_kind_rules(backend: Backend) {
     .await;
     assert_eq!(status, 403, "{patch}");
     for query in ["", "?skip_invalid=true"] {
-        let (status, ct, body) = import_as(&app, &editor, query, &lines).await;
+        let (status, ct, body) = post_import(&app, &editor, query, ndjson(&lines), None).await;
         assert_eq!(status, 403, "{query}: {body}");
         assert_eq!(ct, "application/problem+json");
         assert_eq!(body["code"], "FORBIDDEN");
@@ -94,12 +71,12 @@ async fn import_applies_the_kind_rules(backend: Backend) {
         assert_eq!(snapshot(&app, &admin).await, before, "{query}");
     }
     // A contributor does not reach the import at all.
-    let (status, _, _) = import_as(&app, &contributor, "", &lines[..3]).await;
+    let (status, _, _) = post_import(&app, &contributor, "", ndjson(&lines[..3]), None).await;
     assert_eq!(status, 403);
     assert_eq!(snapshot(&app, &admin).await, before);
 
     // Without the site line an editor imports (and publishes) as ever.
-    let (status, _, body) = import_as(&app, &editor, "", &lines[..3]).await;
+    let (status, _, body) = post_import(&app, &editor, "", ndjson(&lines[..3]), None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["created"]["articles"], 1);
     let d = app
@@ -111,7 +88,14 @@ async fn import_applies_the_kind_rules(backend: Backend) {
     assert_eq!(d["articles"]["nodes"][0]["status"], "PUBLISHED", "{d}");
 
     // An administrator may.
-    let (status, _, body) = import_as(&app, &admin, "", &[site_line("Renamed Institute")]).await;
+    let (status, _, body) = post_import(
+        &app,
+        &admin,
+        "",
+        ndjson(&[site_line("Renamed Institute")]),
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let d = app.gql_ok("{ site { name } }", json!({})).await;
     assert_eq!(d["site"]["name"], "Renamed Institute");

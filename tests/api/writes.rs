@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{
-    Backend, TestApp, audit_log, call, snapshot, spawn, spawn_admin_origin, token_for,
+    Backend, TestApp, audit_log, call, ndjson, post_import, snapshot, spawn, spawn_admin_origin,
+    token_for,
 };
 
 fn etag(h: &HeaderMap) -> String {
@@ -935,31 +936,6 @@ async fn idempotency(backend: Backend) {
     assert_eq!(snapshot(&app, &t.admin).await, unchanged);
 }
 
-pub(crate) fn ndjson(lines: &[Value]) -> String {
-    lines.iter().map(|l| format!("{l}\n")).collect()
-}
-
-pub(crate) async fn post_import(
-    app: &TestApp,
-    token: &str,
-    query: &str,
-    body: String,
-    key: Option<&str>,
-) -> (u16, Value) {
-    let mut r = app
-        .client
-        .post(format!("{}/api/v1/import{query}", app.addr))
-        .bearer_auth(token)
-        .header("content-type", "application/x-ndjson")
-        .body(body);
-    if let Some(k) = key {
-        r = r.header("idempotency-key", k);
-    }
-    let res = r.send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 both!(bulk_import_over_http, import_over_http);
 
 async fn import_over_http(backend: Backend) {
@@ -977,7 +953,7 @@ async fn import_over_http(backend: Backend) {
         json!({ "type": "article", "title": "Fine", "experts": ["Bea Import"], "published_at": "2026-10-02", "language": "en" }),
     ]);
     let before = snapshot(&app, &t.admin).await;
-    let (status, _) = post_import(&app, &t.contributor, "", good.clone(), None).await;
+    let (status, _, _) = post_import(&app, &t.contributor, "", good.clone(), None).await;
     assert_eq!(status, 403);
     let res = app
         .client
@@ -989,7 +965,7 @@ async fn import_over_http(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 415);
-    let (status, body) = post_import(&app, &t.editor, "", bad.clone(), None).await;
+    let (status, _, body) = post_import(&app, &t.editor, "", bad.clone(), None).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["code"], "IMPORT_REJECTED");
     assert_eq!(body["errors"][0]["field"], "line 2");
@@ -1006,7 +982,7 @@ async fn import_over_http(backend: Backend) {
     );
 
     let counts = app.counts().await;
-    let (status, body) = post_import(&app, &t.editor, "", good.clone(), Some("import-1")).await;
+    let (status, _, body) = post_import(&app, &t.editor, "", good.clone(), Some("import-1")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["committed"], true);
     assert_eq!(body["data"]["created"]["articles"], 1);
@@ -1015,7 +991,8 @@ async fn import_over_http(backend: Backend) {
     let after = app.counts().await;
     assert_eq!(after[0], counts[0] + 1);
     let unchanged = snapshot(&app, &t.admin).await;
-    let (status, replay) = post_import(&app, &t.editor, "", good.clone(), Some("import-1")).await;
+    let (status, _, replay) =
+        post_import(&app, &t.editor, "", good.clone(), Some("import-1")).await;
     assert_eq!(status, 200);
     assert_eq!(replay, body, "the same key and file replay the answer");
     assert_eq!(
@@ -1023,7 +1000,7 @@ async fn import_over_http(backend: Backend) {
         unchanged,
         "without importing twice"
     );
-    let (status, _) = post_import(&app, &t.editor, "", bad.clone(), Some("import-1")).await;
+    let (status, _, _) = post_import(&app, &t.editor, "", bad.clone(), Some("import-1")).await;
     assert_eq!(status, 422, "the same key with another file");
     let a = app
         .gql_ok(
@@ -1033,7 +1010,7 @@ async fn import_over_http(backend: Backend) {
         .await;
     assert_eq!(a["articles"]["nodes"][0]["outlet"]["name"], "Prairie Post");
 
-    let (status, body) = post_import(&app, &t.editor, "?skip_invalid=true", bad, None).await;
+    let (status, _, body) = post_import(&app, &t.editor, "?skip_invalid=true", bad, None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["created"]["articles"], 1);
     assert_eq!(body["data"]["error_count"], 1);
