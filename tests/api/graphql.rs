@@ -555,7 +555,11 @@ async fn persisted_queries_work(backend: Backend) {
     let query = "{ site { name } }";
     let hash = format!("{:x}", sha2::Sha256::digest(query.as_bytes()));
     let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } }).to_string();
-    let url = format!("{}/graphql?extensions={}", app.addr, urlencode(&ext));
+    let url = format!(
+        "{}/graphql?extensions={}",
+        app.addr,
+        crate::helpers::urlencode(&ext)
+    );
     let miss: Value = app
         .client
         .get(&url)
@@ -589,17 +593,6 @@ async fn persisted_queries_work(backend: Backend) {
         hit["data"]["site"]["name"],
         "Canadian Global Affairs Institute"
     );
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 both!(
@@ -670,7 +663,11 @@ async fn cache_is_never_stale(backend: Backend) {
     assert_eq!(first["articles"]["nodes"][0]["title"], "G7 Update");
     // Same answer again (from the cache), and over GET with an ETag and a 304.
     assert_eq!(app.gql_ok(q, json!({})).await, first);
-    let url = format!("{}/graphql?query={}", app.addr, urlencode(q));
+    let url = format!(
+        "{}/graphql?query={}",
+        app.addr,
+        crate::helpers::urlencode(q)
+    );
     let res = app.client.get(&url).send().await.unwrap();
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     let res = app

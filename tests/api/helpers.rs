@@ -530,3 +530,15 @@ pub async fn post_import(
         .to_owned();
     (status, ct, res.json().await.unwrap_or(Value::Null))
 }
+
+/// Percent-encodes `s` for a query string (unreserved characters kept).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -28,17 +28,6 @@ pub(crate) fn unescape(s: &str) -> String {
         .replace("&#38;", "&")
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// POSTs a record as `token`, returns its `data`.
 async fn create(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
     let res = app
@@ -303,7 +292,7 @@ async fn stale_validators(backend: Backend) {
 
     let rest = "/api/v1/events?upcoming=true&limit=100";
     let q = "{ events(first: 100, filter: { upcoming: true }) { nodes { title } } }";
-    let gql = format!("/graphql?query={}", urlencode(q));
+    let gql = format!("/graphql?query={}", crate::helpers::urlencode(q));
     let widget = "/embed/mentions?expert=rob-huebert&limit=10";
     let feed = "/feeds/experts/rob-huebert.atom";
 
