@@ -2,11 +2,7 @@
 //! import-format line, checked and stored, and who may change it.
 
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Map, Value, json};
 
 use super::{Op, Record, Versioned, delete_if, slug_free, store};
@@ -235,13 +231,8 @@ impl Record for article::Model {
 
     async fn remove(&self, db: &DatabaseTransaction) -> AppResult<bool> {
         let gone = delete_if::<article::Entity>(db, self.id, self.version).await?;
-        if gone && db.get_database_backend() == DbBackend::Sqlite {
-            // FTS5 rows have no foreign key to cascade from.
-            let del = Query::delete()
-                .from_table(Alias::new("article_search"))
-                .and_where(Expr::col(Alias::new("rowid")).eq(self.id))
-                .to_owned();
-            db.execute(&del).await?;
+        if gone {
+            search::remove_articles(db, &[self.id]).await?;
         }
         Ok(gone)
     }
