@@ -5,7 +5,7 @@ bench/out/, with its parameters file). `--data FILE --params FILE` feeds another
 file instead, e.g. `../shared/data/gen.py`'s output for a comparison with the
 peers' harness, which uses gen.py itself (both write the same params names).
 """
-import json, os, subprocess
+import json, os, subprocess, time, urllib.request
 
 
 def add_arguments(ap, root):
@@ -39,3 +39,13 @@ def prepare(args, out):
                         "--params", params_file], check=True, stderr=subprocess.DEVNULL)
         os.replace(data + ".part", data)
     return data, json.load(open(params_file)), n
+
+
+def wait_ready(port, tries=300):
+    """Waits until the server on `port` answers /readyz (or `tries` × 0.2 s have passed)."""
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
+            return
+        except Exception:
+            time.sleep(0.2)

@@ -95,12 +95,7 @@ def main():
     server = subprocess.Popen(["taskset", "-c", "1", BIN, "serve", "--bind", f"127.0.0.1:{args.port}",
                                "--workers", "1"], env=env, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/readyz", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.2)
+        dataset.wait_ready(args.port, 100)
         wl = {}
         for i in range(1, 6):
             with open(os.path.join(WORKLOADS, f"w{i}.graphql")) as f:

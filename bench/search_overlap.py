@@ -19,6 +19,8 @@ exact. Needs sqlite3 or psql on PATH.
 """
 import argparse, collections, json, os, random, re, signal, subprocess, sys, time, urllib.request
 
+import dataset
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GQL = """query($q: String!, $n: Int!) {
   articles(first: $n, filter: { query: $q }, orderBy: RELEVANCE) { nodes { slug } }
@@ -101,12 +103,7 @@ def main():
     server = subprocess.Popen([args.bin, "serve", "--bind", f"127.0.0.1:{args.port}", "--workers", "1"],
                               env=env, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/readyz", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.2)
+        dataset.wait_ready(args.port, 300)
         total, same, overlap_sum = 0, 0, 0.0
         for words in vocabulary(args, args.seed, args.queries * 3):
             if total == args.queries:

@@ -88,12 +88,7 @@ def main():
                                "--workers", "1"], env=env, stderr=subprocess.DEVNULL)
     results = {"articles": n, "db": args.db}
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/readyz", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.2)
+        dataset.wait_ready(args.port, 100)
         req = urllib.request.Request(f"http://127.0.0.1:{args.port}/api/v1/auth/token",
                                      data=json.dumps({"api_key": key}).encode(),
                                      headers={"content-type": "application/json"})
