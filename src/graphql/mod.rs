@@ -25,6 +25,7 @@ use crate::error::AppError;
 pub use loaders::Loaders;
 pub use mutation::Mutation;
 pub use query::Query;
+pub use types::{EventKind, Language, OutletKind, Status};
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -117,6 +118,24 @@ pub(crate) fn gql_error(e: AppError) -> async_graphql::Error {
 /// A Relay global ID: `base64url("Type:id")`.
 pub fn global_id(kind: &str, id: i32) -> async_graphql::ID {
     async_graphql::ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
+}
+
+/// The `id` of each kind of node, for the entity models that are GraphQL
+/// objects (`#[graphql(derived(name = "id", with = "node_id::event"))]`).
+pub mod node_id {
+    macro_rules! node_ids {
+        ($($f:ident => $kind:literal),+) => {
+            $(pub fn $f(id: i32) -> async_graphql::ID {
+                super::global_id($kind, id)
+            })+
+        };
+    }
+    node_ids!(article => "Article", expert => "Expert", outlet => "Outlet", event => "Event", topic => "Topic");
+}
+
+/// The names in a stored JSON array (aliases, bylines).
+pub fn names(json: serde_json::Value) -> Vec<String> {
+    serde_json::from_value(json).unwrap_or_default()
 }
 
 /// Decodes a Relay global ID into its type name and numeric id.

@@ -15,6 +15,12 @@ use crate::domain::{ArticleStatus, FieldError, Role};
 use crate::entities::{article, event, expert, outlet, site, topic};
 use crate::error::AppError;
 use crate::services;
+use crate::services::lines::{
+    ArticleLine as CreateArticleInput, EventLine as CreateEventInput,
+    ExpertLine as CreateExpertInput, OutletLine as CreateOutletInput,
+    TopicLine as CreateTopicInput, UpdateArticleInput, UpdateEventInput, UpdateExpertInput,
+    UpdateOutletInput, UpdateTopicInput,
+};
 use crate::services::mentions::MentionInput;
 use crate::services::records::{self, Expected, Record};
 
@@ -23,283 +29,12 @@ use super::{RequestCtx, gql_error};
 
 pub struct Mutation;
 
-/// A media mention as a script records it.
-#[derive(InputObject)]
-pub struct RecordMentionInput {
-    pub title: String,
-    /// The canonical source URL: recording the same URL again changes nothing.
-    pub url: String,
-    /// Outlet name, alias or slug.
-    pub outlet: Option<String>,
-    /// Expert names, aliases or slugs, in order.
-    pub experts: Vec<String>,
-    #[graphql(default)]
-    pub authors: Vec<String>,
-    /// A date (`2022-06-29`) or an RFC 3339 date-time.
-    pub published_at: String,
-    /// `en` or `fr`.
-    pub language: String,
-    pub summary: Option<String>,
-    #[graphql(default)]
-    pub topics: Vec<String>,
-    /// `published` (default for editors) or `draft` (contributors' only choice).
-    pub status: Option<String>,
-    /// Create outlets and experts that no name or alias matches (editors).
-    #[graphql(default)]
-    pub create_missing: bool,
-}
-
 #[derive(SimpleObject)]
 pub struct RecordMentionPayload {
     /// The mention: new, or the one already recorded for this URL.
     pub article: Article,
     /// Whether this call created it.
     pub created: bool,
-}
-
-/// A new article. Contributors' articles are drafts.
-#[derive(InputObject, Serialize)]
-pub struct CreateArticleInput {
-    /// Default: the title's slug, with `-2`, `-3`... only if taken. A given
-    /// slug that is taken is refused.
-    pub slug: Option<String>,
-    pub title: String,
-    pub url: Option<String>,
-    /// Outlet name, alias or slug.
-    pub outlet: Option<String>,
-    /// Expert names, aliases or slugs, in order.
-    #[graphql(default)]
-    pub experts: Vec<String>,
-    #[graphql(default)]
-    pub authors: Vec<String>,
-    /// A date (`2022-06-29`) or an RFC 3339 date-time.
-    pub published_at: String,
-    /// `en` or `fr`.
-    pub language: String,
-    pub summary: Option<String>,
-    pub body: Option<String>,
-    pub dateline: Option<String>,
-    pub program: Option<String>,
-    /// Topic names or slugs.
-    #[graphql(default)]
-    pub topics: Vec<String>,
-    /// `draft`, `published` (default for editors) or `archived`.
-    pub status: Option<String>,
-    /// Hidden from the public until this time.
-    pub publish_at: Option<String>,
-}
-
-/// Changes to an article: fields left out stay as they are, `null` clears them.
-#[derive(InputObject, Serialize)]
-pub struct UpdateArticleInput {
-    #[serde(skip)]
-    pub slug: String,
-    /// The `version` the change is based on; a stale one is a `CONFLICT`.
-    #[serde(skip)]
-    pub expected_version: i32,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub new_slug: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub title: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub url: MaybeUndefined<String>,
-    /// Outlet name, alias or slug.
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub outlet: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub experts: MaybeUndefined<Vec<String>>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub authors: MaybeUndefined<Vec<String>>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub published_at: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub language: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub summary: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub body: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub dateline: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub program: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub topics: MaybeUndefined<Vec<String>>,
-    /// `draft`, `published` or `archived`.
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub status: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub publish_at: MaybeUndefined<String>,
-}
-
-/// A new expert.
-#[derive(InputObject, Serialize)]
-pub struct CreateExpertInput {
-    /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
-    /// slug that is taken is refused.
-    pub slug: Option<String>,
-    pub name: String,
-    /// Other spellings met in the media.
-    #[graphql(default)]
-    pub aliases: Vec<String>,
-    pub title: Option<String>,
-    pub affiliation: Option<String>,
-    pub bio_en: Option<String>,
-    pub bio_fr: Option<String>,
-    pub photo_url: Option<String>,
-    /// Topic names or slugs.
-    #[graphql(default)]
-    pub topics: Vec<String>,
-}
-
-/// Changes to an expert: fields left out stay as they are, `null` clears them.
-#[derive(InputObject, Serialize)]
-pub struct UpdateExpertInput {
-    #[serde(skip)]
-    pub slug: String,
-    #[serde(skip)]
-    pub expected_version: i32,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub new_slug: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub name: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub aliases: MaybeUndefined<Vec<String>>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub title: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub affiliation: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub bio_en: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub bio_fr: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub photo_url: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub topics: MaybeUndefined<Vec<String>>,
-}
-
-/// A new outlet.
-#[derive(InputObject, Serialize)]
-pub struct CreateOutletInput {
-    /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
-    /// slug that is taken is refused.
-    pub slug: Option<String>,
-    pub name: String,
-    /// `newspaper`, `magazine`, `tv`, `radio`, `online`, `wire` or `other` (default).
-    pub kind: Option<String>,
-    /// The parent outlet's name, alias or slug.
-    pub parent: Option<String>,
-    pub website: Option<String>,
-    pub country: Option<String>,
-    pub language: Option<String>,
-    #[graphql(default)]
-    pub aliases: Vec<String>,
-}
-
-/// Changes to an outlet: fields left out stay as they are, `null` clears them.
-#[derive(InputObject, Serialize)]
-pub struct UpdateOutletInput {
-    #[serde(skip)]
-    pub slug: String,
-    #[serde(skip)]
-    pub expected_version: i32,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub new_slug: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub name: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub kind: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub parent: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub website: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub country: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub language: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub aliases: MaybeUndefined<Vec<String>>,
-}
-
-/// A new topic.
-#[derive(InputObject, Serialize)]
-pub struct CreateTopicInput {
-    /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
-    /// slug that is taken is refused.
-    pub slug: Option<String>,
-    pub name: String,
-}
-
-/// Changes to a topic.
-#[derive(InputObject, Serialize)]
-pub struct UpdateTopicInput {
-    #[serde(skip)]
-    pub slug: String,
-    #[serde(skip)]
-    pub expected_version: i32,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub new_slug: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub name: MaybeUndefined<String>,
-}
-
-/// A new event.
-#[derive(InputObject, Serialize)]
-pub struct CreateEventInput {
-    /// Default: the title's slug, with `-2`, `-3`... only if taken. A given
-    /// slug that is taken is refused.
-    pub slug: Option<String>,
-    pub title: String,
-    /// `conference`, `roundtable`, `webinar`, `briefing` or `other`.
-    pub kind: String,
-    /// RFC 3339 date-time or a date.
-    pub starts_at: String,
-    pub ends_at: Option<String>,
-    /// IANA time zone of the venue, e.g. `America/Edmonton`.
-    pub time_zone: Option<String>,
-    pub venue: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub country: Option<String>,
-    pub description: Option<String>,
-    pub registration_url: Option<String>,
-    /// `published` (default), `draft` or `archived`.
-    pub status: Option<String>,
-}
-
-/// Changes to an event: fields left out stay as they are, `null` clears them.
-#[derive(InputObject, Serialize)]
-pub struct UpdateEventInput {
-    #[serde(skip)]
-    pub slug: String,
-    #[serde(skip)]
-    pub expected_version: i32,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub new_slug: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub title: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub kind: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub starts_at: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub ends_at: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub time_zone: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub venue: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub city: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub region: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub country: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub description: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub registration_url: MaybeUndefined<String>,
-    #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
-    pub status: MaybeUndefined<String>,
 }
 
 /// An office of the organisation.
@@ -340,8 +75,8 @@ pub struct UpdateSiteInput {
     pub charity_registration: MaybeUndefined<String>,
 }
 
-/// An input object as import-format fields. A create's absent fields (null)
-/// are left out; an update's `newSlug` is its `slug`.
+/// An input object as import-format fields (an update input serializes its
+/// `newSlug` as `slug`). A create's absent fields (null) are left out.
 fn fields(input: &impl Serialize, drop_nulls: bool) -> Map<String, Value> {
     let mut m = match serde_json::to_value(input) {
         Ok(Value::Object(m)) => m,
@@ -349,9 +84,6 @@ fn fields(input: &impl Serialize, drop_nulls: bool) -> Map<String, Value> {
     };
     if drop_nulls {
         m.retain(|_, v| !Value::is_null(v));
-    }
-    if let Some(s) = m.remove("new_slug") {
-        m.insert("slug".into(), s);
     }
     m
 }
@@ -492,27 +224,14 @@ impl Mutation {
     async fn record_mention(
         &self,
         ctx: &Context<'_>,
-        input: RecordMentionInput,
+        input: MentionInput,
     ) -> Result<RecordMentionPayload> {
         let rc = ctx.data::<RequestCtx>()?;
-        let input = MentionInput {
-            title: input.title,
-            url: input.url,
-            outlet: input.outlet,
-            experts: input.experts,
-            authors: input.authors,
-            published_at: input.published_at,
-            language: input.language,
-            summary: input.summary,
-            topics: input.topics,
-            status: input.status,
-            create_missing: input.create_missing,
-        };
         let (a, created) = services::mentions::record_mention(&rc.db, &rc.actor, input)
             .await
             .map_err(input_error)?;
         Ok(RecordMentionPayload {
-            article: Article(a),
+            article: a,
             created,
         })
     }
@@ -523,7 +242,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: CreateArticleInput,
     ) -> Result<Article> {
-        create::<article::Model>(ctx, &input).await.map(Article)
+        create::<article::Model>(ctx, &input).await
     }
 
     /// Changes an article if it is still at `expectedVersion` (editors; a
@@ -533,9 +252,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: UpdateArticleInput,
     ) -> Result<Article> {
-        update::<article::Model>(ctx, &input.slug, input.expected_version, &input)
-            .await
-            .map(Article)
+        update::<article::Model>(ctx, &input.slug, input.expected_version, &input).await
     }
 
     /// Publishes an article (editors).
@@ -545,9 +262,7 @@ impl Mutation {
         slug: String,
         expected_version: i32,
     ) -> Result<Article> {
-        set_status::<article::Model>(ctx, &slug, expected_version, ArticleStatus::Published)
-            .await
-            .map(Article)
+        set_status::<article::Model>(ctx, &slug, expected_version, ArticleStatus::Published).await
     }
 
     /// Takes an article back to draft (editors).
@@ -557,9 +272,7 @@ impl Mutation {
         slug: String,
         expected_version: i32,
     ) -> Result<Article> {
-        set_status::<article::Model>(ctx, &slug, expected_version, ArticleStatus::Draft)
-            .await
-            .map(Article)
+        set_status::<article::Model>(ctx, &slug, expected_version, ArticleStatus::Draft).await
     }
 
     /// Deletes an article (editors; a contributor its own drafts).
@@ -574,14 +287,12 @@ impl Mutation {
 
     /// Creates an expert (editors).
     async fn create_expert(&self, ctx: &Context<'_>, input: CreateExpertInput) -> Result<Expert> {
-        create::<expert::Model>(ctx, &input).await.map(Expert)
+        create::<expert::Model>(ctx, &input).await
     }
 
     /// Changes an expert if it is still at `expectedVersion` (editors).
     async fn update_expert(&self, ctx: &Context<'_>, input: UpdateExpertInput) -> Result<Expert> {
-        update::<expert::Model>(ctx, &input.slug, input.expected_version, &input)
-            .await
-            .map(Expert)
+        update::<expert::Model>(ctx, &input.slug, input.expected_version, &input).await
     }
 
     /// Deletes an expert no article mentions (editors).
@@ -596,14 +307,12 @@ impl Mutation {
 
     /// Creates an outlet (editors).
     async fn create_outlet(&self, ctx: &Context<'_>, input: CreateOutletInput) -> Result<Outlet> {
-        create::<outlet::Model>(ctx, &input).await.map(Outlet)
+        create::<outlet::Model>(ctx, &input).await
     }
 
     /// Changes an outlet if it is still at `expectedVersion` (editors).
     async fn update_outlet(&self, ctx: &Context<'_>, input: UpdateOutletInput) -> Result<Outlet> {
-        update::<outlet::Model>(ctx, &input.slug, input.expected_version, &input)
-            .await
-            .map(Outlet)
+        update::<outlet::Model>(ctx, &input.slug, input.expected_version, &input).await
     }
 
     /// Deletes an outlet no article cites and no outlet sits under (editors).
@@ -618,14 +327,12 @@ impl Mutation {
 
     /// Creates a topic (editors).
     async fn create_topic(&self, ctx: &Context<'_>, input: CreateTopicInput) -> Result<Topic> {
-        create::<topic::Model>(ctx, &input).await.map(Topic)
+        create::<topic::Model>(ctx, &input).await
     }
 
     /// Renames a topic if it is still at `expectedVersion` (editors).
     async fn update_topic(&self, ctx: &Context<'_>, input: UpdateTopicInput) -> Result<Topic> {
-        update::<topic::Model>(ctx, &input.slug, input.expected_version, &input)
-            .await
-            .map(Topic)
+        update::<topic::Model>(ctx, &input.slug, input.expected_version, &input).await
     }
 
     /// Deletes a topic, taking it off what was tagged with it (editors).
@@ -640,14 +347,12 @@ impl Mutation {
 
     /// Creates an event (editors).
     async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> Result<Event> {
-        create::<event::Model>(ctx, &input).await.map(Event)
+        create::<event::Model>(ctx, &input).await
     }
 
     /// Changes an event if it is still at `expectedVersion` (editors).
     async fn update_event(&self, ctx: &Context<'_>, input: UpdateEventInput) -> Result<Event> {
-        update::<event::Model>(ctx, &input.slug, input.expected_version, &input)
-            .await
-            .map(Event)
+        update::<event::Model>(ctx, &input.slug, input.expected_version, &input).await
     }
 
     /// Publishes an event (editors).
@@ -657,9 +362,7 @@ impl Mutation {
         slug: String,
         expected_version: i32,
     ) -> Result<Event> {
-        set_status::<event::Model>(ctx, &slug, expected_version, ArticleStatus::Published)
-            .await
-            .map(Event)
+        set_status::<event::Model>(ctx, &slug, expected_version, ArticleStatus::Published).await
     }
 
     /// Takes an event back to draft (editors).
@@ -669,9 +372,7 @@ impl Mutation {
         slug: String,
         expected_version: i32,
     ) -> Result<Event> {
-        set_status::<event::Model>(ctx, &slug, expected_version, ArticleStatus::Draft)
-            .await
-            .map(Event)
+        set_status::<event::Model>(ctx, &slug, expected_version, ArticleStatus::Draft).await
     }
 
     /// Deletes an event (editors).

@@ -25,15 +25,13 @@ impl Query {
         match (slug, id) {
             (Some(s), None) => Ok(services::articles::get_by_slug(&rc.db, &rc.actor, &s)
                 .await
-                .map_err(gql_error)?
-                .map(Article)),
+                .map_err(gql_error)?),
             (None, Some(id)) => match parse_global_id(&id) {
                 Some((kind, n)) if kind == "Article" => {
                     Ok(services::articles::by_ids(&rc.db, &rc.actor, &[n])
                         .await
                         .map_err(gql_error)?
-                        .pop()
-                        .map(Article))
+                        .pop())
                 }
                 _ => Err(gql_error(AppError::invalid("id", "is not an Article ID"))),
             },
@@ -63,10 +61,9 @@ impl Query {
 
     async fn expert(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Expert>> {
         let rc = ctx.data::<RequestCtx>()?;
-        Ok(services::experts::get_by_slug(&rc.db, &slug)
+        services::experts::get_by_slug(&rc.db, &slug)
             .await
-            .map_err(gql_error)?
-            .map(Expert))
+            .map_err(gql_error)
     }
 
     /// Experts by name.
@@ -90,17 +87,16 @@ impl Query {
         Ok(connection(
             p,
             services::experts::cursor_of,
-            Expert,
+            Expert::from,
             TotalOf::Experts(f),
         ))
     }
 
     async fn outlet(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Outlet>> {
         let rc = ctx.data::<RequestCtx>()?;
-        Ok(services::outlets::get_by_slug(&rc.db, &slug)
+        services::outlets::get_by_slug(&rc.db, &slug)
             .await
-            .map_err(gql_error)?
-            .map(Outlet))
+            .map_err(gql_error)
     }
 
     /// Outlets by name.
@@ -128,17 +124,16 @@ impl Query {
         Ok(connection(
             p,
             services::outlets::cursor_of,
-            Outlet,
+            Outlet::from,
             TotalOf::Outlets(f),
         ))
     }
 
     async fn event(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Event>> {
         let rc = ctx.data::<RequestCtx>()?;
-        Ok(services::events::get_by_slug(&rc.db, &rc.actor, &slug)
+        services::events::get_by_slug(&rc.db, &rc.actor, &slug)
             .await
-            .map_err(gql_error)?
-            .map(Event::from))
+            .map_err(gql_error)
     }
 
     /// Events: latest first by default; with `upcoming: true`, soonest first.
@@ -255,7 +250,6 @@ impl Query {
             .await
             .map_err(gql_error)?
             .into_iter()
-            .map(Topic)
             .collect())
     }
 
@@ -280,27 +274,27 @@ impl Query {
                 .await
                 .map_err(gql_error)?
                 .pop()
-                .map(|m| Node::Article(Article(m))),
+                .map(Node::Article),
             "Expert" => services::experts::by_ids(db, &[n])
                 .await
                 .map_err(gql_error)?
                 .pop()
-                .map(|m| Node::Expert(Expert(m))),
+                .map(Node::Expert),
             "Outlet" => services::outlets::by_ids(db, &[n])
                 .await
                 .map_err(gql_error)?
                 .pop()
-                .map(|m| Node::Outlet(Outlet(m))),
+                .map(Node::Outlet),
             "Event" => services::events::by_ids(db, &rc.actor, &[n])
                 .await
                 .map_err(gql_error)?
                 .pop()
-                .map(|m| Node::Event(Event::from(m))),
+                .map(Node::Event),
             "Topic" => services::topics::by_ids(db, &[n])
                 .await
                 .map_err(gql_error)?
                 .pop()
-                .map(|m| Node::Topic(Topic(m))),
+                .map(Node::Topic),
             _ => {
                 return Err(gql_error(AppError::invalid(
                     "id",

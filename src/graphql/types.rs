@@ -1,11 +1,13 @@
 //! GraphQL object, enum and input types. Objects wrap entity models; nested fields
 //! resolve through the request's DataLoaders.
 
-use async_graphql::{Context, Enum, ID, InputObject, Interface, Object, Result, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Interface, Object, Result, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 
 use crate::domain::{self, ArticleFilter, ExpertFilter, Slug};
-use crate::entities::{article, event, expert, outlet, topic};
+use crate::entities::{article, expert, outlet};
 use crate::error::AppError;
 use crate::services;
 
@@ -23,6 +25,17 @@ macro_rules! gql_enum {
         }
         impl From<$name> for domain::$domain {
             fn from(g: $name) -> Self { match g { $($name::$v => domain::$domain::$v),+ } }
+        }
+        impl $name {
+            /// The value as a column stores it (a field of an entity model).
+            pub fn stored(s: String) -> Result<Self> {
+                Ok(parse::<domain::$domain>(stringify!($name), &s)?.into())
+            }
+            /// The value of a nullable column.
+            #[allow(dead_code)]
+            pub fn stored_opt(s: Option<String>) -> Result<Option<Self>> {
+                s.map(Self::stored).transpose()
+            }
         }
     };
 }
@@ -168,10 +181,10 @@ impl From<services::search::Hit> for SearchResult {
     fn from(h: services::search::Hit) -> Self {
         use services::search::Hit;
         match h {
-            Hit::Article(m) => SearchResult::Article(Article(m)),
-            Hit::Expert(m) => SearchResult::Expert(Expert(m)),
-            Hit::Outlet(m) => SearchResult::Outlet(Outlet(m)),
-            Hit::Event(m) => SearchResult::Event(Event::from(m)),
+            Hit::Article(m) => SearchResult::Article(m),
+            Hit::Expert(m) => SearchResult::Expert(m),
+            Hit::Outlet(m) => SearchResult::Outlet(m),
+            Hit::Event(m) => SearchResult::Event(m),
         }
     }
 }
@@ -187,150 +200,55 @@ pub enum Node {
     Topic(Topic),
 }
 
-/// A media mention: an article, interview or broadcast featuring experts.
-pub struct Article(pub article::Model);
+pub use crate::entities::article::Model as Article;
 
-#[Object]
+#[ComplexObject]
 impl Article {
-    async fn id(&self) -> ID {
-        global_id("Article", self.0.id)
-    }
-    async fn slug(&self) -> &str {
-        &self.0.slug
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    /// Bylines as written, in order.
-    async fn authors(&self) -> Vec<String> {
-        serde_json::from_value(self.0.authors.clone()).unwrap_or_default()
-    }
     async fn outlet(&self, ctx: &Context<'_>) -> Result<Option<Outlet>> {
-        let Some(id) = self.0.outlet_id else {
+        let Some(id) = self.outlet_id else {
             return Ok(None);
         };
         let l = ctx.data::<Loaders>()?;
-        Ok(l.outlet
-            .load_one(id)
-            .await
-            .map_err(loader_error)?
-            .map(Outlet))
+        l.outlet.load_one(id).await.map_err(loader_error)
     }
     /// Featured experts, in the order the source gives them.
     async fn experts(&self, ctx: &Context<'_>) -> Result<Vec<Expert>> {
         let l = ctx.data::<Loaders>()?;
         Ok(l.experts_of_article
-            .load_one(self.0.id)
+            .load_one(self.id)
             .await
             .map_err(loader_error)?
-            .unwrap_or_default()
-            .into_iter()
-            .map(Expert)
-            .collect())
+            .unwrap_or_default())
     }
     async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
         let l = ctx.data::<Loaders>()?;
         Ok(l.topics_of_article
-            .load_one(self.0.id)
+            .load_one(self.id)
             .await
             .map_err(loader_error)?
-            .unwrap_or_default()
-            .into_iter()
-            .map(Topic)
-            .collect())
-    }
-    async fn published_at(&self) -> DateTime<Utc> {
-        self.0.published_at
-    }
-    async fn language(&self) -> Result<Language> {
-        Ok(parse::<domain::Language>("language", &self.0.language)?.into())
-    }
-    /// The canonical source URL.
-    async fn url(&self) -> Option<&str> {
-        self.0.url.as_deref()
-    }
-    async fn summary(&self) -> Option<&str> {
-        self.0.summary.as_deref()
-    }
-    async fn body(&self) -> Option<&str> {
-        self.0.body.as_deref()
-    }
-    /// Where the story was filed ("OTTAWA").
-    async fn dateline(&self) -> Option<&str> {
-        self.0.dateline.as_deref()
-    }
-    /// The programme or show within the outlet, when known.
-    async fn program(&self) -> Option<&str> {
-        self.0.program.as_deref()
-    }
-    async fn status(&self) -> Result<Status> {
-        Ok(parse::<domain::ArticleStatus>("status", &self.0.status)?.into())
-    }
-    /// Scheduled publication time, if any.
-    async fn publish_at(&self) -> Option<DateTime<Utc>> {
-        self.0.publish_at
-    }
-    /// Increases with every change (optimistic concurrency).
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+            .unwrap_or_default())
     }
 }
 
-/// One of the institute's experts.
-pub struct Expert(pub expert::Model);
+pub use crate::entities::expert::Model as Expert;
 
-#[Object]
+#[ComplexObject]
 impl Expert {
-    /// Increases with every change (optimistic concurrency).
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-    async fn id(&self) -> ID {
-        global_id("Expert", self.0.id)
-    }
-    async fn slug(&self) -> &str {
-        &self.0.slug
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    /// Other spellings of the name met in the media.
-    async fn aliases(&self) -> Vec<String> {
-        services::experts::aliases(&self.0.aliases)
-    }
-    async fn title(&self) -> Option<&str> {
-        self.0.title.as_deref()
-    }
-    async fn affiliation(&self) -> Option<&str> {
-        self.0.affiliation.as_deref()
-    }
     /// The biography in `language` (default English; falls back to the other one).
     async fn bio(&self, language: Option<Language>) -> Option<&str> {
-        let (en, fr) = (self.0.bio_en.as_deref(), self.0.bio_fr.as_deref());
+        let (en, fr) = (self.bio_en.as_deref(), self.bio_fr.as_deref());
         match language.unwrap_or(Language::En) {
             Language::En => en.or(fr),
             Language::Fr => fr.or(en),
         }
     }
-    async fn photo_url(&self) -> Option<&str> {
-        self.0.photo_url.as_deref()
-    }
     async fn topics(&self, ctx: &Context<'_>) -> Result<Vec<Topic>> {
         let l = ctx.data::<Loaders>()?;
         Ok(l.topics_of_expert
-            .load_one(self.0.id)
+            .load_one(self.id)
             .await
             .map_err(loader_error)?
-            .unwrap_or_default()
-            .into_iter()
-            .map(Topic)
-            .collect())
+            .unwrap_or_default())
     }
     /// Articles featuring this expert, newest first by default.
     #[allow(clippy::too_many_arguments)]
@@ -347,14 +265,14 @@ impl Expert {
     ) -> Result<Conn<Article>> {
         let mut f = filter.unwrap_or_default().into_domain()?;
         f.expert =
-            Some(Slug::parse(&self.0.slug).map_err(|m| gql_error(AppError::invalid("slug", m)))?);
+            Some(Slug::parse(&self.slug).map_err(|m| gql_error(AppError::invalid("slug", m)))?);
         list_articles(ctx, first, after, last, before, f, order_by).await
     }
     /// How many published mentions feature this expert.
     async fn mention_count(&self, ctx: &Context<'_>) -> Result<i64> {
         let l = ctx.data::<Loaders>()?;
         Ok(l.mention_count
-            .load_one(self.0.id)
+            .load_one(self.id)
             .await
             .map_err(loader_error)?
             .unwrap_or(0))
@@ -363,73 +281,31 @@ impl Expert {
     async fn latest_mention(&self, ctx: &Context<'_>) -> Result<Option<Article>> {
         let l = ctx.data::<Loaders>()?;
         Ok(l.latest_mention
-            .load_one(self.0.id)
+            .load_one(self.id)
             .await
             .map_err(loader_error)?
-            .flatten()
-            .map(Article))
+            .flatten())
     }
 }
 
-/// A media outlet (newspaper, broadcaster, podcast...), possibly part of a parent.
-pub struct Outlet(pub outlet::Model);
+pub use crate::entities::outlet::Model as Outlet;
 
-#[Object]
+#[ComplexObject]
 impl Outlet {
-    /// Increases with every change (optimistic concurrency).
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-    async fn id(&self) -> ID {
-        global_id("Outlet", self.0.id)
-    }
-    async fn slug(&self) -> &str {
-        &self.0.slug
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn kind(&self) -> Result<OutletKind> {
-        Ok(parse::<domain::OutletKind>("kind", &self.0.kind)?.into())
-    }
-    async fn website(&self) -> Option<&str> {
-        self.0.website.as_deref()
-    }
-    /// ISO 3166 country code.
-    async fn country(&self) -> Option<&str> {
-        self.0.country.as_deref()
-    }
-    async fn language(&self) -> Result<Option<Language>> {
-        self.0
-            .language
-            .as_deref()
-            .map(|l| parse::<domain::Language>("language", l).map(Into::into))
-            .transpose()
-    }
-    async fn aliases(&self) -> Vec<String> {
-        services::experts::aliases(&self.0.aliases)
-    }
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Outlet>> {
-        let Some(id) = self.0.parent_id else {
+        let Some(id) = self.parent_id else {
             return Ok(None);
         };
         let l = ctx.data::<Loaders>()?;
-        Ok(l.outlet
-            .load_one(id)
-            .await
-            .map_err(loader_error)?
-            .map(Outlet))
+        l.outlet.load_one(id).await.map_err(loader_error)
     }
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Outlet>> {
         let l = ctx.data::<Loaders>()?;
         Ok(l.children
-            .load_one(self.0.id)
+            .load_one(self.id)
             .await
             .map_err(loader_error)?
-            .unwrap_or_default()
-            .into_iter()
-            .map(Outlet)
-            .collect())
+            .unwrap_or_default())
     }
     /// Articles from this outlet and its child outlets, newest first by default.
     #[allow(clippy::too_many_arguments)]
@@ -446,91 +322,13 @@ impl Outlet {
     ) -> Result<Conn<Article>> {
         let mut f = filter.unwrap_or_default().into_domain()?;
         f.outlet =
-            Some(Slug::parse(&self.0.slug).map_err(|m| gql_error(AppError::invalid("slug", m)))?);
+            Some(Slug::parse(&self.slug).map_err(|m| gql_error(AppError::invalid("slug", m)))?);
         list_articles(ctx, first, after, last, before, f, order_by).await
     }
 }
 
-/// An event held by the institute.
-pub struct Event(pub event::Model);
-
-impl From<event::Model> for Event {
-    fn from(m: event::Model) -> Self {
-        Self(m)
-    }
-}
-
-#[Object]
-impl Event {
-    /// Increases with every change (optimistic concurrency).
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-    async fn id(&self) -> ID {
-        global_id("Event", self.0.id)
-    }
-    async fn slug(&self) -> &str {
-        &self.0.slug
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn kind(&self) -> Result<EventKind> {
-        Ok(parse::<domain::EventKind>("kind", &self.0.kind)?.into())
-    }
-    async fn starts_at(&self) -> DateTime<Utc> {
-        self.0.starts_at
-    }
-    async fn ends_at(&self) -> Option<DateTime<Utc>> {
-        self.0.ends_at
-    }
-    /// IANA time zone of the venue ("America/Toronto").
-    async fn time_zone(&self) -> Option<&str> {
-        self.0.time_zone.as_deref()
-    }
-    async fn venue(&self) -> Option<&str> {
-        self.0.venue.as_deref()
-    }
-    async fn city(&self) -> Option<&str> {
-        self.0.city.as_deref()
-    }
-    async fn region(&self) -> Option<&str> {
-        self.0.region.as_deref()
-    }
-    /// ISO 3166 country code.
-    async fn country(&self) -> Option<&str> {
-        self.0.country.as_deref()
-    }
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    async fn registration_url(&self) -> Option<&str> {
-        self.0.registration_url.as_deref()
-    }
-    async fn status(&self) -> Result<Status> {
-        Ok(parse::<domain::ArticleStatus>("status", &self.0.status)?.into())
-    }
-}
-
-/// A subject tag shared by articles, experts and events.
-pub struct Topic(pub topic::Model);
-
-#[Object]
-impl Topic {
-    /// Increases with every change (optimistic concurrency).
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-    async fn id(&self) -> ID {
-        global_id("Topic", self.0.id)
-    }
-    async fn slug(&self) -> &str {
-        &self.0.slug
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-}
+pub use crate::entities::event::Model as Event;
+pub use crate::entities::topic::Model as Topic;
 
 /// An office of the organisation.
 #[derive(SimpleObject)]
@@ -614,7 +412,7 @@ pub(crate) async fn list_articles(
     Ok(connection(
         p,
         services::articles::cursor_of,
-        Article,
+        Article::from,
         TotalOf::Articles(filter),
     ))
 }

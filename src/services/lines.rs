@@ -2,10 +2,17 @@
 //! `site`) and their rules. Imports, mentions and every create or change through
 //! the API read and check content through these, so a value the import refuses is
 //! refused everywhere, with the same message.
+//!
+//! A kind's line is declared once, with `line!`: that gives the import
+//! format's record, GraphQL's create input (the same struct) and its update
+//! input (the same fields as patches), with one doc comment per field. These
+//! are the only async-graphql items in the service layer: derives, no
+//! resolvers.
 
+use async_graphql::{InputObject, MaybeUndefined};
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     ArticleStatus, EventKind, FieldError, Language, Office, OutletKind, Slug, SourceUrl,
@@ -18,66 +25,151 @@ use super::resolve::Resolver;
 /// At most this many experts on one article.
 const MAX_EXPERTS: usize = 20;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OutletLine {
-    pub slug: Option<String>,
-    pub name: String,
-    pub kind: Option<String>,
-    pub parent: Option<String>,
-    pub website: Option<String>,
-    pub country: Option<String>,
-    pub language: Option<String>,
-    #[serde(default)]
-    pub aliases: Vec<String>,
+/// The type of a field in an update input: what an `Option` holds, else the
+/// field's own type (the update input wraps it in `MaybeUndefined`).
+pub trait Patch {
+    type Value;
+}
+impl<T> Patch for Option<T> {
+    type Value = T;
+}
+impl Patch for String {
+    type Value = String;
+}
+impl<T> Patch for Vec<T> {
+    type Value = Vec<T>;
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpertLine {
-    pub slug: Option<String>,
-    pub name: String,
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    pub title: Option<String>,
-    pub affiliation: Option<String>,
-    #[serde(rename = "bio_en", alias = "bio")]
-    pub bio: Option<String>,
-    pub bio_fr: Option<String>,
-    pub photo_url: Option<String>,
-    #[serde(default)]
-    pub topics: Vec<String>,
+/// Declares a kind's line (`$line`: the import format's record, which is also
+/// the GraphQL create input `$create`) and its GraphQL update input
+/// `$update`, whose fields are the line's as patches (absent: unchanged,
+/// `null`: cleared) besides the record's `slug`, the `expectedVersion` the
+/// change is based on and `newSlug` (the line's `slug`). Attributes after
+/// `=>` are the line's only (defaults, aliases); `$line::FIELDS` lists the
+/// fields' names.
+macro_rules! line {
+    (
+        $(#[$meta:meta])*
+        $line:ident as $create:literal, $update:ident ($update_doc:literal) {
+            $(#[$slug_meta:meta])*
+            slug,
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty $(=> $(#[$lmeta:meta])+)? ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Deserialize, Serialize, InputObject)]
+        #[serde(deny_unknown_fields)]
+        #[graphql(name = $create)]
+        pub struct $line {
+            $(#[$slug_meta])*
+            pub slug: Option<String>,
+            $( $(#[$fmeta])* $($(#[$lmeta])+)? pub $field: $ty, )+
+        }
+
+        impl $line {
+            /// The names of the line's fields.
+            pub const FIELDS: &'static [&'static str] = &["slug", $(stringify!($field)),+];
+        }
+
+        #[doc = $update_doc]
+        #[derive(InputObject, Serialize)]
+        pub struct $update {
+            #[serde(skip)]
+            pub slug: String,
+            /// The `version` the change is based on; a stale one is a `CONFLICT`.
+            #[serde(skip)]
+            pub expected_version: i32,
+            #[serde(rename = "slug", skip_serializing_if = "MaybeUndefined::is_undefined")]
+            pub new_slug: MaybeUndefined<String>,
+            $(
+                $(#[$fmeta])*
+                #[serde(skip_serializing_if = "MaybeUndefined::is_undefined")]
+                pub $field: MaybeUndefined<<$ty as Patch>::Value>,
+            )+
+        }
+    };
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TopicLine {
-    pub slug: Option<String>,
-    pub name: String,
+line! {
+    /// A new outlet.
+    OutletLine as "CreateOutletInput",
+    UpdateOutletInput("Changes to an outlet: fields left out stay as they are, `null` clears them.") {
+        /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
+        /// slug that is taken is refused.
+        slug,
+        name: String,
+        /// `newspaper`, `magazine`, `tv`, `radio`, `online`, `wire` or `other` (default).
+        kind: Option<String>,
+        /// The parent outlet's name, alias or slug.
+        parent: Option<String>,
+        website: Option<String>,
+        country: Option<String>,
+        language: Option<String>,
+        aliases: Vec<String> => #[serde(default)] #[graphql(default)],
+    }
 }
 
-/// An article as the import format (and `recordMention`) gives it.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ArticleLine {
-    pub slug: Option<String>,
-    pub title: String,
-    #[serde(default)]
-    pub authors: Vec<String>,
-    #[serde(default)]
-    pub experts: Vec<String>,
-    pub outlet: Option<String>,
-    pub program: Option<String>,
-    pub published_at: String,
-    pub language: String,
-    pub url: Option<String>,
-    pub summary: Option<String>,
-    pub body: Option<String>,
-    pub dateline: Option<String>,
-    #[serde(default)]
-    pub topics: Vec<String>,
-    pub status: Option<String>,
-    pub publish_at: Option<String>,
+line! {
+    /// A new expert.
+    ExpertLine as "CreateExpertInput",
+    UpdateExpertInput("Changes to an expert: fields left out stay as they are, `null` clears them.") {
+        /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
+        /// slug that is taken is refused.
+        slug,
+        name: String,
+        /// Other spellings met in the media.
+        aliases: Vec<String> => #[serde(default)] #[graphql(default)],
+        title: Option<String>,
+        affiliation: Option<String>,
+        bio_en: Option<String> => #[serde(alias = "bio")],
+        bio_fr: Option<String>,
+        photo_url: Option<String>,
+        /// Topic names or slugs.
+        topics: Vec<String> => #[serde(default)] #[graphql(default)],
+    }
+}
+
+line! {
+    /// A new topic.
+    TopicLine as "CreateTopicInput", UpdateTopicInput("Changes to a topic.") {
+        /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
+        /// slug that is taken is refused.
+        slug,
+        name: String,
+    }
+}
+
+line! {
+    /// A new article. Contributors' articles are drafts.
+    // Also the import format's article, and what a mention becomes.
+    #[derive(Default)]
+    ArticleLine as "CreateArticleInput",
+    UpdateArticleInput("Changes to an article: fields left out stay as they are, `null` clears them.") {
+        /// Default: the title's slug, with `-2`, `-3`... only if taken. A given
+        /// slug that is taken is refused.
+        slug,
+        title: String,
+        url: Option<String>,
+        /// Outlet name, alias or slug.
+        outlet: Option<String>,
+        /// Expert names, aliases or slugs, in order.
+        experts: Vec<String> => #[serde(default)] #[graphql(default)],
+        authors: Vec<String> => #[serde(default)] #[graphql(default)],
+        /// A date (`2022-06-29`) or an RFC 3339 date-time.
+        published_at: String,
+        /// `en` or `fr`.
+        language: String,
+        summary: Option<String>,
+        body: Option<String>,
+        dateline: Option<String>,
+        program: Option<String>,
+        /// Topic names or slugs.
+        topics: Vec<String> => #[serde(default)] #[graphql(default)],
+        /// `draft`, `published` (default for editors) or `archived`.
+        status: Option<String>,
+        /// Hidden from the public until this time.
+        publish_at: Option<String>,
+    }
 }
 
 /// An article line that passed validation, its names resolved.
@@ -193,22 +285,30 @@ pub(crate) fn validate_article(
     })
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventLine {
-    pub slug: Option<String>,
-    pub title: String,
-    pub kind: String,
-    pub starts_at: String,
-    pub ends_at: Option<String>,
-    pub time_zone: Option<String>,
-    pub venue: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub country: Option<String>,
-    pub description: Option<String>,
-    pub registration_url: Option<String>,
-    pub status: Option<String>,
+line! {
+    /// A new event.
+    EventLine as "CreateEventInput",
+    UpdateEventInput("Changes to an event: fields left out stay as they are, `null` clears them.") {
+        /// Default: the title's slug, with `-2`, `-3`... only if taken. A given
+        /// slug that is taken is refused.
+        slug,
+        title: String,
+        /// `conference`, `roundtable`, `webinar`, `briefing` or `other`.
+        kind: String,
+        /// RFC 3339 date-time or a date.
+        starts_at: String,
+        ends_at: Option<String>,
+        /// IANA time zone of the venue, e.g. `America/Edmonton`.
+        time_zone: Option<String>,
+        venue: Option<String>,
+        city: Option<String>,
+        region: Option<String>,
+        country: Option<String>,
+        description: Option<String>,
+        registration_url: Option<String>,
+        /// `published` (default), `draft` or `archived`.
+        status: Option<String>,
+    }
 }
 
 #[derive(Deserialize)]
@@ -336,7 +436,7 @@ pub(crate) fn validate_expert(
     let aliases = c.take(clean_list("aliases", &l.aliases, 20, 200));
     let title = c.take(clean_optional("title", l.title.as_deref(), 300));
     let affiliation = c.take(clean_optional("affiliation", l.affiliation.as_deref(), 300));
-    let bio_en = c.take(clean_optional("bio_en", l.bio.as_deref(), 20_000));
+    let bio_en = c.take(clean_optional("bio_en", l.bio_en.as_deref(), 20_000));
     let bio_fr = c.take(clean_optional("bio_fr", l.bio_fr.as_deref(), 20_000));
     let photo = opt_url(&mut c, "photo_url", l.photo_url.as_deref());
     let topic_ids = topic_refs(resolver, &mut c, &l.topics);

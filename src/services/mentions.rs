@@ -6,6 +6,7 @@
 //! is already recorded (a conflict without content), so a known or guessed URL
 //! never opens someone else's draft or an embargoed article.
 
+use async_graphql::InputObject;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -23,26 +24,37 @@ use super::records::Record;
 use super::resolve::Resolver;
 use super::slugs::claim;
 
-/// A mention as scripts send it (REST `POST /api/v1/mentions`, GraphQL
-/// `recordMention`). Unknown fields are refused.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// A media mention as a script records it.
+// REST `POST /api/v1/mentions` and GraphQL `recordMention` (this struct is its
+// input type, its doc comments the descriptions); unknown fields are refused.
+#[derive(Clone, Debug, Default, Deserialize, InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "RecordMentionInput")]
 pub struct MentionInput {
     pub title: String,
+    /// The canonical source URL: recording the same URL again changes nothing.
     pub url: String,
+    /// Outlet name, alias or slug.
     pub outlet: Option<String>,
+    /// Expert names, aliases or slugs, in order.
     #[serde(default)]
     pub experts: Vec<String>,
     #[serde(default)]
+    #[graphql(default)]
     pub authors: Vec<String>,
+    /// A date (`2022-06-29`) or an RFC 3339 date-time.
     pub published_at: String,
+    /// `en` or `fr`.
     pub language: String,
     pub summary: Option<String>,
     #[serde(default)]
+    #[graphql(default)]
     pub topics: Vec<String>,
+    /// `published` (default for editors) or `draft` (contributors' only choice).
     pub status: Option<String>,
-    /// Create outlets and experts that no name or alias matches.
+    /// Create outlets and experts that no name or alias matches (editors).
     #[serde(default)]
+    #[graphql(default)]
     pub create_missing: bool,
 }
 

@@ -2,7 +2,8 @@
 //! filtering, visibility of drafts and scheduled items, keyset pagination,
 //! validation beyond parsing, name resolution, transactions and the meaning of
 //! errors. GraphQL, REST, feeds and the CLI are thin adapters over these functions.
-//! Nothing here imports actix_web or async_graphql.
+//! Nothing here imports actix_web; async_graphql only for the derives that
+//! make the line structs (`lines`, `mentions::MentionInput`) GraphQL inputs.
 
 pub mod accounts;
 pub mod articles;

@@ -21,6 +21,21 @@ pub struct Ref {
     pub name: String,
 }
 
+macro_rules! ref_from {
+    ($($m:ident),+) => {
+        $(impl From<$m::Model> for Ref {
+            fn from(m: $m::Model) -> Self {
+                Ref { slug: m.slug, name: m.name }
+            }
+        })+
+    };
+}
+ref_from!(expert, outlet, topic);
+
+fn refs<M: Into<Ref>>(items: Vec<M>) -> Vec<Ref> {
+    items.into_iter().map(Into::into).collect()
+}
+
 #[derive(Serialize)]
 pub struct Article {
     pub id: String,
@@ -65,15 +80,7 @@ async fn outlet_refs(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<HashMa
     Ok(services::outlets::by_ids(db, ids)
         .await?
         .into_iter()
-        .map(|o| {
-            (
-                o.id,
-                Ref {
-                    slug: o.slug,
-                    name: o.name,
-                },
-            )
-        })
+        .map(|o| (o.id, o.into()))
         .collect())
 }
 
@@ -95,24 +102,8 @@ pub async fn articles(
         .map(|a| Article {
             id: global_id("Article", a.id).0,
             outlet: a.outlet_id.and_then(|id| outlets.get(&id).cloned()),
-            experts: experts
-                .remove(&a.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|e| Ref {
-                    slug: e.slug,
-                    name: e.name,
-                })
-                .collect(),
-            topics: topics
-                .remove(&a.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| Ref {
-                    slug: t.slug,
-                    name: t.name,
-                })
-                .collect(),
+            experts: refs(experts.remove(&a.id).unwrap_or_default()),
+            topics: refs(topics.remove(&a.id).unwrap_or_default()),
             authors: serde_json::from_value(a.authors).unwrap_or_default(),
             slug: a.slug,
             title: a.title,
@@ -130,19 +121,13 @@ pub async fn articles(
         .collect())
 }
 
+/// An expert: its public fields, global `id` and topics.
 #[derive(Serialize)]
 pub struct Expert {
     pub id: String,
-    pub slug: String,
-    pub name: String,
-    pub aliases: Vec<String>,
-    pub title: Option<String>,
-    pub affiliation: Option<String>,
-    pub bio_en: Option<String>,
-    pub bio_fr: Option<String>,
-    pub photo_url: Option<String>,
+    #[serde(flatten)]
+    pub record: expert::Model,
     pub topics: Vec<Ref>,
-    pub version: i32,
 }
 
 pub async fn experts(
@@ -155,42 +140,22 @@ pub async fn experts(
         .into_iter()
         .map(|e| Expert {
             id: global_id("Expert", e.id).0,
-            aliases: services::experts::aliases(&e.aliases),
-            topics: topics
-                .remove(&e.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| Ref {
-                    slug: t.slug,
-                    name: t.name,
-                })
-                .collect(),
-            slug: e.slug,
-            name: e.name,
-            title: e.title,
-            affiliation: e.affiliation,
-            bio_en: e.bio_en,
-            bio_fr: e.bio_fr,
-            photo_url: e.photo_url,
-            version: e.version,
+            topics: refs(topics.remove(&e.id).unwrap_or_default()),
+            record: e,
         })
         .collect())
 }
 
+/// An outlet: its public fields, global `id`, parent and (on its own page)
+/// children.
 #[derive(Serialize)]
 pub struct Outlet {
     pub id: String,
-    pub slug: String,
-    pub name: String,
-    pub kind: String,
-    pub website: Option<String>,
-    pub country: Option<String>,
-    pub language: Option<String>,
-    pub aliases: Vec<String>,
+    #[serde(flatten)]
+    pub record: outlet::Model,
     pub parent: Option<Ref>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<Ref>>,
-    pub version: i32,
 }
 
 pub async fn outlets(
@@ -206,72 +171,36 @@ pub async fn outlets(
         .map(|o| Outlet {
             id: global_id("Outlet", o.id).0,
             parent: o.parent_id.and_then(|p| parents.get(&p).cloned()),
-            aliases: services::experts::aliases(&o.aliases),
-            slug: o.slug,
-            name: o.name,
-            kind: o.kind,
-            website: o.website,
-            country: o.country,
-            language: o.language,
             children: None,
-            version: o.version,
+            record: o,
         })
         .collect())
 }
 
+/// A record as REST shows it: its global `id` and its model's public fields
+/// (those the model serializes).
 #[derive(Serialize)]
-pub struct Event {
+pub struct Node<M> {
     pub id: String,
-    pub slug: String,
-    pub title: String,
-    pub kind: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: Option<DateTime<Utc>>,
-    pub time_zone: Option<String>,
-    pub venue: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub country: Option<String>,
-    pub description: Option<String>,
-    pub registration_url: Option<String>,
-    pub status: String,
-    pub version: i32,
+    #[serde(flatten)]
+    pub record: M,
 }
 
+pub type Event = Node<event::Model>;
+
 pub fn event(e: event::Model) -> Event {
-    Event {
+    Node {
         id: global_id("Event", e.id).0,
-        slug: e.slug,
-        title: e.title,
-        kind: e.kind,
-        starts_at: e.starts_at,
-        ends_at: e.ends_at,
-        time_zone: e.time_zone,
-        venue: e.venue,
-        city: e.city,
-        region: e.region,
-        country: e.country,
-        description: e.description,
-        registration_url: e.registration_url,
-        status: e.status,
-        version: e.version,
+        record: e,
     }
 }
 
-#[derive(Serialize)]
-pub struct Topic {
-    pub id: String,
-    pub slug: String,
-    pub name: String,
-    pub version: i32,
-}
+pub type Topic = Node<topic::Model>;
 
 pub fn topic(t: topic::Model) -> Topic {
-    Topic {
+    Node {
         id: global_id("Topic", t.id).0,
-        slug: t.slug,
-        name: t.name,
-        version: t.version,
+        record: t,
     }
 }
 

@@ -25,6 +25,14 @@ fn object(v: Value) -> Map<String, Value> {
     }
 }
 
+/// A model's line, for a kind whose line fields are model fields of the same
+/// names and values (as the model serializes them).
+fn line_of(model: &impl serde::Serialize, fields: &[&str]) -> Map<String, Value> {
+    let mut m = object(serde_json::to_value(model).unwrap_or_default());
+    m.retain(|k, _| fields.contains(&k.as_str()));
+    m
+}
+
 fn unprocessable(errors: Vec<FieldError>) -> AppError {
     AppError::Unprocessable(errors)
 }
@@ -91,23 +99,7 @@ where
 
 impl Record for article::Model {
     const KIND: &'static str = "article";
-    const FIELDS: &'static [&'static str] = &[
-        "slug",
-        "title",
-        "url",
-        "outlet",
-        "experts",
-        "authors",
-        "published_at",
-        "language",
-        "summary",
-        "body",
-        "dateline",
-        "program",
-        "topics",
-        "status",
-        "publish_at",
-    ];
+    const FIELDS: &'static [&'static str] = ArticleLine::FIELDS;
     type Line = ArticleLine;
 
     fn slug(&self) -> &str {
@@ -274,17 +266,7 @@ impl Record for article::Model {
 
 impl Record for expert::Model {
     const KIND: &'static str = "expert";
-    const FIELDS: &'static [&'static str] = &[
-        "slug",
-        "name",
-        "aliases",
-        "title",
-        "affiliation",
-        "bio_en",
-        "bio_fr",
-        "photo_url",
-        "topics",
-    ];
+    const FIELDS: &'static [&'static str] = ExpertLine::FIELDS;
     type Line = ExpertLine;
 
     fn slug(&self) -> &str {
@@ -372,9 +354,7 @@ async fn articles_of_expert(db: &DatabaseTransaction, expert_id: i32) -> AppResu
 
 impl Record for outlet::Model {
     const KIND: &'static str = "outlet";
-    const FIELDS: &'static [&'static str] = &[
-        "slug", "name", "kind", "parent", "website", "country", "language", "aliases",
-    ];
+    const FIELDS: &'static [&'static str] = OutletLine::FIELDS;
     type Line = OutletLine;
 
     fn slug(&self) -> &str {
@@ -483,7 +463,7 @@ async fn articles_of_outlet(db: &DatabaseTransaction, outlet_id: i32) -> AppResu
 
 impl Record for topic::Model {
     const KIND: &'static str = "topic";
-    const FIELDS: &'static [&'static str] = &["slug", "name"];
+    const FIELDS: &'static [&'static str] = TopicLine::FIELDS;
     const USES_NAMES: bool = false;
     type Line = TopicLine;
 
@@ -499,7 +479,7 @@ impl Record for topic::Model {
     }
 
     async fn to_line(&self, _db: &DatabaseTransaction) -> AppResult<Map<String, Value>> {
-        Ok(object(json!({ "slug": self.slug, "name": self.name })))
+        Ok(line_of(self, Self::FIELDS))
     }
 
     async fn save(
@@ -533,21 +513,7 @@ impl Record for topic::Model {
 
 impl Record for event::Model {
     const KIND: &'static str = "event";
-    const FIELDS: &'static [&'static str] = &[
-        "slug",
-        "title",
-        "kind",
-        "starts_at",
-        "ends_at",
-        "time_zone",
-        "venue",
-        "city",
-        "region",
-        "country",
-        "description",
-        "registration_url",
-        "status",
-    ];
+    const FIELDS: &'static [&'static str] = EventLine::FIELDS;
     const USES_NAMES: bool = false;
     type Line = EventLine;
 
@@ -563,14 +529,7 @@ impl Record for event::Model {
     }
 
     async fn to_line(&self, _db: &DatabaseTransaction) -> AppResult<Map<String, Value>> {
-        Ok(object(json!({
-            "slug": self.slug, "title": self.title, "kind": self.kind,
-            "starts_at": self.starts_at.to_rfc3339(),
-            "ends_at": self.ends_at.map(|t| t.to_rfc3339()),
-            "time_zone": self.time_zone, "venue": self.venue, "city": self.city,
-            "region": self.region, "country": self.country, "description": self.description,
-            "registration_url": self.registration_url, "status": self.status,
-        })))
+        Ok(line_of(self, Self::FIELDS))
     }
 
     async fn save(
