@@ -19,8 +19,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{InsertStatement, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DbBackend, EntityTrait, PrimaryKeyTrait, QueryFilter, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
@@ -35,7 +35,7 @@ use super::lines::{
     validate_article, validate_event, validate_expert, validate_outlet, validate_site,
     validate_topic, value_of,
 };
-use super::records::authorize_write;
+use super::records::{Versioned, authorize_write, stamp_new};
 use super::resolve::Resolver;
 use super::slugs::{self as slug_rule, Batch, Hints};
 
@@ -138,35 +138,25 @@ fn parse_line(bytes: &[u8]) -> Result<Option<Line>, String> {
 pub async fn import<R: AsyncBufRead + Unpin>(
     db: &DatabaseConnection,
     actor: &Actor,
-    mut reader: R,
+    reader: R,
     opts: ImportOptions,
-    mut progress: impl FnMut(&Progress),
+    progress: impl FnMut(&Progress),
 ) -> AppResult<ImportReport> {
     actor.require(crate::domain::Role::Contributor)?;
-    let backend = db.get_database_backend();
     let txn = super::begin_write(db).await?;
-    if backend == DbBackend::Postgres {
-        // Ids are assigned here, so no other writer may insert articles meanwhile.
-        txn.execute_unprepared("LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE")
-            .await?;
-    }
-    let max_id: Option<i32> = article::Entity::find()
-        .select_only()
-        .column_as(article::Column::Id.max(), "m")
-        .into_tuple()
-        .one(&*txn)
-        .await?
-        .flatten();
-    let mut im = Importer {
-        txn: &*txn,
-        actor,
-        resolver: Resolver::load(&*txn).await?,
-        next_article_id: max_id.unwrap_or(0) + 1,
-        slug_hints: Hints::default(),
-        batch: Vec::with_capacity(BATCH),
-        report: ImportReport::default(),
-        now: super::now(),
-    };
+    let mut im = Importer::begin(&*txn, actor).await?;
+    read_lines(&mut im, reader, progress).await?;
+    let report = im.report;
+    settle(db, txn, actor, report, opts).await
+}
+
+/// The read loop: reads `reader` a line at a time and hands each line, parsed,
+/// to the importer (which checks it and writes articles a batch at a time).
+async fn read_lines<C: ConnectionTrait>(
+    im: &mut Importer<'_, C>,
+    mut reader: impl AsyncBufRead + Unpin,
+    mut progress: impl FnMut(&Progress),
+) -> AppResult<()> {
     let mut buf = Vec::with_capacity(4096);
     let mut prog = Progress::default();
     loop {
@@ -198,7 +188,20 @@ pub async fn import<R: AsyncBufRead + Unpin>(
     im.flush().await?;
     prog.articles = im.report.created.articles;
     progress(&prog);
-    let mut report = im.report;
+    Ok(())
+}
+
+/// The end of an import: all or nothing unless `skip_invalid` (a file with a
+/// bad line is rolled back), else audited, the content version bumped and
+/// committed; a bulk load leaves fresh planner statistics.
+async fn settle(
+    db: &DatabaseConnection,
+    txn: super::WriteTxn,
+    actor: &Actor,
+    mut report: ImportReport,
+    opts: ImportOptions,
+) -> AppResult<ImportReport> {
+    let backend = db.get_database_backend();
     if report.error_count > 0 && !opts.skip_invalid {
         txn.rollback().await?;
         report.created = Counts::default();
@@ -269,7 +272,34 @@ fn join_errors(errors: Vec<FieldError>) -> String {
         .join("; ")
 }
 
-impl<C: ConnectionTrait> Importer<'_, C> {
+impl<'a, C: ConnectionTrait> Importer<'a, C> {
+    /// An importer writing in `txn`: the name tables read, article ids
+    /// assigned from the highest one on.
+    async fn begin(txn: &'a C, actor: &'a Actor) -> AppResult<Self> {
+        if txn.get_database_backend() == DbBackend::Postgres {
+            // Ids are assigned here, so no other writer may insert articles meanwhile.
+            txn.execute_unprepared("LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE")
+                .await?;
+        }
+        let max_id: Option<i32> = article::Entity::find()
+            .select_only()
+            .column_as(article::Column::Id.max(), "m")
+            .into_tuple()
+            .one(txn)
+            .await?
+            .flatten();
+        Ok(Importer {
+            txn,
+            actor,
+            resolver: Resolver::load(txn).await?,
+            next_article_id: max_id.unwrap_or(0) + 1,
+            slug_hints: Hints::default(),
+            batch: Vec::with_capacity(BATCH),
+            report: ImportReport::default(),
+            now: super::now(),
+        })
+    }
+
     fn fail(&mut self, line: u64, message: String) {
         self.report.error_count += 1;
         if self.report.errors.len() < MAX_REPORTED_ERRORS {
@@ -318,8 +348,19 @@ impl<C: ConnectionTrait> Importer<'_, C> {
         Ok(())
     }
 
+    /// Inserts a new row at version 1, created and updated now; its id.
+    async fn insert<E>(&self, mut am: E::ActiveModel) -> AppResult<i32>
+    where
+        E: Versioned,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+        E::PrimaryKey: PrimaryKeyTrait<ValueType = i32>,
+    {
+        stamp_new::<E>(&mut am, self.now)?;
+        Ok(E::insert(am).exec(self.txn).await?.last_insert_id)
+    }
+
     async fn outlet(&mut self, l: OutletLine) -> AppResult<Result<(), Vec<FieldError>>> {
-        let mut am = match validate_outlet(&self.resolver, &l) {
+        let am = match validate_outlet(&self.resolver, &l) {
             Ok(am) => am,
             Err(e) => return Ok(Err(e)),
         };
@@ -330,20 +371,14 @@ impl<C: ConnectionTrait> Importer<'_, C> {
         }
         let name = value_of(&am.name);
         let aliases = super::experts::aliases(&value_of(&am.aliases));
-        am.version = Set(1);
-        am.created_at = Set(self.now);
-        am.updated_at = Set(self.now);
-        let id = outlet::Entity::insert(am)
-            .exec(self.txn)
-            .await?
-            .last_insert_id;
+        let id = self.insert::<outlet::Entity>(am).await?;
         self.resolver.outlets.add(id, &slug, &name, &aliases);
         self.report.created.outlets += 1;
         Ok(Ok(()))
     }
 
     async fn expert(&mut self, l: ExpertLine) -> AppResult<Result<(), Vec<FieldError>>> {
-        let (mut am, topic_ids) = match validate_expert(&self.resolver, &l) {
+        let (am, topic_ids) = match validate_expert(&self.resolver, &l) {
             Ok(v) => v,
             Err(e) => return Ok(Err(e)),
         };
@@ -354,13 +389,7 @@ impl<C: ConnectionTrait> Importer<'_, C> {
         }
         let name = value_of(&am.name);
         let aliases = super::experts::aliases(&value_of(&am.aliases));
-        am.version = Set(1);
-        am.created_at = Set(self.now);
-        am.updated_at = Set(self.now);
-        let id = expert::Entity::insert(am)
-            .exec(self.txn)
-            .await?
-            .last_insert_id;
+        let id = self.insert::<expert::Entity>(am).await?;
         super::experts::write_topics(self.txn, id, &topic_ids).await?;
         self.resolver.experts.add(id, &slug, &name, &aliases);
         self.report.created.experts += 1;
@@ -368,7 +397,7 @@ impl<C: ConnectionTrait> Importer<'_, C> {
     }
 
     async fn topic(&mut self, l: TopicLine) -> AppResult<Result<(), Vec<FieldError>>> {
-        let mut am = match validate_topic(&l) {
+        let am = match validate_topic(&l) {
             Ok(am) => am,
             Err(e) => return Ok(Err(e)),
         };
@@ -378,13 +407,7 @@ impl<C: ConnectionTrait> Importer<'_, C> {
             return Ok(Ok(()));
         }
         let name = value_of(&am.name);
-        am.version = Set(1);
-        am.created_at = Set(self.now);
-        am.updated_at = Set(self.now);
-        let id = topic::Entity::insert(am)
-            .exec(self.txn)
-            .await?
-            .last_insert_id;
+        let id = self.insert::<topic::Entity>(am).await?;
         self.resolver.topics.add(id, &slug, &name, &[]);
         self.report.created.topics += 1;
         Ok(Ok(()))
@@ -455,10 +478,6 @@ impl<C: ConnectionTrait> Importer<'_, C> {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
-        let urls: Vec<String> = batch
-            .iter()
-            .filter_map(|p| p.url.as_ref().map(|u| u.canonical().to_owned()))
-            .collect();
         // One query for the explicit slugs and the titles' slugs together.
         let mut slugs = Batch::<article::Entity>::new(article::Column::Slug, &mut self.slug_hints);
         slugs
@@ -470,20 +489,128 @@ impl<C: ConnectionTrait> Importer<'_, C> {
                 batch.iter().filter_map(|p| p.slug.as_ref().err()),
             )
             .await?;
-        let taken_urls: HashSet<String> = if urls.is_empty() {
-            HashSet::new()
-        } else {
-            article::Entity::find()
-                .select_only()
-                .column(article::Column::UrlKey)
-                .filter(article::Column::UrlKey.is_in(urls))
-                .into_tuple::<String>()
-                .all(self.txn)
-                .await?
-                .into_iter()
-                .collect()
-        };
+        let taken_urls = taken_urls(self.txn, &batch).await?;
         let mut seen_urls = HashSet::new();
+        let mut inserts = Inserts::new();
+        let mut failed = Vec::new();
+        for p in batch {
+            if let Ok(s) = &p.slug
+                && slugs.is_taken(self.txn, s).await?
+            {
+                failed.push((
+                    p.line,
+                    format!("slug: an article with slug {s:?} already exists"),
+                ));
+                continue;
+            }
+            if let Some(u) = &p.url
+                && (taken_urls.contains(u.canonical())
+                    || !seen_urls.insert(u.canonical().to_owned()))
+            {
+                failed.push((
+                    p.line,
+                    format!(
+                        "url: an article with source url {:?} already exists",
+                        u.as_str()
+                    ),
+                ));
+                continue;
+            }
+            // A title's slug, or with the next free suffix (after the URL
+            // check, so a refused line leaves no gap).
+            let slug = match &p.slug {
+                Ok(s) => {
+                    slugs.take(s);
+                    s.clone()
+                }
+                Err(base) => slugs.derive(self.txn, base).await?.into_string(),
+            };
+            inserts.push(p, slug);
+        }
+        for (line, message) in failed {
+            self.fail(line, message);
+        }
+        self.report.created.articles += inserts.exec(self.txn).await?;
+        Ok(())
+    }
+
+    async fn event(&mut self, l: EventLine) -> AppResult<Result<(), Vec<FieldError>>> {
+        let mut am = match validate_event(&l) {
+            Ok(am) => am,
+            Err(e) => return Ok(Err(e)),
+        };
+        let slug = value_of(&am.slug);
+        if l.slug.is_none() {
+            // The title's slug, or with the next free suffix.
+            let base = Slug::from_text(&slug);
+            let free = slug_rule::claim::<event::Entity>(self.txn, event::Column::Slug, &base);
+            am.slug = Set(free.await?.into_string());
+        } else if super::events::slug_taken(self.txn, &slug).await? {
+            return Ok(Err(vec![FieldError::new(
+                "slug",
+                format!("an event with slug {slug:?} already exists"),
+            )]));
+        }
+        self.insert::<event::Entity>(am).await?;
+        self.report.created.events += 1;
+        Ok(Ok(()))
+    }
+
+    async fn site(&mut self, mut l: SiteLine) -> AppResult<Result<(), Vec<FieldError>>> {
+        let existing = site::Entity::find_by_id(1).one(self.txn).await?;
+        authorize_write::<site::Model>(self.actor, existing.as_ref(), &mut l)?;
+        let mut am = match validate_site(&l) {
+            Ok(am) => am,
+            Err(e) => return Ok(Err(e)),
+        };
+        am.version = Set(existing.as_ref().map_or(1, |s| s.version + 1));
+        am.updated_at = Set(self.now);
+        if existing.is_some() {
+            site::Entity::update(am).exec(self.txn).await?;
+        } else {
+            site::Entity::insert(am).exec(self.txn).await?;
+        }
+        self.report.created.site += 1;
+        Ok(Ok(()))
+    }
+}
+
+/// The canonical source URLs of `batch` that articles in the database have.
+async fn taken_urls(
+    db: &impl ConnectionTrait,
+    batch: &[PendingArticle],
+) -> AppResult<HashSet<String>> {
+    let urls: Vec<String> = batch
+        .iter()
+        .filter_map(|p| p.url.as_ref().map(|u| u.canonical().to_owned()))
+        .collect();
+    if urls.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(article::Entity::find()
+        .select_only()
+        .column(article::Column::UrlKey)
+        .filter(article::Column::UrlKey.is_in(urls))
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The three multi-row inserts of one batch: articles, their experts (in
+/// order) and their topics.
+struct Inserts {
+    articles: InsertStatement,
+    experts: InsertStatement,
+    topics: InsertStatement,
+    ids: Vec<i32>,
+    expert_rows: u64,
+    topic_rows: u64,
+}
+
+impl Inserts {
+    fn new() -> Self {
         let mut articles = Query::insert();
         articles.into_table(article::Entity).columns([
             article::Column::Id,
@@ -519,111 +646,45 @@ impl<C: ConnectionTrait> Importer<'_, C> {
             article_topic::Column::TopicId,
             article_topic::Column::PublishedAt,
         ]);
-        let (mut n_articles, mut n_experts, mut n_topics) = (0u64, 0, 0);
-        let mut inserted: Vec<i32> = Vec::with_capacity(BATCH);
-        let mut failed = Vec::new();
-        for mut p in batch {
-            if let Ok(s) = &p.slug
-                && slugs.is_taken(self.txn, s).await?
-            {
-                failed.push((
-                    p.line,
-                    format!("slug: an article with slug {s:?} already exists"),
-                ));
-                continue;
-            }
-            if let Some(u) = &p.url
-                && (taken_urls.contains(u.canonical())
-                    || !seen_urls.insert(u.canonical().to_owned()))
-            {
-                failed.push((
-                    p.line,
-                    format!(
-                        "url: an article with source url {:?} already exists",
-                        u.as_str()
-                    ),
-                ));
-                continue;
-            }
-            // A title's slug, or with the next free suffix (after the URL
-            // check, so a refused line leaves no gap).
-            let slug = match &p.slug {
-                Ok(s) => {
-                    slugs.take(s);
-                    s.clone()
-                }
-                Err(base) => slugs.derive(self.txn, base).await?.into_string(),
-            };
-            p.values[1] = slug.into();
-            articles.values_panic(p.values.into_iter().map(Into::into));
-            n_articles += 1;
-            inserted.push(p.id);
-            for (pos, e) in p.expert_ids.iter().enumerate() {
-                experts.values_panic([
-                    p.id.into(),
-                    (*e).into(),
-                    (pos as i32).into(),
-                    p.published_at.into(),
-                ]);
-                n_experts += 1;
-            }
-            for t in &p.topic_ids {
-                topics.values_panic([p.id.into(), (*t).into(), p.published_at.into()]);
-                n_topics += 1;
-            }
+        Inserts {
+            articles,
+            experts,
+            topics,
+            ids: Vec::with_capacity(BATCH),
+            expert_rows: 0,
+            topic_rows: 0,
         }
-        for (line, message) in failed {
-            self.fail(line, message);
-        }
-        exec_if(self.txn, &articles, n_articles).await?;
-        exec_if(self.txn, &experts, n_experts).await?;
-        exec_if(self.txn, &topics, n_topics).await?;
-        super::search::index_articles(self.txn, &inserted).await?;
-        self.report.created.articles += n_articles;
-        Ok(())
     }
 
-    async fn event(&mut self, l: EventLine) -> AppResult<Result<(), Vec<FieldError>>> {
-        let mut am = match validate_event(&l) {
-            Ok(am) => am,
-            Err(e) => return Ok(Err(e)),
-        };
-        let slug = value_of(&am.slug);
-        if l.slug.is_none() {
-            // The title's slug, or with the next free suffix.
-            let base = Slug::from_text(&slug);
-            let free = slug_rule::claim::<event::Entity>(self.txn, event::Column::Slug, &base);
-            am.slug = Set(free.await?.into_string());
-        } else if super::events::slug_taken(self.txn, &slug).await? {
-            return Ok(Err(vec![FieldError::new(
-                "slug",
-                format!("an event with slug {slug:?} already exists"),
-            )]));
+    /// Adds an article, stored under `slug`, and its links.
+    fn push(&mut self, mut p: PendingArticle, slug: String) {
+        p.values[1] = slug.into();
+        self.articles
+            .values_panic(p.values.into_iter().map(Into::into));
+        self.ids.push(p.id);
+        for (pos, e) in p.expert_ids.iter().enumerate() {
+            self.experts.values_panic([
+                p.id.into(),
+                (*e).into(),
+                (pos as i32).into(),
+                p.published_at.into(),
+            ]);
+            self.expert_rows += 1;
         }
-        am.version = Set(1);
-        am.created_at = Set(self.now);
-        am.updated_at = Set(self.now);
-        event::Entity::insert(am).exec(self.txn).await?;
-        self.report.created.events += 1;
-        Ok(Ok(()))
+        for t in &p.topic_ids {
+            self.topics
+                .values_panic([p.id.into(), (*t).into(), p.published_at.into()]);
+            self.topic_rows += 1;
+        }
     }
 
-    async fn site(&mut self, mut l: SiteLine) -> AppResult<Result<(), Vec<FieldError>>> {
-        let existing = site::Entity::find_by_id(1).one(self.txn).await?;
-        authorize_write::<site::Model>(self.actor, existing.as_ref(), &mut l)?;
-        let mut am = match validate_site(&l) {
-            Ok(am) => am,
-            Err(e) => return Ok(Err(e)),
-        };
-        am.version = Set(existing.as_ref().map_or(1, |s| s.version + 1));
-        am.updated_at = Set(self.now);
-        if existing.is_some() {
-            site::Entity::update(am).exec(self.txn).await?;
-        } else {
-            site::Entity::insert(am).exec(self.txn).await?;
-        }
-        self.report.created.site += 1;
-        Ok(Ok(()))
+    /// Runs the inserts and indexes the articles for search; how many articles.
+    async fn exec(self, db: &impl ConnectionTrait) -> AppResult<u64> {
+        exec_if(db, &self.articles, self.ids.len() as u64).await?;
+        exec_if(db, &self.experts, self.expert_rows).await?;
+        exec_if(db, &self.topics, self.topic_rows).await?;
+        super::search::index_articles(db, &self.ids).await?;
+        Ok(self.ids.len() as u64)
     }
 }
 

@@ -405,6 +405,19 @@ fn set<A: ActiveModelTrait>(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot set a column: {e}")))
 }
 
+/// Stamps a new row: version 1, created (where the table says when) and
+/// updated at `now`.
+pub(crate) fn stamp_new<E: Versioned>(
+    am: &mut E::ActiveModel,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    set(am, E::VERSION, 1.into())?;
+    if let Some(c) = E::CREATED_AT {
+        set(am, c, now.into())?;
+    }
+    set(am, E::UPDATED_AT, now.into())
+}
+
 /// Writes a checked row: a new one at version 1, or the change of the row
 /// `(id, version)` if it is still at that version (`None` when it is not).
 async fn store<E>(
@@ -417,17 +430,13 @@ where
     E::Model: IntoActiveModel<E::ActiveModel> + Sync,
     E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
-    let now = super::now();
-    set(&mut am, E::UPDATED_AT, now.into())?;
     match existing {
         None => {
-            set(&mut am, E::VERSION, 1.into())?;
-            if let Some(c) = E::CREATED_AT {
-                set(&mut am, c, now.into())?;
-            }
+            stamp_new::<E>(&mut am, super::now())?;
             Ok(Some(am.insert(db).await?))
         }
         Some((id, version)) => {
+            set(&mut am, E::UPDATED_AT, super::now().into())?;
             am.not_set(E::ID);
             // `UPDATE ... SET ..., version = version + 1 WHERE id = ? AND version = ?`:
             // of concurrent changes based on one version, exactly one matches.
