@@ -1,8 +1,8 @@
 //! The global content version: every write bumps it inside its own transaction, so
 //! ETags derived from it change on every node that shares the database.
 
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ConnectionTrait, EntityTrait};
 
 use crate::entities::content_state;
 use crate::error::AppResult;
@@ -30,11 +30,6 @@ pub async fn bump(db: &impl ConnectionTrait) -> AppResult<()> {
         .to_owned();
     db.execute(&stmt).await?;
     Ok(())
-}
-
-/// The current content version and when it last changed (`None` before any write).
-pub async fn current(db: &impl ConnectionTrait) -> AppResult<Option<content_state::Model>> {
-    Ok(content_state::Entity::find_by_id(1).one(db).await?)
 }
 
 /// What cached public reads depend on: the content version, when it changed, and
