@@ -323,10 +323,7 @@ pub async fn get_by_slug(
     actor: &Actor,
     slug: &str,
 ) -> AppResult<Option<article::Model>> {
-    Ok(scoped(actor)
-        .filter(article::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    super::by_slug(db, scoped(actor), slug).await
 }
 
 /// The article recorded for this canonical source URL, if `actor` may see it.
@@ -347,13 +344,7 @@ pub async fn by_ids(
     actor: &Actor,
     ids: &[i32],
 ) -> AppResult<Vec<article::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(scoped(actor)
-        .filter(article::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?)
+    super::by_ids(db, scoped(actor), ids).await
 }
 
 /// The featured experts of each article, in the article's order. Two queries for

@@ -25,10 +25,7 @@ pub async fn get_by_slug(
     actor: &Actor,
     slug: &str,
 ) -> AppResult<Option<event::Model>> {
-    Ok(scoped(actor)
-        .filter(event::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    super::by_slug(db, scoped(actor), slug).await
 }
 
 pub async fn by_ids(
@@ -36,13 +33,7 @@ pub async fn by_ids(
     actor: &Actor,
     ids: &[i32],
 ) -> AppResult<Vec<event::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(scoped(actor)
-        .filter(event::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?)
+    super::by_ids(db, scoped(actor), ids).await
 }
 
 /// The ordering used when the client names none: upcoming events soonest first,

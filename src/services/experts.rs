@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select};
 
 use crate::domain::{Cursor, ExpertFilter, Page, PageRequest, name_key};
 use crate::entities::{expert, expert_topic, topic};
@@ -15,33 +13,18 @@ use crate::error::AppResult;
 use super::{keyset_page, text_cursor};
 
 pub async fn id_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<i32>> {
-    Ok(expert::Entity::find()
-        .select_only()
-        .column(expert::Column::Id)
-        .filter(expert::Column::Slug.eq(slug))
-        .into_tuple()
-        .one(db)
-        .await?)
+    super::id_by_slug::<expert::Entity>(db, slug).await
 }
 
 pub async fn get_by_slug(
     db: &impl ConnectionTrait,
     slug: &str,
 ) -> AppResult<Option<expert::Model>> {
-    Ok(expert::Entity::find()
-        .filter(expert::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    super::by_slug(db, expert::Entity::find(), slug).await
 }
 
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<Vec<expert::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(expert::Entity::find()
-        .filter(expert::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?)
+    super::by_ids(db, expert::Entity::find(), ids).await
 }
 
 /// The aliases stored with an expert or outlet.

@@ -169,6 +169,62 @@ pub(crate) fn text_cursor(page: &PageRequest) -> Option<(sea_orm::Value, i32)> {
         .and_then(|c: &Cursor| c.text.clone().map(|t| (t.into(), c.id)))
 }
 
+/// A kind whose records have an id and a unique slug: the lookups every such
+/// kind shares (by slug, by ids) are written once, over a query already scoped
+/// to what the caller may see.
+pub(crate) trait Slugged: sea_orm::EntityTrait {
+    const ID: Self::Column;
+    const SLUG: Self::Column;
+}
+
+macro_rules! slugged {
+    ($($m:ident),+) => {$(
+        impl Slugged for crate::entities::$m::Entity {
+            const ID: crate::entities::$m::Column = crate::entities::$m::Column::Id;
+            const SLUG: crate::entities::$m::Column = crate::entities::$m::Column::Slug;
+        }
+    )+};
+}
+slugged!(article, event, expert, outlet, topic);
+
+/// The record of `scope` with this slug.
+pub(crate) async fn by_slug<E: Slugged>(
+    db: &impl sea_orm::ConnectionTrait,
+    scope: sea_orm::Select<E>,
+    slug: &str,
+) -> crate::error::AppResult<Option<E::Model>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(scope.filter(E::SLUG.eq(slug)).one(db).await?)
+}
+
+/// The records of `scope` with these ids (for batch loaders), in no order.
+pub(crate) async fn by_ids<E: Slugged>(
+    db: &impl sea_orm::ConnectionTrait,
+    scope: sea_orm::Select<E>,
+    ids: &[i32],
+) -> crate::error::AppResult<Vec<E::Model>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(scope.filter(E::ID.is_in(ids.to_vec())).all(db).await?)
+}
+
+/// The id of the record of `E` with this slug.
+pub(crate) async fn id_by_slug<E: Slugged>(
+    db: &impl sea_orm::ConnectionTrait,
+    slug: &str,
+) -> crate::error::AppResult<Option<i32>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    Ok(E::find()
+        .select_only()
+        .column(E::ID)
+        .filter(E::SLUG.eq(slug))
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
 /// Fetches one keyset page of `q` in the ordering `(key, id)`: the rows after the
 /// cursor (or before it, paging backward), `limit + 1` of them to learn whether
 /// more follow. The one place listings are paginated.

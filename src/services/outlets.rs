@@ -18,20 +18,11 @@ pub async fn get_by_slug(
     db: &impl ConnectionTrait,
     slug: &str,
 ) -> AppResult<Option<outlet::Model>> {
-    Ok(outlet::Entity::find()
-        .filter(outlet::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    super::by_slug(db, outlet::Entity::find(), slug).await
 }
 
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<Vec<outlet::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(outlet::Entity::find()
-        .filter(outlet::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?)
+    super::by_ids(db, outlet::Entity::find(), ids).await
 }
 
 /// The direct children of each of `parent_ids`, by name.

@@ -1,35 +1,20 @@
 //! Topics: the shared tags. Few enough to list whole.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 
 use crate::entities::topic;
 use crate::error::AppResult;
 
 pub async fn id_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<i32>> {
-    Ok(topic::Entity::find()
-        .select_only()
-        .column(topic::Column::Id)
-        .filter(topic::Column::Slug.eq(slug))
-        .into_tuple()
-        .one(db)
-        .await?)
+    super::id_by_slug::<topic::Entity>(db, slug).await
 }
 
 pub async fn get_by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<topic::Model>> {
-    Ok(topic::Entity::find()
-        .filter(topic::Column::Slug.eq(slug))
-        .one(db)
-        .await?)
+    super::by_slug(db, topic::Entity::find(), slug).await
 }
 
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<Vec<topic::Model>> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(topic::Entity::find()
-        .filter(topic::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?)
+    super::by_ids(db, topic::Entity::find(), ids).await
 }
 
 /// Every topic, by name.
