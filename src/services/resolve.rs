@@ -88,37 +88,29 @@ pub struct Resolver {
 impl Resolver {
     /// Loads every outlet, expert and topic name (three queries).
     pub async fn load(db: &impl ConnectionTrait) -> AppResult<Self> {
-        let mut r = Resolver::default();
-        let outlets: Vec<(i32, String, String, serde_json::Value)> = outlet::Entity::find()
-            .select_only()
-            .columns([
-                outlet::Column::Id,
-                outlet::Column::Slug,
-                outlet::Column::Name,
-                outlet::Column::Aliases,
-            ])
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (id, slug, name, aliases) in outlets {
-            r.outlets
-                .add(id, &slug, &name, &super::experts::aliases(&aliases));
-        }
-        let experts: Vec<(i32, String, String, serde_json::Value)> = expert::Entity::find()
-            .select_only()
-            .columns([
-                expert::Column::Id,
-                expert::Column::Slug,
-                expert::Column::Name,
-                expert::Column::Aliases,
-            ])
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (id, slug, name, aliases) in experts {
-            r.experts
-                .add(id, &slug, &name, &super::experts::aliases(&aliases));
-        }
+        let mut r = Resolver {
+            outlets: named::<outlet::Entity>(
+                db,
+                [
+                    outlet::Column::Id,
+                    outlet::Column::Slug,
+                    outlet::Column::Name,
+                    outlet::Column::Aliases,
+                ],
+            )
+            .await?,
+            experts: named::<expert::Entity>(
+                db,
+                [
+                    expert::Column::Id,
+                    expert::Column::Slug,
+                    expert::Column::Name,
+                    expert::Column::Aliases,
+                ],
+            )
+            .await?,
+            topics: Names::default(),
+        };
         let topics: Vec<(i32, String, String)> = topic::Entity::find()
             .select_only()
             .columns([topic::Column::Id, topic::Column::Slug, topic::Column::Name])
@@ -130,6 +122,24 @@ impl Resolver {
         }
         Ok(r)
     }
+}
+
+/// The names of every row of `E`, read by `[id, slug, name, aliases]`.
+async fn named<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    columns: [E::Column; 4],
+) -> AppResult<Names> {
+    let rows: Vec<(i32, String, String, serde_json::Value)> = E::find()
+        .select_only()
+        .columns(columns)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut names = Names::default();
+    for (id, slug, name, aliases) in rows {
+        names.add(id, &slug, &name, &super::experts::aliases(&aliases));
+    }
+    Ok(names)
 }
 
 /// A summary of the name tables that changes whenever a name does: the count
