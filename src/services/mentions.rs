@@ -7,6 +7,7 @@
 //! never opens someone else's draft or an embargoed article.
 
 use async_graphql::InputObject;
+use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -207,35 +208,8 @@ async fn create_missing(
         && resolver.outlets.find(name).is_none()
     {
         let name = crate::domain::clean_text("outlet", name, 200)?;
-        let slug =
-            claim::<outlet::Entity>(db, outlet::Column::Slug, &Slug::from_text(&name)).await?;
-        let o = outlet::ActiveModel {
-            id: NotSet,
-            slug: Set(slug.to_string()),
-            name: Set(name.clone()),
-            kind: Set(OutletKind::Other.as_str().into()),
-            parent_id: Set(None),
-            website: Set(None),
-            country: Set(None),
-            language: Set(None),
-            aliases: Set(serde_json::json!([])),
-            search_key: Set(search_key([name.as_str()])),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await?;
-        super::audit::record(
-            db,
-            actor,
-            "create",
-            "outlet",
-            Some(o.slug.clone()),
-            None,
-            Some(serde_json::json!({ "name": o.name })),
-        )
-        .await?;
+        let o = new_outlet(db, name, now).await?;
+        audit_created(db, actor, "outlet", &o.slug, &o.name).await?;
         resolver.outlets.add(o.id, &o.slug, &o.name, &[]);
     }
     for name in &input.experts {
@@ -244,36 +218,81 @@ async fn create_missing(
             continue;
         }
         let name = crate::domain::clean_text("experts", name, 200)?;
-        let slug =
-            claim::<expert::Entity>(db, expert::Column::Slug, &Slug::from_text(&name)).await?;
-        let e = expert::ActiveModel {
-            id: NotSet,
-            slug: Set(slug.into_string()),
-            name: Set(name.clone()),
-            aliases: Set(serde_json::json!([])),
-            search_key: Set(search_key([name.as_str()])),
-            title: Set(None),
-            affiliation: Set(None),
-            bio_en: Set(None),
-            bio_fr: Set(None),
-            photo_url: Set(None),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await?;
-        super::audit::record(
-            db,
-            actor,
-            "create",
-            "expert",
-            Some(e.slug.clone()),
-            None,
-            Some(serde_json::json!({ "name": e.name })),
-        )
-        .await?;
+        let e = new_expert(db, name, now).await?;
+        audit_created(db, actor, "expert", &e.slug, &e.name).await?;
         resolver.experts.add(e.id, &e.slug, &e.name, &[]);
     }
     Ok(())
+}
+
+/// A new outlet known by its name only.
+async fn new_outlet(
+    db: &impl ConnectionTrait,
+    name: String,
+    now: DateTime<Utc>,
+) -> AppResult<outlet::Model> {
+    let slug = claim::<outlet::Entity>(db, outlet::Column::Slug, &Slug::from_text(&name)).await?;
+    Ok(outlet::ActiveModel {
+        id: NotSet,
+        slug: Set(slug.into_string()),
+        search_key: Set(search_key([name.as_str()])),
+        name: Set(name),
+        kind: Set(OutletKind::Other.as_str().into()),
+        parent_id: Set(None),
+        website: Set(None),
+        country: Set(None),
+        language: Set(None),
+        aliases: Set(serde_json::json!([])),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// A new expert known by their name only.
+async fn new_expert(
+    db: &impl ConnectionTrait,
+    name: String,
+    now: DateTime<Utc>,
+) -> AppResult<expert::Model> {
+    let slug = claim::<expert::Entity>(db, expert::Column::Slug, &Slug::from_text(&name)).await?;
+    Ok(expert::ActiveModel {
+        id: NotSet,
+        slug: Set(slug.into_string()),
+        search_key: Set(search_key([name.as_str()])),
+        name: Set(name),
+        aliases: Set(serde_json::json!([])),
+        title: Set(None),
+        affiliation: Set(None),
+        bio_en: Set(None),
+        bio_fr: Set(None),
+        photo_url: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Audits the creation of an outlet or expert a mention named.
+async fn audit_created(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    kind: &str,
+    slug: &str,
+    name: &str,
+) -> AppResult<()> {
+    super::audit::record(
+        db,
+        actor,
+        "create",
+        kind,
+        Some(slug.to_owned()),
+        None,
+        Some(serde_json::json!({ "name": name })),
+    )
+    .await
 }
