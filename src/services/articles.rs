@@ -353,30 +353,23 @@ pub async fn experts_of(
     db: &impl ConnectionTrait,
     article_ids: &[i32],
 ) -> AppResult<HashMap<i32, Vec<expert::Model>>> {
-    let mut out: HashMap<i32, Vec<expert::Model>> = HashMap::new();
     if article_ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
-    let links = article_expert::Entity::find()
+    let links: Vec<(i32, i32)> = article_expert::Entity::find()
+        .select_only()
+        .columns([
+            article_expert::Column::ArticleId,
+            article_expert::Column::ExpertId,
+        ])
         .filter(article_expert::Column::ArticleId.is_in(article_ids.to_vec()))
         .order_by_asc(article_expert::Column::ArticleId)
         .order_by_asc(article_expert::Column::Position)
+        .into_tuple()
         .all(db)
         .await?;
-    let mut ids: Vec<i32> = links.iter().map(|l| l.expert_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let experts: HashMap<i32, expert::Model> = super::experts::by_ids(db, &ids)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
-    for l in links {
-        if let Some(e) = experts.get(&l.expert_id) {
-            out.entry(l.article_id).or_default().push(e.clone());
-        }
-    }
-    Ok(out)
+    let experts = super::experts::by_ids(db, &super::linked_ids(&links)).await?;
+    Ok(super::group_links(&links, experts, |e| e.id))
 }
 
 /// The topics of each article. Two queries for any number of articles.
@@ -384,27 +377,21 @@ pub async fn topics_of(
     db: &impl ConnectionTrait,
     article_ids: &[i32],
 ) -> AppResult<HashMap<i32, Vec<topic::Model>>> {
-    let mut out: HashMap<i32, Vec<topic::Model>> = HashMap::new();
     if article_ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
-    let links = article_topic::Entity::find()
+    let links: Vec<(i32, i32)> = article_topic::Entity::find()
+        .select_only()
+        .columns([
+            article_topic::Column::ArticleId,
+            article_topic::Column::TopicId,
+        ])
         .filter(article_topic::Column::ArticleId.is_in(article_ids.to_vec()))
+        .into_tuple()
         .all(db)
         .await?;
-    let mut ids: Vec<i32> = links.iter().map(|l| l.topic_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let topics: HashMap<i32, topic::Model> = super::topics::by_ids(db, &ids)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
-    for l in links {
-        if let Some(t) = topics.get(&l.topic_id) {
-            out.entry(l.article_id).or_default().push(t.clone());
-        }
-    }
+    let topics = super::topics::by_ids(db, &super::linked_ids(&links)).await?;
+    let mut out = super::group_links(&links, topics, |t| t.id);
     for v in out.values_mut() {
         v.sort_by(|a, b| a.name.cmp(&b.name));
     }

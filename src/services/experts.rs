@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
+};
 
 use crate::domain::{Cursor, ExpertFilter, Page, PageRequest, name_key};
 use crate::entities::{expert, expert_topic, topic};
@@ -108,25 +110,21 @@ pub async fn topics_of(
     db: &impl ConnectionTrait,
     expert_ids: &[i32],
 ) -> AppResult<HashMap<i32, Vec<topic::Model>>> {
-    let mut out: HashMap<i32, Vec<topic::Model>> = HashMap::new();
     if expert_ids.is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
-    let links = expert_topic::Entity::find()
+    let links: Vec<(i32, i32)> = expert_topic::Entity::find()
+        .select_only()
+        .columns([
+            expert_topic::Column::ExpertId,
+            expert_topic::Column::TopicId,
+        ])
         .filter(expert_topic::Column::ExpertId.is_in(expert_ids.to_vec()))
+        .into_tuple()
         .all(db)
         .await?;
-    let ids: Vec<i32> = links.iter().map(|l| l.topic_id).collect();
-    let topics: HashMap<i32, topic::Model> = super::topics::by_ids(db, &ids)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
-    for l in links {
-        if let Some(t) = topics.get(&l.topic_id) {
-            out.entry(l.expert_id).or_default().push(t.clone());
-        }
-    }
+    let topics = super::topics::by_ids(db, &super::linked_ids(&links)).await?;
+    let mut out = super::group_links(&links, topics, |t| t.id);
     for v in out.values_mut() {
         v.sort_by(|a, b| a.name.cmp(&b.name));
     }

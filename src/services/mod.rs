@@ -225,6 +225,32 @@ pub(crate) async fn id_by_slug<E: Slugged>(
         .await?)
 }
 
+/// The distinct linked ids of `links` (owner id, linked id).
+pub(crate) fn linked_ids(links: &[(i32, i32)]) -> Vec<i32> {
+    let mut ids: Vec<i32> = links.iter().map(|l| l.1).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The `linked` records grouped by owner, in the order of `links` (owner id,
+/// linked id); a link to a record not in `linked` is left out.
+pub(crate) fn group_links<M: Clone>(
+    links: &[(i32, i32)],
+    linked: Vec<M>,
+    id: impl Fn(&M) -> i32,
+) -> std::collections::HashMap<i32, Vec<M>> {
+    let by_id: std::collections::HashMap<i32, M> =
+        linked.into_iter().map(|m| (id(&m), m)).collect();
+    let mut out: std::collections::HashMap<i32, Vec<M>> = Default::default();
+    for (owner, target) in links {
+        if let Some(m) = by_id.get(target) {
+            out.entry(*owner).or_default().push(m.clone());
+        }
+    }
+    out
+}
+
 /// Fetches one keyset page of `q` in the ordering `(key, id)`: the rows after the
 /// cursor (or before it, paging backward), `limit + 1` of them to learn whether
 /// more follow. The one place listings are paginated.
