@@ -104,6 +104,38 @@ enum Scope {
     Topic(Slug),
 }
 
+/// The feed's subject (its name) and the articles it selects; a 404 for a slug
+/// that names nothing.
+async fn selection(
+    db: &sea_orm::DatabaseConnection,
+    req: &HttpRequest,
+    scope: &Scope,
+) -> AppResult<(Option<String>, ArticleFilter)> {
+    let mut filter = ArticleFilter::default();
+    let name = match scope {
+        Scope::All => return Ok((None, filter)),
+        Scope::Expert(s) => {
+            filter.expert = Some(s.clone());
+            services::experts::get_by_slug(db, s.as_str())
+                .await?
+                .map(|e| e.name)
+        }
+        Scope::Outlet(s) => {
+            filter.outlet = Some(s.clone());
+            services::outlets::get_by_slug(db, s.as_str())
+                .await?
+                .map(|o| o.name)
+        }
+        Scope::Topic(s) => {
+            filter.topic = Some(s.clone());
+            services::topics::get_by_slug(db, s.as_str())
+                .await?
+                .map(|t| t.name)
+        }
+    };
+    Ok((Some(name.ok_or_else(|| not_found(req))?), filter))
+}
+
 async fn feed(
     req: &HttpRequest,
     state: &AppState,
@@ -125,46 +157,7 @@ async fn feed(
     p.finish()?;
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     let db = &state.db.conn;
-    // The subject's name, and a 404 for a slug that names nothing.
-    let (subject, mut filter) = match &scope {
-        Scope::All => (None, ArticleFilter::default()),
-        Scope::Expert(s) => {
-            let e = services::experts::get_by_slug(db, s.as_str())
-                .await?
-                .ok_or_else(|| not_found(req))?;
-            (
-                Some(e.name),
-                ArticleFilter {
-                    expert: Some(s.clone()),
-                    ..Default::default()
-                },
-            )
-        }
-        Scope::Outlet(s) => {
-            let o = services::outlets::get_by_slug(db, s.as_str())
-                .await?
-                .ok_or_else(|| not_found(req))?;
-            (
-                Some(o.name),
-                ArticleFilter {
-                    outlet: Some(s.clone()),
-                    ..Default::default()
-                },
-            )
-        }
-        Scope::Topic(s) => {
-            let t = services::topics::get_by_slug(db, s.as_str())
-                .await?
-                .ok_or_else(|| not_found(req))?;
-            (
-                Some(t.name),
-                ArticleFilter {
-                    topic: Some(s.clone()),
-                    ..Default::default()
-                },
-            )
-        }
-    };
+    let (subject, mut filter) = selection(db, req, &scope).await?;
     filter.language = lang;
     let base = state.public_base(req);
     let self_url = format!(
