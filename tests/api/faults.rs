@@ -203,7 +203,7 @@ async fn held_lock_answers_503(backend: Backend) {
 
     // The same through GraphQL.
     let started = std::time::Instant::now();
-    let gql = crate::writes::gql_as(
+    let gql = crate::helpers::gql_as(
         &app,
         Some(&t.editor),
         r#"mutation { createExpert(input: { name: "Locked Out Too" }) { slug } }"#,

@@ -265,18 +265,23 @@ fn serve_args(db: TestDb, conn: mediadesk::db::Db, args: &ServeArgs) -> TestApp 
     }
 }
 
+/// POSTs a GraphQL query as the holder of `token` (anonymously with `None`)
+/// and returns the whole response body.
+pub async fn gql_as(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut r = app
+        .client
+        .post(format!("{}/graphql", app.addr))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    r.send().await.unwrap().json().await.unwrap()
+}
+
 impl TestApp {
     /// POSTs a GraphQL query and returns the whole response body.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        self.client
-            .post(format!("{}/graphql", self.addr))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("graphql request")
-            .json()
-            .await
-            .expect("graphql json")
+        gql_as(self, None, query, variables).await
     }
 
     /// Like [`gql`], but fails the test on any GraphQL error and returns `data`.

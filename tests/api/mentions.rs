@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{
-    Backend, TestApp, audit_log as audit, snapshot, spawn, token_for as editor_token,
+    Backend, TestApp, audit_log as audit, gql_as, snapshot, spawn, token_for as editor_token,
 };
 
 async fn post(app: &TestApp, token: Option<&str>, body: &Value) -> reqwest::Response {
@@ -102,22 +102,7 @@ async fn mentions_are_idempotent(backend: Backend) {
     let q = r#"mutation($i: RecordMentionInput!) { recordMention(input: $i) { created article { slug outlet { slug } experts { slug } } } }"#;
     let input = json!({ "title": "Deux experts", "url": "https://www.ledevoir.com/x", "outlet": "Le Devoir",
                         "experts": ["David Perry"], "publishedAt": "2026-02-04T10:00:00-05:00", "language": "fr" });
-    let gql = |input: Value| {
-        let app = &app;
-        let t = t.clone();
-        async move {
-            app.client
-                .post(format!("{}/graphql", app.addr))
-                .bearer_auth(t)
-                .json(&json!({ "query": q, "variables": { "i": input } }))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
+    let gql = |input: Value| gql_as(&app, Some(&t), q, json!({ "i": input }));
     let first = gql(input.clone()).await;
     assert_eq!(first["data"]["recordMention"]["created"], true, "{first}");
     let second = gql(input).await;
@@ -304,34 +289,14 @@ async fn writes_are_audited(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(app.get("/api/v1/audit").await.status(), 401);
-    let q = json!({ "query": "{ auditLog(first: 5) { totalCount nodes { action entity actor after } } }" });
-    let body: Value = app
-        .client
-        .post(format!("{}/graphql", app.addr))
-        .bearer_auth(&admin)
-        .json(&q)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let q = "{ auditLog(first: 5) { totalCount nodes { action entity actor after } } }";
+    let body = gql_as(&app, Some(&admin), q, json!({})).await;
     assert_eq!(body["data"]["auditLog"]["totalCount"], 4, "{body}");
     assert_eq!(
         body["data"]["auditLog"]["nodes"][0]["after"]["url"],
         "https://example.org/audited"
     );
-    let body: Value = app
-        .client
-        .post(format!("{}/graphql", app.addr))
-        .bearer_auth(&editor)
-        .json(&q)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = gql_as(&app, Some(&editor), q, json!({})).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
 }
 

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{Backend, TestApp, spawn, token_for};
+use crate::helpers::{Backend, TestApp, gql_as, spawn, token_for};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Role {
@@ -197,20 +197,9 @@ struct Callers {
     admin: String,
 }
 
-async fn gql(app: &TestApp, token: Option<&str>, doc: &str, variables: &Value) -> Value {
-    let mut r = app
-        .client
-        .post(format!("{}/graphql", app.addr))
-        .json(&json!({ "query": doc, "variables": variables }));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    r.send().await.unwrap().json().await.unwrap()
-}
-
 /// Runs `doc` as the editor (setting up a target) and returns its data.
 async fn as_editor(app: &TestApp, c: &Callers, doc: &str, variables: Value) -> Value {
-    let body = gql(app, Some(&c.editor), doc, &variables).await;
+    let body = gql_as(app, Some(&c.editor), doc, variables).await;
     assert!(body.get("errors").is_none(), "setup failed: {body}");
     body["data"].clone()
 }
@@ -357,7 +346,7 @@ async fn setup(app: &TestApp, c: &Callers, case: &str, n: &str) -> Value {
             json!({ "id": k["data"]["id"] })
         }
         "updateSite" => {
-            let s = gql(app, Some(&c.admin), "{ site { version } }", &json!({})).await;
+            let s = gql_as(app, Some(&c.admin), "{ site { version } }", json!({})).await;
             json!({ "input": { "expectedVersion": s["data"]["site"]["version"], "phone": format!("613-555-{n}") } })
         }
         other => panic!("no setup for {other}"),
@@ -392,7 +381,7 @@ async fn role_matrix(backend: Backend) {
             } else {
                 snapshot(&app, &c).await
             };
-            let body = gql(&app, token, case.doc, &vars).await;
+            let body = gql_as(&app, token, case.doc, vars).await;
             let who = format!("{} as {role:?}", case.name);
             if allowed {
                 assert!(body.get("errors").is_none(), "{who}: {body}");

@@ -8,21 +8,8 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{
-    Backend, TestApp, audit_log, call, ndjson, post_import, snapshot, spawn, token_for,
+    Backend, TestApp, audit_log, call, gql_as, ndjson, post_import, snapshot, spawn, token_for,
 };
-
-async fn gql_as(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
-    app.client
-        .post(format!("{}/graphql", app.addr))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 fn site_line(name: &str) -> Value {
     json!({ "type": "site", "name": name, "tagline_en": "Taken over", "tagline_fr": "Pris" })
@@ -198,7 +185,7 @@ async fn known_urls_reveal_nothing(backend: Backend) {
         assert!(h.get("location").is_none());
         assert!(h.get("etag").is_none());
         tells_nothing(&body, &secrets);
-        let g = gql_as(&app, &bob, RECORD, gql_mention(spelt, "Bob's copy")).await;
+        let g = gql_as(&app, Some(&bob), RECORD, gql_mention(spelt, "Bob's copy")).await;
         assert_eq!(g["errors"][0]["extensions"]["code"], "CONFLICT", "{g}");
         assert!(g["data"].is_null(), "{g}");
         tells_nothing(&g, &secrets);
@@ -349,8 +336,8 @@ async fn unseen_drafts_are_missing(backend: Backend) {
         ),
     ] {
         let q = format!("mutation($s: String!) {{ {op} }}");
-        let hidden = gql_as(&app, &bob, &q, json!({ "s": slug })).await;
-        let missing = gql_as(&app, &bob, &q, json!({ "s": "no-such-thing" })).await;
+        let hidden = gql_as(&app, Some(&bob), &q, json!({ "s": slug })).await;
+        let missing = gql_as(&app, Some(&bob), &q, json!({ "s": "no-such-thing" })).await;
         assert_eq!(
             hidden["errors"][0]["extensions"]["code"], "NOT_FOUND",
             "{op}: {hidden}"
@@ -373,7 +360,7 @@ async fn unseen_drafts_are_missing(backend: Backend) {
     // her own draft, Bob changing a published article.
     let own = gql_as(
         &app,
-        &alice,
+        Some(&alice),
         "mutation($s: String!) { publishArticle(slug: $s, expectedVersion: 1) { slug } }",
         json!({ "s": draft }),
     )

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{
-    Backend, TestApp, audit_log, call, ndjson, post_import, snapshot, spawn, spawn_admin_origin,
-    token_for,
+    Backend, TestApp, audit_log, call, gql_as, ndjson, post_import, snapshot, spawn,
+    spawn_admin_origin, token_for,
 };
 
 fn etag(h: &HeaderMap) -> String {
@@ -365,17 +365,13 @@ async fn article_roles(backend: Backend) {
     .await;
     assert_eq!(status, 403);
     let pub_q = "mutation($s: String!, $v: Int!) { publishArticle(slug: $s, expectedVersion: $v) { status } }";
-    let res: Value = app
-        .client
-        .post(format!("{}/graphql", app.addr))
-        .bearer_auth(&t.contributor)
-        .json(&json!({ "query": pub_q, "variables": { "s": slug, "v": 2 } }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res = gql_as(
+        &app,
+        Some(&t.contributor),
+        pub_q,
+        json!({ "s": slug, "v": 2 }),
+    )
+    .await;
     assert_eq!(res["errors"][0]["extensions"]["code"], "FORBIDDEN", "{res}");
     assert_eq!(snapshot(&app, &t.admin).await, before);
 
@@ -1020,22 +1016,6 @@ async fn import_over_http(backend: Backend) {
 }
 
 both!(graphql_mutations_for_every_kind, graphql_writes);
-
-pub(crate) async fn gql_as(
-    app: &TestApp,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Value {
-    let mut r = app
-        .client
-        .post(format!("{}/graphql", app.addr))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    r.send().await.unwrap().json().await.unwrap()
-}
 
 async fn graphql_writes(backend: Backend) {
     let app = spawn(backend).await;
