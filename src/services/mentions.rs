@@ -67,36 +67,8 @@ pub async fn record_mention(
     input: MentionInput,
 ) -> AppResult<(article::Model, bool)> {
     actor.require(Role::Contributor)?;
-    if input.url.trim().is_empty() {
-        return Err(AppError::Unprocessable(vec![FieldError::new(
-            "url",
-            "is required",
-        )]));
-    }
-    if input.experts.is_empty() {
-        return Err(AppError::Unprocessable(vec![FieldError::new(
-            "experts",
-            "name at least one expert",
-        )]));
-    }
-    // Contributors' mentions are drafts (`Record::save` enforces it). The
-    // slug is the title's, made unique as any new article's (`services::slugs`):
-    // mentions are told apart by their URL, not their slug.
+    let line = article_line(&input)?;
     let url = SourceUrl::parse(&input.url).ok();
-    let line = ArticleLine {
-        slug: None,
-        title: input.title.clone(),
-        url: Some(input.url.clone()),
-        outlet: input.outlet.clone(),
-        experts: input.experts.clone(),
-        authors: input.authors.clone(),
-        published_at: input.published_at.clone(),
-        language: input.language.clone(),
-        summary: input.summary.clone(),
-        topics: input.topics.clone(),
-        status: input.status.clone(),
-        ..Default::default()
-    };
     // A mention already recorded is answered without taking the write lock
     // (scripts re-post their whole list every run): checked as a new one would be.
     if !input.create_missing {
@@ -164,6 +136,40 @@ pub async fn record_mention(
     super::content::bump(&*txn).await?;
     txn.commit().await?;
     Ok((inserted, true))
+}
+
+/// The article line a mention stands for; a mention without a URL or an
+/// expert is refused.
+fn article_line(input: &MentionInput) -> AppResult<ArticleLine> {
+    if input.url.trim().is_empty() {
+        return Err(AppError::Unprocessable(vec![FieldError::new(
+            "url",
+            "is required",
+        )]));
+    }
+    if input.experts.is_empty() {
+        return Err(AppError::Unprocessable(vec![FieldError::new(
+            "experts",
+            "name at least one expert",
+        )]));
+    }
+    // Contributors' mentions are drafts (`Record::save` enforces it). The
+    // slug is the title's, made unique as any new article's (`services::slugs`):
+    // mentions are told apart by their URL, not their slug.
+    Ok(ArticleLine {
+        slug: None,
+        title: input.title.clone(),
+        url: Some(input.url.clone()),
+        outlet: input.outlet.clone(),
+        experts: input.experts.clone(),
+        authors: input.authors.clone(),
+        published_at: input.published_at.clone(),
+        language: input.language.clone(),
+        summary: input.summary.clone(),
+        topics: input.topics.clone(),
+        status: input.status.clone(),
+        ..Default::default()
+    })
 }
 
 /// Whether `url` is already recorded (`None`: not yet), and then its article if
