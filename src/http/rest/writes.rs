@@ -398,6 +398,30 @@ fn is_ndjson(req: &HttpRequest) -> bool {
     .any(|t| ct.starts_with(t))
 }
 
+/// The answer to an import: 200 with the counts when committed, else a 422
+/// naming every bad line.
+fn import_answer(r: services::import::ImportReport) -> HttpResponse {
+    if r.committed {
+        return HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(json!({ "data": r }));
+    }
+    let lines: Vec<FieldError> = r
+        .errors
+        .iter()
+        .map(|e| FieldError::new(format!("line {}", e.line), e.message.clone()))
+        .collect();
+    crate::http::problem::problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "IMPORT_REJECTED",
+        &format!(
+            "{} of {} lines are invalid, so nothing was imported (send skip_invalid=true to import the rest)",
+            r.error_count, r.lines
+        ),
+        &lines,
+    )
+}
+
 /// `POST /api/v1/import`: an NDJSON body in the CLI's format, streamed into one
 /// transaction (editors). 200 with the counts when committed; 422 with every
 /// line's errors when nothing was written.
@@ -473,27 +497,7 @@ pub async fn import(
     let result = if too_large.get() {
         Err(AppError::PayloadTooLarge(MAX_IMPORT_BODY as usize))
     } else {
-        report.map(|r| {
-            if r.committed {
-                return HttpResponse::Ok()
-                    .insert_header((header::CACHE_CONTROL, "no-store"))
-                    .json(json!({ "data": r }));
-            }
-            let lines: Vec<FieldError> = r
-                .errors
-                .iter()
-                .map(|e| FieldError::new(format!("line {}", e.line), e.message.clone()))
-                .collect();
-            crate::http::problem::problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "IMPORT_REJECTED",
-                &format!(
-                    "{} of {} lines are invalid, so nothing was imported (send skip_invalid=true to import the rest)",
-                    r.error_count, r.lines
-                ),
-                &lines,
-            )
-        })
+        report.map(import_answer)
     };
     match key {
         Some((k, s)) => {
