@@ -34,6 +34,15 @@ fn numeric(what: &str, id: &str) -> AppResult<i32> {
         .map_err(|_| AppError::NotFound(format!("no {what} with id {id:?}")))
 }
 
+/// 201 with `data` (private), which now lives at `location`.
+fn created(location: String, data: Value) -> HttpResponse {
+    private(
+        HttpResponse::Created()
+            .insert_header((header::LOCATION, location))
+            .json(json!({ "data": data })),
+    )
+}
+
 /// `GET /api/v1/users`.
 pub async fn list_users(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let actor = actor(&req, &state).await?;
@@ -62,11 +71,7 @@ pub async fn create_user(
         let u: NewUser = json_body(&req, &body, MAX_JSON_BODY)?;
         let r = role("role", &u.role)?;
         let u = accounts::create_user(&state.db.conn, &actor, &u.email, &u.password, r).await?;
-        Ok(private(
-            HttpResponse::Created()
-                .insert_header((header::LOCATION, format!("/api/v1/users/{}", u.id)))
-                .json(json!({ "data": user_json(&u) })),
-        ))
+        Ok(created(format!("/api/v1/users/{}", u.id), user_json(&u)))
     })
     .await
 }
@@ -125,10 +130,9 @@ pub async fn create_key(
         let (k, secret) = accounts::create_key(&state.db.conn, &actor, &k.name, r).await?;
         let mut data = key_json(&k);
         data["key"] = Value::String(secret);
-        Ok(super::writes::carries_secret(private(
-            HttpResponse::Created()
-                .insert_header((header::LOCATION, format!("/api/v1/keys/{}", k.id)))
-                .json(json!({ "data": data })),
+        Ok(super::writes::carries_secret(created(
+            format!("/api/v1/keys/{}", k.id),
+            data,
         )))
     })
     .await
