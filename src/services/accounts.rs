@@ -17,8 +17,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 use sha2::{Digest, Sha256};
 
@@ -99,20 +99,40 @@ pub async fn create_user(
         created_at: Set(now),
         updated_at: Set(now),
     };
+    insert_audited(db, actor, "user", am, |u| {
+        (format!("user:{}", u.id), user_json(u))
+    })
+    .await
+}
+
+/// Inserts an account record and audits its creation as `kind` (`describe`
+/// gives its audit name and what the log shows of it), in one transaction.
+async fn insert_audited<A>(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    kind: &str,
+    am: A,
+    describe: impl Fn(&<A::Entity as EntityTrait>::Model) -> (String, serde_json::Value),
+) -> AppResult<<A::Entity as EntityTrait>::Model>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
     let txn = super::begin_write(db).await?;
-    let u = am.insert(&*txn).await?;
+    let row = am.insert(&*txn).await?;
+    let (target, after) = describe(&row);
     super::audit::record(
         &*txn,
         actor,
         "create",
-        "user",
-        Some(format!("user:{}", u.id)),
+        kind,
+        Some(target),
         None,
-        Some(user_json(&u)),
+        Some(after),
     )
     .await?;
     txn.commit().await?;
-    Ok(u)
+    Ok(row)
 }
 
 /// What the audit log and the API show of a user (never the password hash).
@@ -207,19 +227,10 @@ pub async fn create_key(
         last_used_at: Set(None),
         revoked_at: Set(None),
     };
-    let txn = super::begin_write(db).await?;
-    let k = am.insert(&*txn).await?;
-    super::audit::record(
-        &*txn,
-        actor,
-        "create",
-        "api_key",
-        Some(format!("key:{}", k.id)),
-        None,
-        Some(key_json(&k)),
-    )
+    let k = insert_audited(db, actor, "api_key", am, |k| {
+        (format!("key:{}", k.id), key_json(k))
+    })
     .await?;
-    txn.commit().await?;
     Ok((k, secret))
 }
 
