@@ -1016,102 +1016,28 @@ fn write_articles<W: Write>(
     let mut topic_uses = vec![0u64; TOPICS.len()];
 
     for i in 0..n {
-        // Density 1 + 2u over the span (three times as many articles at the end):
-        // the inverse of its distribution function, (u + u²) / 2.
-        let v = times.next(&mut rng);
-        let u = ((1.0 + 8.0 * v).sqrt() - 1.0) / 2.0;
-        let mut ts = t0 + (u * span) as i64;
-        if rng.chance(0.1) {
-            ts -= (rng.unit() * 30.0 * 86_400.0) as i64;
-        }
-        let day = (ts - t0).div_euclid(86_400);
-        let hour = rng.gauss(13.0, 4.0).clamp(5.0, 23.0) as i64;
-        let ts = t0 + day * 86_400 + hour * 3_600 + rng.below(60) as i64 * 60;
+        let ts = draw_time(&mut rng, &mut times, t0, span);
 
         let oi = cast.cited[cast.cited_weights.draw(&mut rng)];
         let outlet = &cast.outlets[oi];
         outlet_uses[oi] += 1;
         let french = rng.chance(if outlet.language == "fr" { 0.75 } else { 0.09 });
 
-        let mut topics: Vec<usize> = Vec::new();
-        for _ in 0..rng.weighted(&[10, 45, 30, 15]) {
-            let t = cast.topic_weights.draw(&mut rng);
-            if !topics.contains(&t) {
-                topics.push(t);
-                topic_uses[t] += 1;
-            }
-        }
-        let mut experts: Vec<usize> = Vec::new();
-        for _ in 0..=rng.weighted(&[45, 35, 20]) {
-            let e = if !topics.is_empty() && rng.chance(0.7) {
-                let (members, weights) = &cast.topic_experts[*rng.pick(&topics)];
-                members[weights.draw(&mut rng)]
-            } else {
-                cast.all_experts.draw(&mut rng)
-            };
-            if !experts.contains(&e) {
-                experts.push(e);
-            }
-        }
+        let topics = draw_topics(&mut rng, cast, &mut topic_uses);
+        let experts = draw_experts(&mut rng, cast, &topics);
         let lead = cast.experts[experts[0]].name.as_str();
-
-        let phrases: Vec<&str> = if french {
-            topics
-                .iter()
-                .flat_map(|&t| TOPICS[t].fr.iter().copied())
-                .collect()
-        } else {
-            topics
-                .iter()
-                .flat_map(|&t| TOPICS[t].en.iter().copied())
-                .collect()
-        };
-        let phrases: Vec<&str> = if !phrases.is_empty() {
-            phrases
-        } else if french {
-            TOPICS.iter().flat_map(|t| t.fr.iter().copied()).collect()
-        } else {
-            TOPICS.iter().flat_map(|t| t.en.iter().copied()).collect()
-        };
+        let phrases = phrases_of(&topics, french);
         let sentence = if french { sentence_fr } else { sentence_en };
         let title = if french {
             title_fr(&mut rng, &phrases)
         } else {
             title_en(&mut rng, &phrases)
         };
-        let mut summary = String::new();
-        while summary.len() < 280 {
-            let s = sentence(&mut rng, &phrases, summary.is_empty().then_some(lead));
-            if !summary.is_empty() {
-                summary.push(' ');
-            }
-            summary.push_str(&s);
-        }
-        let body = rng.chance(0.1).then(|| {
-            let mut body = String::new();
-            while body.len() < 3000 {
-                if !body.is_empty() {
-                    body.push_str("\n\n");
-                }
-                for k in 0..rng.between(3, 6) {
-                    let e = cast.experts[*rng.pick(&experts)].name.as_str();
-                    let s = sentence(&mut rng, &phrases, Some(e));
-                    if k > 0 {
-                        body.push(' ');
-                    }
-                    body.push_str(&s);
-                }
-            }
-            body
-        });
-        let bylines = rng.weighted(&[if outlet.kind == "wire" { 40 } else { 8 }, 70, 18, 4]);
-        let mut authors: Vec<&str> = Vec::new();
-        for _ in 0..bylines {
-            let a = rng.pick(&outlet.staff).as_str();
-            if !authors.contains(&a) {
-                authors.push(a);
-            }
-        }
+        let summary = draw_summary(&mut rng, sentence, &phrases, lead);
+        let body = rng
+            .chance(0.1)
+            .then(|| draw_body(&mut rng, sentence, &phrases, cast, &experts));
+        let authors = draw_authors(&mut rng, outlet);
         let program = (!outlet.programs.is_empty() && rng.chance(0.7))
             .then(|| rng.pick(&outlet.programs).as_str());
 
@@ -1198,6 +1124,118 @@ fn write_articles<W: Write>(
         outlet_group_slug: cast.outlets[top(&children)].slug.clone(),
         topic_slug: TOPICS[top(&topic_uses)].slug.to_owned(),
     })
+}
+
+/// When an article appears: density 1 + 2u over the span (three times as many
+/// articles at the end), a tenth of them up to a month earlier, in the daytime.
+fn draw_time(rng: &mut Rng, times: &mut Ascending, t0: i64, span: f64) -> i64 {
+    // The inverse of the density's distribution function, (u + u²) / 2.
+    let v = times.next(rng);
+    let u = ((1.0 + 8.0 * v).sqrt() - 1.0) / 2.0;
+    let mut ts = t0 + (u * span) as i64;
+    if rng.chance(0.1) {
+        ts -= (rng.unit() * 30.0 * 86_400.0) as i64;
+    }
+    let day = (ts - t0).div_euclid(86_400);
+    let hour = rng.gauss(13.0, 4.0).clamp(5.0, 23.0) as i64;
+    t0 + day * 86_400 + hour * 3_600 + rng.below(60) as i64 * 60
+}
+
+/// An article's topics (none to three), counted in `uses`.
+fn draw_topics(rng: &mut Rng, cast: &Cast, uses: &mut [u64]) -> Vec<usize> {
+    let mut topics: Vec<usize> = Vec::new();
+    for _ in 0..rng.weighted(&[10, 45, 30, 15]) {
+        let t = cast.topic_weights.draw(rng);
+        if !topics.contains(&t) {
+            topics.push(t);
+            uses[t] += 1;
+        }
+    }
+    topics
+}
+
+/// An article's experts (one to three), mostly among those working on its topics.
+fn draw_experts(rng: &mut Rng, cast: &Cast, topics: &[usize]) -> Vec<usize> {
+    let mut experts: Vec<usize> = Vec::new();
+    for _ in 0..=rng.weighted(&[45, 35, 20]) {
+        let e = if !topics.is_empty() && rng.chance(0.7) {
+            let (members, weights) = &cast.topic_experts[*rng.pick(topics)];
+            members[weights.draw(rng)]
+        } else {
+            cast.all_experts.draw(rng)
+        };
+        if !experts.contains(&e) {
+            experts.push(e);
+        }
+    }
+    experts
+}
+
+/// The phrases an article's text is built from: its topics', else every topic's.
+fn phrases_of(topics: &[usize], french: bool) -> Vec<&'static str> {
+    let of = |t: &Topic| if french { t.fr } else { t.en };
+    let phrases: Vec<&str> = topics
+        .iter()
+        .flat_map(|&t| of(&TOPICS[t]).iter().copied())
+        .collect();
+    if !phrases.is_empty() {
+        return phrases;
+    }
+    TOPICS.iter().flat_map(|t| of(t).iter().copied()).collect()
+}
+
+/// A sentence of an article in its language, naming `expert` if any.
+type Sentence = fn(&mut Rng, &[&str], Option<&str>) -> String;
+
+/// A summary of about 280 characters whose first sentence names `lead`.
+fn draw_summary(rng: &mut Rng, sentence: Sentence, phrases: &[&str], lead: &str) -> String {
+    let mut summary = String::new();
+    while summary.len() < 280 {
+        let s = sentence(rng, phrases, summary.is_empty().then_some(lead));
+        if !summary.is_empty() {
+            summary.push(' ');
+        }
+        summary.push_str(&s);
+    }
+    summary
+}
+
+/// A body of about 3,000 characters in paragraphs that quote the experts.
+fn draw_body(
+    rng: &mut Rng,
+    sentence: Sentence,
+    phrases: &[&str],
+    cast: &Cast,
+    experts: &[usize],
+) -> String {
+    let mut body = String::new();
+    while body.len() < 3000 {
+        if !body.is_empty() {
+            body.push_str("\n\n");
+        }
+        for k in 0..rng.between(3, 6) {
+            let e = cast.experts[*rng.pick(experts)].name.as_str();
+            let s = sentence(rng, phrases, Some(e));
+            if k > 0 {
+                body.push(' ');
+            }
+            body.push_str(&s);
+        }
+    }
+    body
+}
+
+/// An article's bylines: from the outlet's staff, more often none on a wire.
+fn draw_authors<'o>(rng: &mut Rng, outlet: &'o Outlet) -> Vec<&'o str> {
+    let bylines = rng.weighted(&[if outlet.kind == "wire" { 40 } else { 8 }, 70, 18, 4]);
+    let mut authors: Vec<&str> = Vec::new();
+    for _ in 0..bylines {
+        let a = rng.pick(&outlet.staff).as_str();
+        if !authors.contains(&a) {
+            authors.push(a);
+        }
+    }
+    authors
 }
 
 fn write_events<W: Write>(cast: &Cast, opts: Options, w: &mut Lines<'_, W>) -> io::Result<()> {
