@@ -84,10 +84,19 @@ pub struct ServeArgs {
     /// How many writes a caller may make at once before the rate applies.
     #[arg(long, env = "MEDIADESK_WRITE_BURST", default_value_t = 60)]
     pub write_burst: u32,
+    /// Where nodes share write budgets, failed-login windows and persisted
+    /// queries: `memory` (each process its own: one node), `redis://host:port`, or
+    /// `postgres` (the PostgreSQL database itself).
+    #[arg(long, env = "MEDIADESK_SHARED_STORE", default_value = "memory", hide_env_values = true, value_parser = parse_store)]
+    pub shared_store: crate::services::shared_store::StoreKind,
     /// Serve GraphiQL and allow introspection.
     #[arg(long, env = "MEDIADESK_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub introspection: bool,
     /// Serve `GET /__test/panic`, which panics (for tests of panic handling only).
     #[arg(long, hide = true)]
     pub panic_route: bool,
+}
+
+fn parse_store(s: &str) -> Result<crate::services::shared_store::StoreKind, String> {
+    s.parse()
 }

@@ -7,6 +7,7 @@ use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
+use sha2::Digest;
 
 use crate::config::ServeArgs;
 use crate::db::Db;
@@ -129,8 +130,20 @@ impl Application {
         let listener = TcpListener::bind(&args.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", args.bind))?;
         let port = listener.local_addr()?.port();
-        // One limiter for all workers, so a caller's budget is per server.
-        let write_limits = http::limits::writes(args.writes_per_minute, args.write_burst);
+        // Budgets and persisted queries are shared by all workers, and by all
+        // nodes when a shared store is configured.
+        // Redis keys are set apart per deployment by a name derived from the
+        // signing secret, which every node of a deployment shares.
+        let namespace: String = sha2::Sha256::digest(jwt.digest_key())[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let shared = crate::services::shared_store::SharedStore::open(
+            &args.shared_store,
+            &db.conn,
+            &namespace,
+        )
+        .map_err(|e| anyhow::anyhow!("--shared-store: {e}"))?;
         let state = web::Data::new(AppState {
             db,
             schema: crate::graphql::build_schema(args.introspection),
@@ -146,21 +159,31 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?,
             frame_ancestors: args.frame_ancestors.clone(),
             jwt,
-            write_limiter: write_limits.limiter(),
-            logins: crate::services::accounts::LoginGuard::default(),
+            write_limits: http::limits::WriteLimits::new(
+                args.writes_per_minute,
+                args.write_burst,
+                shared.clone(),
+            ),
+            persisted: crate::graphql::persisted::PersistedQueries::new(shared.clone()),
+            logins: crate::services::accounts::LoginGuard::new(shared.clone()),
         });
         let origins = CorsPolicy {
             read: clean(&args.cors_origins),
             write: clean(&args.cors_write_origins),
         };
-        // Forget callers whose budget has refilled, so the key map stays small.
-        let limiter = write_limits.limiter();
+        // Forget callers whose budget has refilled, so the key maps stay small.
+        let pruned = std::sync::Arc::downgrade(&state.clone().into_inner());
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 every.tick().await;
-                limiter.retain_recent();
-                limiter.shrink_to_fit();
+                let Some(state) = pruned.upgrade() else { break };
+                state.write_limits.prune();
+                if let Some(store) = &shared
+                    && let Err(e) = store.prune(crate::services::accounts::LOCKOUT).await
+                {
+                    tracing::warn!(error = %e, "the shared store was not pruned");
+                }
             }
         });
         http::request_id::log_panics();
@@ -194,7 +217,7 @@ impl Application {
             }
             app.service(
                 web::scope(http::rest::PREFIX)
-                    .wrap(actix_governor::Governor::new(&write_limits))
+                    .wrap(from_fn(http::limits::middleware))
                     .wrap(cors(
                         &origins,
                         &["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],

@@ -8,6 +8,7 @@ mod m20261127_000001_content;
 mod m20261127_000002_search;
 mod m20261127_000003_accounts;
 mod m20261127_000004_ownership;
+mod m20261130_000001_shared_state;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_search::Migration),
             Box::new(m20261127_000003_accounts::Migration),
             Box::new(m20261127_000004_ownership::Migration),
+            Box::new(m20261130_000001_shared_state::Migration),
         ]
     }
 }

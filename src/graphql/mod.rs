@@ -6,12 +6,10 @@
 mod connection;
 mod loaders;
 mod mutation;
+pub mod persisted;
 mod query;
 mod types;
 
-use async_graphql::extensions::apollo_persisted_queries::{
-    ApolloPersistedQueries, LruCacheStorage,
-};
 use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,8 +30,6 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Limits that let real frontend queries through and stop abusive ones early.
 pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 5_000;
-/// Persisted queries remembered per server node (a miss asks the client to resend).
-pub const APQ_CACHE_SIZE: usize = 2_048;
 
 /// Builds the schema. `introspection: false` also turns off field suggestions.
 pub fn build_schema(introspection: bool) -> AppSchema {
@@ -41,10 +37,7 @@ pub fn build_schema(introspection: bool) -> AppSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)
-        .limit_directives(20)
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
-            APQ_CACHE_SIZE,
-        )));
+        .limit_directives(20);
     if !introspection {
         b = b.disable_introspection().disable_suggestions();
     }

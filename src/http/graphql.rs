@@ -76,17 +76,20 @@ pub async fn post(
     if value.is_array() {
         return bad_request("batched requests are not supported; send one operation per request");
     }
-    let req: async_graphql::Request = match serde_json::from_value(value) {
+    let mut req: async_graphql::Request = match serde_json::from_value(value) {
         Ok(r) => r,
         Err(e) => return bad_request(&format!("not a GraphQL request: {e}")),
     };
+    if let Err((message, code)) = state.persisted.resolve(&mut req, MAX_DOCUMENT_BYTES).await {
+        return gql_errors(&message, code);
+    }
     // A signed-in mutation spends the caller's write budget, like a REST write.
     if http
         .headers()
         .contains_key(actix_web::http::header::AUTHORIZATION)
         && async_graphql::parser::parse_query(&req.query)
             .is_ok_and(|doc| has_mutation(&doc, req.operation_name.as_deref()))
-        && let Some(too_many) = super::limits::spend(&state, &http)
+        && let Some(too_many) = super::limits::spend(&state, &http).await
     {
         return too_many;
     }
@@ -168,12 +171,15 @@ pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse 
             .insert_header((CONTENT_SECURITY_POLICY, csp.as_str()))
             .body(html.as_str());
     }
-    let req = match async_graphql::http::parse_query_string(http.query_string()) {
+    let mut req = match async_graphql::http::parse_query_string(http.query_string()) {
         Ok(r) => r,
         Err(e) => return bad_request(&format!("invalid GraphQL query string: {e}")),
     };
     if req.query.is_empty() && !req.extensions.contains_key("persistedQuery") {
         return bad_request("give the operation in the `query` parameter");
+    }
+    if let Err((message, code)) = state.persisted.resolve(&mut req, MAX_DOCUMENT_BYTES).await {
+        return gql_errors(&message, code);
     }
     execute(&state, &http, req, true).await
 }

@@ -5,50 +5,98 @@
 //! counts against the address. Never the raw `Authorization` header: the caller
 //! chooses it freely, and a new one each time would be a fresh budget each time.
 //! Past the limit: 429 problem+json with `Retry-After`.
+//!
+//! A budget is GCRA (`burst` writes at once, then one per period). It is kept in
+//! this process (`--shared-store memory`, one node) or in the shared store that
+//! every node uses (`services::shared_store`), so a caller's budget holds across
+//! nodes. While the shared store cannot be reached, each node falls back to its
+//! own budget for the caller (a warning is logged): writes go on, and a caller
+//! gets at most one budget per node until the store is back.
 
-use actix_governor::governor::NotUntil;
-use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
-use actix_governor::governor::middleware::NoOpMiddleware;
-use actix_governor::{
-    GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError,
-};
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use actix_governor::governor::RateLimiter;
-use actix_governor::governor::state::keyed::DefaultKeyedStateStore;
-use actix_web::dev::ServiceRequest;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpRequest, web};
-use actix_web::{HttpResponse, HttpResponseBuilder};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, web};
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::problem::problem;
+use crate::services::shared_store::SharedStore;
 
 /// The path whose callers are always counted by address (they have no token yet).
 const TOKEN_PATH: &str = "/api/v1/auth/token";
 
-/// Who a write counts against.
-#[derive(Clone, Copy, Debug)]
-pub struct Caller;
+type LocalLimiter = RateLimiter<[u8; 16], DefaultKeyedStateStore<[u8; 16]>, DefaultClock>;
 
-impl KeyExtractor for Caller {
-    type Key = [u8; 16];
-    type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
+/// The write budgets of all callers, shared by the REST middleware and GraphQL.
+pub struct WriteLimits {
+    /// This process's budgets: the only ones with `memory`, the fallback otherwise.
+    local: Arc<LocalLimiter>,
+    shared: Option<SharedStore>,
+    period: Duration,
+    burst: u32,
+    /// When the fallback was last logged (s since the epoch), so an outage of the
+    /// store logs a line every few seconds, not one per write.
+    warned_at: AtomicU64,
+}
 
-    fn extract(&self, req: &ServiceRequest) -> Result<Self::Key, Self::KeyExtractionError> {
-        let state = req
-            .app_data::<web::Data<AppState>>()
-            .ok_or_else(|| SimpleKeyExtractionError::new("no application state"))?;
-        Ok(caller_key(req.request(), state))
+impl WriteLimits {
+    /// `per_minute` writes a minute on average, in bursts of up to `burst`, kept
+    /// in `shared` when given.
+    pub fn new(per_minute: u32, burst: u32, shared: Option<SharedStore>) -> Self {
+        let period = Duration::from_millis((60_000 / u64::from(per_minute.max(1))).max(1));
+        let burst = burst.max(1);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+        Self {
+            local: Arc::new(RateLimiter::keyed(quota)),
+            shared,
+            period,
+            burst,
+            warned_at: AtomicU64::new(0),
+        }
     }
 
-    fn exceed_rate_limit_response(
-        &self,
-        negative: &NotUntil<QuantaInstant>,
-        _: HttpResponseBuilder,
-    ) -> HttpResponse {
-        too_many(negative)
+    /// Spends one write of `key`'s budget: `None` when allowed, else how long
+    /// until the next one is.
+    async fn spend(&self, key: [u8; 16]) -> Option<Duration> {
+        if let Some(store) = &self.shared {
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            match store.spend(&hex, self.period, self.burst).await {
+                Ok(wait) => return wait,
+                Err(e) => self.warn(&e),
+            }
+        }
+        self.local
+            .check_key(&key)
+            .err()
+            .map(|negative| negative.wait_time_from(DefaultClock::default().now()))
+    }
+
+    fn warn(&self, e: &crate::services::shared_store::StoreError) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.warned_at.swap(now, Ordering::Relaxed);
+        if now.saturating_sub(last) >= 10 {
+            tracing::warn!(error = %e, "write budgets fall back to this node's own");
+        }
+    }
+
+    /// Forgets callers whose local budget has refilled, so the key map stays small.
+    pub fn prune(&self) {
+        self.local.retain_recent();
+        self.local.shrink_to_fit();
     }
 }
 
@@ -72,11 +120,8 @@ fn caller_key(req: &HttpRequest, state: &AppState) -> [u8; 16] {
 }
 
 /// 429 problem+json with `Retry-After`.
-fn too_many(negative: &NotUntil<QuantaInstant>) -> HttpResponse {
-    let wait = negative
-        .wait_time_from(DefaultClock::default().now())
-        .as_secs()
-        .max(1);
+fn too_many(wait: Duration) -> HttpResponse {
+    let wait = wait.as_secs_f64().ceil().max(1.0) as u64;
     let mut res = problem(
         StatusCode::TOO_MANY_REQUESTS,
         "RATE_LIMITED",
@@ -90,41 +135,32 @@ fn too_many(negative: &NotUntil<QuantaInstant>) -> HttpResponse {
     res
 }
 
-/// The write budgets of all callers, shared by the REST middleware and GraphQL.
-pub type WriteLimiter =
-    Arc<RateLimiter<[u8; 16], DefaultKeyedStateStore<[u8; 16]>, DefaultClock, NoOpMiddleware>>;
-
 /// Spends one write of the caller's budget (a GraphQL mutation): `None` when
 /// allowed, else the 429 answer.
-pub fn spend(state: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
+pub async fn spend(state: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
     state
-        .write_limiter
-        .check_key(&caller_key(req, state))
-        .err()
-        .map(|negative| too_many(&negative))
+        .write_limits
+        .spend(caller_key(req, state))
+        .await
+        .map(too_many)
 }
 
-/// `per_minute` writes a minute on average, in bursts of up to `burst`.
-pub fn writes(per_minute: u32, burst: u32) -> GovernorConfig<Caller, NoOpMiddleware> {
-    let period_ms = (60_000 / u64::from(per_minute.max(1))).max(1);
-    GovernorConfigBuilder::default()
-        .period(std::time::Duration::from_millis(period_ms))
-        .burst_size(burst.max(1))
-        .methods(vec![
-            Method::POST,
-            Method::PATCH,
-            Method::DELETE,
-            Method::PUT,
-        ])
-        .key_extractor(Caller)
-        .finish()
-        .unwrap_or_else(unreachable_config)
-}
-
-fn unreachable_config() -> GovernorConfig<Caller, NoOpMiddleware> {
-    // `finish` only fails for a zero period or burst, both excluded above.
-    GovernorConfigBuilder::default()
-        .key_extractor(Caller)
-        .finish()
-        .expect("default governor configuration")
+/// Middleware of the REST scope: every write spends one of the caller's budget.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let writes = matches!(
+        *req.method(),
+        Method::POST | Method::PATCH | Method::DELETE | Method::PUT
+    );
+    if writes
+        && let Some(state) = req.app_data::<web::Data<AppState>>()
+        && let Some(refused) = spend(state, req.request()).await
+    {
+        return Ok(req.into_response(refused).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }

@@ -41,7 +41,9 @@ pub struct AppState {
     /// Access-token keys.
     pub jwt: crate::auth::jwt::Keys,
     /// The write budgets (REST writes and GraphQL mutations draw on the same one).
-    pub write_limiter: limits::WriteLimiter,
+    pub write_limits: limits::WriteLimits,
+    /// Apollo persisted queries (this process's, and the shared store's).
+    pub persisted: crate::graphql::persisted::PersistedQueries,
     /// The failed-login budgets (per identity and per client address).
     pub logins: crate::services::accounts::LoginGuard,
 }

@@ -26,6 +26,7 @@ use crate::auth::Actor;
 use crate::domain::{FieldError, Role};
 use crate::entities::{api_key, user};
 use crate::error::{AppError, AppResult};
+use crate::services::shared_store::SharedStore;
 
 /// Whom a credential or token speaks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -303,9 +304,15 @@ struct Window {
 /// the budget are refused without being checked, and a correct password is
 /// refused too while the budget is spent (the answer is no oracle). A success
 /// takes its own attempt back and clears the identity's failures.
+///
+/// With a shared store (`--shared-store`) the windows are kept there, so the
+/// budgets hold across nodes; there an attempt refused for one window is counted
+/// in the other too. While the store cannot be reached, this process's own
+/// windows are used (a caller then gets at most one budget per node).
 #[derive(Default)]
 pub struct LoginGuard {
     windows: Mutex<Windows>,
+    shared: Option<SharedStore>,
 }
 
 #[derive(Default)]
@@ -321,6 +328,8 @@ struct Attempt<'a> {
     guard: &'a LoginGuard,
     identity: String,
     client: String,
+    /// Counted in the shared store (else in this process).
+    shared: bool,
 }
 
 /// The budget key of a client address (the HTTP layer gives IPv6 clients as
@@ -330,9 +339,49 @@ fn client_key(client: Option<IpAddr>) -> String {
 }
 
 impl LoginGuard {
+    /// Budgets kept in `shared` when given, else in this process.
+    pub fn new(shared: Option<SharedStore>) -> Self {
+        Self {
+            windows: Mutex::default(),
+            shared,
+        }
+    }
+
     /// Counts an attempt, or refuses it with how long to wait.
-    fn begin(&self, identity: String, client: Option<IpAddr>) -> AppResult<Attempt<'_>> {
+    async fn begin(&self, identity: String, client: Option<IpAddr>) -> AppResult<Attempt<'_>> {
         let client = client_key(client);
+        if let Some(store) = &self.shared {
+            match store.attempt(&identity, &client, LOCKOUT).await {
+                Ok(counts) => {
+                    let mut wait = Duration::ZERO;
+                    for ((count, left), budget) in [
+                        (counts.identity, FAILURES_PER_IDENTITY),
+                        (counts.client, FAILURES_PER_CLIENT),
+                    ] {
+                        if count > budget {
+                            wait = wait.max(left);
+                        }
+                    }
+                    if !wait.is_zero() {
+                        return Err(too_many_failures(wait));
+                    }
+                    return Ok(Attempt {
+                        guard: self,
+                        identity,
+                        client,
+                        shared: true,
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "failed-login budgets fall back to this node's own");
+                }
+            }
+        }
+        self.begin_here(identity, client)
+    }
+
+    /// [`Self::begin`] in this process's windows.
+    fn begin_here(&self, identity: String, client: String) -> AppResult<Attempt<'_>> {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let Windows { map, pruned } = &mut *windows;
         let due = pruned.is_none_or(|t| t.elapsed() > Duration::from_secs(5));
@@ -357,10 +406,7 @@ impl LoginGuard {
             }
         }
         if !wait.is_zero() {
-            return Err(AppError::TooManyRequests {
-                what: "failed sign-ins".into(),
-                retry_after_secs: wait.as_secs().max(1),
-            });
+            return Err(too_many_failures(wait));
         }
         for key in [&identity, &client] {
             let w = map.entry(key.clone()).or_insert(Window {
@@ -379,13 +425,29 @@ impl LoginGuard {
             guard: self,
             identity,
             client,
+            shared: false,
         })
+    }
+}
+
+fn too_many_failures(wait: Duration) -> AppError {
+    AppError::TooManyRequests {
+        what: "failed sign-ins".into(),
+        retry_after_secs: wait.as_secs().max(1),
     }
 }
 
 impl Attempt<'_> {
     /// The credentials were right: the attempt was no failure.
-    fn succeeded(self) {
+    async fn succeeded(self) {
+        if self.shared
+            && let Some(store) = &self.guard.shared
+        {
+            if let Err(e) = store.attempt_succeeded(&self.identity, &self.client).await {
+                tracing::warn!(error = %e, "a successful sign-in was not taken off its budget");
+            }
+            return;
+        }
         let mut windows = self.guard.windows.lock().unwrap_or_else(|e| e.into_inner());
         let map = &mut windows.map;
         map.remove(&self.identity);
@@ -410,7 +472,7 @@ pub async fn login_with_key(
             .take(KEY_PREFIX.len() + 8)
             .collect::<String>()
     );
-    let attempt = guard.begin(identity, client)?;
+    let attempt = guard.begin(identity, client).await?;
     let found = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hash_key(key.trim())))
         .one(db)
@@ -422,7 +484,7 @@ pub async fn login_with_key(
         .role
         .parse::<Role>()
         .map_err(|_| AppError::Unauthenticated)?;
-    attempt.succeeded();
+    attempt.succeeded().await;
     let subject = format!("key:{}", k.id);
     let mut am: api_key::ActiveModel = k.into();
     am.last_used_at = Set(Some(super::now()));
@@ -440,7 +502,7 @@ pub async fn login_with_password(
     password: &str,
 ) -> AppResult<Principal> {
     let email = email.trim().to_lowercase();
-    let attempt = guard.begin(format!("user:{email}"), client)?;
+    let attempt = guard.begin(format!("user:{email}"), client).await?;
     let u = user::Entity::find()
         .filter(user::Column::Email.eq(&email))
         .one(db)
@@ -468,7 +530,7 @@ pub async fn login_with_password(
                 .role
                 .parse::<Role>()
                 .map_err(|_| AppError::Unauthenticated)?;
-            attempt.succeeded();
+            attempt.succeeded().await;
             Ok(Principal {
                 subject: format!("user:{}", u.id),
                 role,

@@ -248,6 +248,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         frame_ancestors: "*".into(),
         writes_per_minute: if write_burst < 1_000 { 1 } else { 100_000 },
         write_burst,
+        shared_store: mediadesk::services::shared_store::StoreKind::Memory,
         panic_route: false,
     }
 }

@@ -19,6 +19,7 @@ mod mentions;
 mod public_reads;
 mod rest;
 mod roles;
+mod shared_store;
 mod slugs;
 mod trust;
 mod writes;
