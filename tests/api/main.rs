@@ -16,6 +16,7 @@ mod headers;
 mod health;
 mod import;
 mod mentions;
+mod multinode;
 mod public_reads;
 mod rest;
 mod roles;
