@@ -239,6 +239,10 @@ fn new_key(db_url: &str, name: &str) -> String {
         .to_owned()
 }
 
+async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn expert_count(client: &reqwest::Client, base: &str) -> u64 {
     let v: Value = client
         .post(format!("{base}/graphql"))
@@ -290,28 +294,14 @@ async fn two_nodes_behind_nginx_on_one_postgresql_act_as_one_server() {
 
     // A write on A is in B's next answer, though B had the old one cached.
     let list = |base: &str| format!("{base}/api/v1/experts?limit=100");
-    let before: Value = c
-        .get(list(&b.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before: Value = get_json(&c, &list(&b.url)).await;
     let gql = |base: &str| {
         format!(
             "{base}/graphql?query={}",
             crate::helpers::urlencode("{ experts(first: 100) { totalCount } }")
         )
     };
-    let gql_before: Value = c
-        .get(gql(&b.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let gql_before: Value = get_json(&c, &gql(&b.url)).await;
     let created = c
         .post(format!("{}/api/v1/experts", a.url))
         .bearer_auth(&t1)
@@ -326,27 +316,13 @@ async fn two_nodes_behind_nginx_on_one_postgresql_act_as_one_server() {
         .await
         .unwrap();
     assert_eq!(fresh.status(), 200);
-    let after: Value = c
-        .get(list(&b.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after: Value = get_json(&c, &list(&b.url)).await;
     assert_eq!(
         after["data"].as_array().unwrap().len(),
         before["data"].as_array().unwrap().len() + 1,
         "node B's list after a write on node A"
     );
-    let gql_after: Value = c
-        .get(gql(&b.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let gql_after: Value = get_json(&c, &gql(&b.url)).await;
     assert_eq!(
         gql_after["data"]["experts"]["totalCount"].as_u64().unwrap(),
         gql_before["data"]["experts"]["totalCount"]
@@ -386,14 +362,7 @@ async fn two_nodes_behind_nginx_on_one_postgresql_act_as_one_server() {
             crate::helpers::urlencode(&ext.to_string())
         )
     };
-    let miss: Value = c
-        .get(by_hash(&b.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let miss: Value = get_json(&c, &by_hash(&b.url)).await;
     assert_eq!(miss["errors"][0]["message"], "PersistedQueryNotFound");
     let reg = c
         .post(format!("{}/graphql", a.url))
@@ -402,14 +371,7 @@ async fn two_nodes_behind_nginx_on_one_postgresql_act_as_one_server() {
         .await
         .unwrap();
     assert_eq!(reg.status(), 200);
-    let hit: Value = c
-        .get(by_hash(&b.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hit: Value = get_json(&c, &by_hash(&b.url)).await;
     assert!(hit["data"]["site"]["name"].is_string(), "{hit}");
 
     // Failed sign-ins count across nodes: 5 per identity, wherever they land.

@@ -24,6 +24,22 @@ async fn anonymous_writes(app: &crate::helpers::TestApp, n: usize) -> Vec<u16> {
     statuses
 }
 
+/// Signs in `n` times with a wrong password and returns the statuses.
+async fn bad_logins(app: &crate::helpers::TestApp, n: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        let res = app
+            .client
+            .post(format!("{}/api/v1/auth/token", app.addr))
+            .json(&json!({ "email": "nobody@example.org", "password": "wrong password 1" }))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    statuses
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgresql_keeps_write_budgets_and_persisted_queries_for_every_node() {
     use mediadesk::services::shared_store::StoreKind;
@@ -34,17 +50,7 @@ async fn postgresql_keeps_write_budgets_and_persisted_queries_for_every_node() {
     })
     .await;
     assert_eq!(anonymous_writes(&app, 4).await, [401, 401, 401, 429]);
-    let mut logins = Vec::new();
-    for _ in 0..6 {
-        let res = app
-            .client
-            .post(format!("{}/api/v1/auth/token", app.addr))
-            .json(&json!({ "email": "nobody@example.org", "password": "wrong password 1" }))
-            .send()
-            .await
-            .unwrap();
-        logins.push(res.status().as_u16());
-    }
+    let logins = bad_logins(&app, 6).await;
     // The token endpoint's writes count against the address too: its budget of
     // 3 is spent, so these are refused before any credential is looked at.
     assert!(logins.iter().all(|s| *s == 429), "{logins:?}");
@@ -83,17 +89,7 @@ async fn postgresql_counts_failed_logins_for_every_node() {
         a.shared_store = StoreKind::Postgres;
     })
     .await;
-    let mut logins = Vec::new();
-    for _ in 0..7 {
-        let res = app
-            .client
-            .post(format!("{}/api/v1/auth/token", app.addr))
-            .json(&json!({ "email": "nobody@example.org", "password": "wrong password 1" }))
-            .send()
-            .await
-            .unwrap();
-        logins.push(res.status().as_u16());
-    }
+    let logins = bad_logins(&app, 7).await;
     assert_eq!(logins, [401, 401, 401, 401, 401, 429, 429]);
 }
 
