@@ -261,7 +261,7 @@ fn serve_args(db: TestDb, conn: mediadesk::db::Db, args: &ServeArgs) -> TestApp 
     tokio::spawn(app.run_until_stopped());
     TestApp {
         addr,
-        client: reqwest::Client::new(),
+        client: client(),
         db,
     }
 }
@@ -277,6 +277,16 @@ pub async fn gql_as(app: &TestApp, token: Option<&str>, query: &str, variables: 
         r = r.bearer_auth(t);
     }
     r.send().await.unwrap().json().await.unwrap()
+}
+
+/// An HTTP client that never reuses a connection the server may be closing: the
+/// server drops idle keep-alive connections after 5 s, and a request sent on one
+/// just then fails with a reset (seen under a loaded machine).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("HTTP client")
 }
 
 impl TestApp {

@@ -182,7 +182,7 @@ impl Balancer {
             url: format!("http://127.0.0.1:{port}"),
             dir,
         };
-        let client = reqwest::Client::new();
+        let client = crate::helpers::client();
         for _ in 0..200 {
             if let Ok(r) = client.get(format!("{}/healthz", lb.url)).send().await
                 && r.status() == 200
@@ -280,7 +280,7 @@ async fn two_nodes_behind_nginx_on_one_postgresql_act_as_one_server() {
     let mut a = Node::start(&db.url, &dir.path().join("a"), &secret);
     let b = Node::start(&db.url, &dir.path().join("b"), &secret);
     let lb = Balancer::start(&[&a, &b]).await;
-    let c = reqwest::Client::new();
+    let c = crate::helpers::client();
 
     // A session opened on one node is good on the other.
     let t1 = token(&c, &a.url, &k1).await;
