@@ -144,6 +144,12 @@ impl Application {
             &namespace,
         )
         .map_err(|e| anyhow::anyhow!("--shared-store: {e}"))?;
+        let stamps = std::sync::Arc::new(crate::services::content::StampWatch::default());
+        // Other nodes' writes reach the watch (PostgreSQL; SQLite re-reads instead).
+        tokio::spawn(crate::services::content::listen(
+            stamps.clone(),
+            db.conn.clone(),
+        ));
         let state = web::Data::new(AppState {
             db,
             schema: crate::graphql::build_schema(args.introspection),
@@ -154,6 +160,7 @@ impl Application {
             ),
             docs_html: http::docs::render(http::rest::handlers::OPENAPI_YAML),
             cache: http::cache::ResponseCache::new(args.response_cache),
+            stamps,
             public_url: args.public_url.clone(),
             trusted_proxies: http::client::TrustedProxies::parse(&args.trusted_proxies)
                 .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?,

@@ -1,9 +1,10 @@
 //! A bounded in-memory cache of rendered public answers, filled and consulted only
 //! by `http::conditional`. Every entry remembers the content stamp it was rendered
-//! under, and a lookup compares it with the stamp read from the database for this
-//! request, so a write on any node, a scheduled publication coming due or an event
-//! starting makes the entry stale at once. Nothing is ever served from a stale
-//! entry; the cache only saves recomputing an answer that has not changed. Keys
+//! under, and a lookup compares it with the current stamp
+//! (`services::content::StampWatch`), so a write on this node, a scheduled
+//! publication coming due or an event starting makes the entry stale at once, and
+//! a write on another node within the watch's bound. The cache only saves
+//! recomputing an answer that has not changed. Keys
 //! cover everything an answer depends on, including the base URL its links were
 //! written for.
 

@@ -1,9 +1,10 @@
 //! The one implementation of public reads over HTTP: every anonymous GET (REST,
 //! GraphQL, feeds, the widget and its preview) goes through [`respond`], which
 //!
-//! 1. reads the content stamp (`services::content::stamp`: the version every write
-//!    bumps, the latest scheduled publication that came due, the latest event start
-//!    that passed), so time alone changes it too;
+//! 1. takes the content stamp (the version every write bumps, the latest scheduled
+//!    publication that came due, the latest event start that passed, so time alone
+//!    changes it too) from `services::content::StampWatch`, which reads it from the
+//!    database only when it may have changed: a cache hit or a 304 costs no statement;
 //! 2. names the answer by what determines it: a scope, the request's identity
 //!    (URL, or a GraphQL operation) and the base URL its links are written for;
 //! 3. gives a strong `ETag` and a `Last-Modified`, answers `If-None-Match` /
@@ -30,7 +31,6 @@ use sha2::{Digest, Sha256};
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::http::cache::{Entry, ResponseCache};
-use crate::services;
 use crate::services::content::Stamp;
 
 /// How an answer's `ETag` is made.
@@ -122,7 +122,7 @@ where
         );
         return Ok(res);
     }
-    let stamp = services::content::stamp(&state.db.conn).await?;
+    let stamp = state.stamps.current(&state.db.conn).await?;
     let base = state.public_base(req);
     let mut parts: Vec<&[u8]> = vec![public.scope.as_bytes(), base.as_bytes()];
     parts.extend(public.identity.iter().copied());

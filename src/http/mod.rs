@@ -32,6 +32,8 @@ pub struct AppState {
     pub docs_html: String,
     /// Rendered public answers, keyed by request and content stamp.
     pub cache: cache::ResponseCache,
+    /// The content stamp as this server knows it (`services::content::StampWatch`).
+    pub stamps: std::sync::Arc<crate::services::content::StampWatch>,
     /// The public base URL (`https://media.example.org`), when configured.
     pub public_url: Option<String>,
     /// Proxies whose forwarding headers are believed (`http::client`).

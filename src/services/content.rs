@@ -1,14 +1,53 @@
 //! The global content version: every write bumps it inside its own transaction, so
-//! ETags derived from it change on every node that shares the database.
+//! ETags derived from it change on every node that shares the database; and the
+//! [`StampWatch`], which keeps the stamp known in the process so that a public
+//! read that is answered from a cache (or with a 304) costs no statement.
+//!
+//! How a watched stamp stays true:
+//! - a write committed by this process (any connection) makes it stale at once
+//!   (`WriteTxn::commit` after [`bump`]), so the node that took a write answers
+//!   fresh immediately;
+//! - writes by other processes: on PostgreSQL, [`bump`] sends `NOTIFY` on
+//!   [`CHANNEL`] (delivered at commit) and [`listen`] makes the watch stale when
+//!   it hears one; without a live listener (SQLite, or the listener's connection
+//!   lost) the stamp is trusted for at most [`MAX_AGE`];
+//! - the passage of time: the stamp is read with the next scheduled publication
+//!   and event start, and is stale from that instant on.
 
-use sea_orm::ConnectionTrait;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use crate::entities::content_state;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+
+/// The PostgreSQL notification channel every content write signals on.
+pub const CHANNEL: &str = "mediadesk_content";
+
+/// The longest a stamp read from the database is trusted when nothing would
+/// tell this process of another process's write: the bound within which other
+/// nodes (and the CLI) are seen on SQLite, or on PostgreSQL while the listener
+/// is down.
+pub const MAX_AGE: Duration = Duration::from_secs(1);
+
+/// Content writes committed by this process, on any database: each makes every
+/// watch stale (one more stamp read when a process serves several databases,
+/// never a stale answer).
+static LOCAL_COMMITS: AtomicU64 = AtomicU64::new(0);
+
+/// Called after a transaction that bumped the version committed (or may have).
+pub(crate) fn committed() {
+    LOCAL_COMMITS.fetch_add(1, Ordering::SeqCst);
+}
 
 /// Records that content changed. Call inside the writing transaction.
-pub async fn bump(db: &impl ConnectionTrait) -> AppResult<()> {
+pub(crate) async fn bump(txn: &super::WriteTxn) -> AppResult<()> {
+    txn.content_changed();
+    let db: &sea_orm::DatabaseTransaction = txn;
     let now = super::now();
     let stmt = Query::insert()
         .into_table(content_state::Entity)
@@ -29,6 +68,10 @@ pub async fn bump(db: &impl ConnectionTrait) -> AppResult<()> {
         )
         .to_owned();
     db.execute(&stmt).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Delivered to every listening node when (and only if) this commits.
+        db.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;
+    }
     Ok(())
 }
 
@@ -63,24 +106,24 @@ impl Stamp {
     }
 }
 
-/// Reads the stamp in one statement (three indexed single-row lookups).
-pub async fn stamp(db: &impl ConnectionTrait) -> AppResult<Stamp> {
+/// Reads the stamp in one statement (five indexed single-row lookups), with the
+/// earliest instant after now at which time alone will change it (the next
+/// scheduled publication or event start), if any.
+pub async fn stamp(db: &impl ConnectionTrait) -> AppResult<(Stamp, Option<DateTime<Utc>>)> {
     use sea_orm::{Statement, TryGetable};
     let backend = db.get_database_backend();
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => {
-            "SELECT (SELECT version FROM content_state WHERE id = 1) AS v, \
-                    (SELECT updated_at FROM content_state WHERE id = 1) AS c, \
-                    (SELECT MAX(publish_at) FROM articles WHERE publish_at <= $1) AS d, \
-                    (SELECT MAX(starts_at) FROM events WHERE starts_at <= $1) AS s"
-        }
-        _ => {
-            "SELECT (SELECT version FROM content_state WHERE id = 1) AS v, \
-                    (SELECT updated_at FROM content_state WHERE id = 1) AS c, \
-                    (SELECT MAX(publish_at) FROM articles WHERE publish_at <= ?1) AS d, \
-                    (SELECT MAX(starts_at) FROM events WHERE starts_at <= ?1) AS s"
-        }
+    let p = match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?1",
     };
+    let sql = format!(
+        "SELECT (SELECT version FROM content_state WHERE id = 1) AS v, \
+                (SELECT updated_at FROM content_state WHERE id = 1) AS c, \
+                (SELECT MAX(publish_at) FROM articles WHERE publish_at <= {p}) AS d, \
+                (SELECT MAX(starts_at) FROM events WHERE starts_at <= {p}) AS s, \
+                (SELECT MIN(publish_at) FROM articles WHERE publish_at > {p}) AS nd, \
+                (SELECT MIN(starts_at) FROM events WHERE starts_at > {p}) AS ns"
+    );
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
@@ -89,16 +132,17 @@ pub async fn stamp(db: &impl ConnectionTrait) -> AppResult<Stamp> {
         ))
         .await?;
     let Some(row) = row else {
-        return Ok(Stamp {
+        let none = Stamp {
             version: 0,
             changed_at: None,
             last_due: None,
             last_started: None,
-        });
+        };
+        return Ok((none, None));
     };
-    type Ts = Option<chrono::DateTime<chrono::Utc>>;
+    type Ts = Option<DateTime<Utc>>;
     let get_ts = |col: &str| -> Ts { Ts::try_get(&row, "", col).ok().flatten() };
-    Ok(Stamp {
+    let stamp = Stamp {
         version: Option::<i64>::try_get(&row, "", "v")
             .ok()
             .flatten()
@@ -106,5 +150,150 @@ pub async fn stamp(db: &impl ConnectionTrait) -> AppResult<Stamp> {
         changed_at: get_ts("c"),
         last_due: get_ts("d"),
         last_started: get_ts("s"),
-    })
+    };
+    let next = [get_ts("nd"), get_ts("ns")].into_iter().flatten().min();
+    Ok((stamp, next))
+}
+
+/// The stamp as last read, and what it was read under.
+#[derive(Clone, Copy)]
+struct Seen {
+    stamp: Stamp,
+    /// From then on time alone has changed the stamp.
+    valid_until: Option<DateTime<Utc>>,
+    /// When the read began.
+    read_at: Instant,
+    /// [`LOCAL_COMMITS`] and [`StampWatch::heard`] when the read began.
+    commits: u64,
+    heard: u64,
+}
+
+/// The content stamp as this process knows it: read from the database only when
+/// something may have changed it (see the module header), once for all the
+/// requests that ask meanwhile. One per server, shared by its workers.
+#[derive(Default)]
+pub struct StampWatch {
+    seen: RwLock<Option<Seen>>,
+    /// One refresh at a time; the requests queued behind it take its result.
+    refreshing: tokio::sync::Mutex<()>,
+    /// Refreshes attempted, and whether the last one failed.
+    attempts: AtomicU64,
+    failed: AtomicBool,
+    /// Notifications heard from other processes (and listener restarts).
+    heard: AtomicU64,
+    /// Whether a listener is connected, so that nothing goes unheard.
+    listening: AtomicBool,
+}
+
+impl StampWatch {
+    /// The current stamp: the one known while nothing can have changed it, else
+    /// read again.
+    pub async fn current(&self, db: &impl ConnectionTrait) -> AppResult<Stamp> {
+        if let Some(s) = self.fresh() {
+            return Ok(s);
+        }
+        let attempts = self.attempts.load(Ordering::SeqCst);
+        let _turn = self.refreshing.lock().await;
+        if let Some(s) = self.fresh() {
+            return Ok(s);
+        }
+        if attempts != self.attempts.load(Ordering::SeqCst) && self.failed.load(Ordering::SeqCst) {
+            // The read this request waited for failed: do not queue another
+            // behind it, answer as it did.
+            return Err(AppError::Unavailable("the database did not answer".into()));
+        }
+        let (commits, heard) = self.counters();
+        let read_at = Instant::now();
+        let read = stamp(db).await;
+        self.failed.store(read.is_err(), Ordering::SeqCst);
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        let (stamp, valid_until) = read?;
+        *self.seen.write().unwrap_or_else(|e| e.into_inner()) = Some(Seen {
+            stamp,
+            valid_until,
+            read_at,
+            commits,
+            heard,
+        });
+        Ok(stamp)
+    }
+
+    /// The known stamp, if nothing can have changed it since it was read.
+    fn fresh(&self) -> Option<Stamp> {
+        let seen = (*self.seen.read().unwrap_or_else(|e| e.into_inner()))?;
+        let unchanged = (seen.commits, seen.heard) == self.counters()
+            && (self.listening.load(Ordering::SeqCst) || seen.read_at.elapsed() < MAX_AGE)
+            && seen.valid_until.is_none_or(|t| Utc::now() < t);
+        unchanged.then_some(seen.stamp)
+    }
+
+    fn counters(&self) -> (u64, u64) {
+        (
+            LOCAL_COMMITS.load(Ordering::SeqCst),
+            self.heard.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Another process may have changed the content.
+    fn heard(&self) {
+        self.heard.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Keeps `watch` told of content writes by other processes on the PostgreSQL
+/// database `db` (a no-op on SQLite): `LISTEN`s on [`CHANNEL`] over a
+/// connection of its own, and reconnects every second while it cannot. Runs
+/// until the task is dropped.
+pub async fn listen(watch: Arc<StampWatch>, db: DatabaseConnection) {
+    use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    // Its own pool of one, from the same options, so that listening takes no
+    // connection from the requests' pool.
+    let options = (*db.get_postgres_connection_pool().connect_options()).clone();
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(crate::db::WAIT)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_lazy_with(options);
+    loop {
+        let listener = async {
+            let mut l = PgListener::connect_with(&pool).await?;
+            // A lost connection is reported, not silently replaced, so that the
+            // watch stops trusting its stamp until listening again.
+            l.eager_reconnect(false);
+            l.listen(CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(l)
+        }
+        .await;
+        match listener {
+            Ok(mut l) => {
+                // Anything may have been written while nobody listened.
+                watch.heard();
+                watch.listening.store(true, Ordering::SeqCst);
+                tracing::debug!("listening for content changes");
+                loop {
+                    match l.try_recv().await {
+                        Ok(Some(_)) => watch.heard(),
+                        Ok(None) => {
+                            tracing::warn!("lost the content-change listener; reconnecting");
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "content-change listener failed; reconnecting");
+                            break;
+                        }
+                    }
+                }
+                watch.listening.store(false, Ordering::SeqCst);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for content changes; retrying");
+            }
+        }
+        tokio::time::sleep(MAX_AGE).await;
+    }
 }

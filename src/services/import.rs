@@ -227,7 +227,7 @@ async fn settle(
         })),
     )
     .await?;
-    super::content::bump(&*txn).await?;
+    super::content::bump(&txn).await?;
     txn.commit().await?;
     report.committed = true;
     if report.created.articles >= 1000 {

@@ -133,7 +133,7 @@ pub async fn record_mention(
         Some(serde_json::Value::Object(after)),
     )
     .await?;
-    super::content::bump(&*txn).await?;
+    super::content::bump(&txn).await?;
     txn.commit().await?;
     Ok((inserted, true))
 }

@@ -36,6 +36,8 @@ use crate::domain::{Cursor, Direction, PageRequest};
 pub(crate) struct WriteTxn {
     txn: sea_orm::DatabaseTransaction,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Set by `content::bump`: the commit tells this process's stamp watches.
+    content_changed: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -46,8 +48,33 @@ impl std::ops::Deref for WriteTxn {
 }
 
 impl WriteTxn {
+    fn new(
+        txn: sea_orm::DatabaseTransaction,
+        turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> Self {
+        Self {
+            txn,
+            _turn: turn,
+            content_changed: Default::default(),
+        }
+    }
+
+    pub(crate) fn content_changed(&self) {
+        self.content_changed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Commits; after a content change, this process's cached stamps are stale
+    /// from now on (even if the commit reports an error: it may have landed).
     pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
-        self.txn.commit().await
+        let changed = self
+            .content_changed
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let done = self.txn.commit().await;
+        if changed {
+            content::committed();
+        }
+        done
     }
     pub async fn rollback(self) -> Result<(), sea_orm::DbErr> {
         self.txn.rollback().await
@@ -96,15 +123,9 @@ pub(crate) async fn begin_write(
                     ..Default::default()
                 })
                 .await?;
-            WriteTxn {
-                txn,
-                _turn: Some(turn),
-            }
+            WriteTxn::new(txn, Some(turn))
         }
-        _ => WriteTxn {
-            txn: db.begin().await?,
-            _turn: None,
-        },
+        _ => WriteTxn::new(db.begin().await?, None),
     })
 }
 

@@ -223,7 +223,7 @@ async fn finish(
     after: Option<Value>,
 ) -> AppResult<()> {
     super::audit::record(&*txn, actor, action, kind, Some(slug.into()), before, after).await?;
-    super::content::bump(&*txn).await?;
+    super::content::bump(&txn).await?;
     txn.commit().await?;
     Ok(())
 }

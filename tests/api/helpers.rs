@@ -144,16 +144,26 @@ pub async fn spawn(backend: Backend) -> TestApp {
     spawn_with(TestDb::new(backend).await, true, None).await
 }
 
-/// Counts the SQL statements a server runs.
+/// Counts the SQL statements a server runs: reads of the content stamp apart
+/// (a server re-reads it when something may have changed it, not per request).
 #[derive(Clone, Default)]
-pub struct StatementCounter(pub Arc<std::sync::atomic::AtomicU64>);
+pub struct StatementCounter {
+    others: Arc<std::sync::atomic::AtomicU64>,
+    stamps: Arc<std::sync::atomic::AtomicU64>,
+}
 
 impl StatementCounter {
     pub fn reset(&self) {
-        self.0.store(0, Ordering::SeqCst);
+        self.others.store(0, Ordering::SeqCst);
+        self.stamps.store(0, Ordering::SeqCst);
     }
+    /// Statements other than stamp reads.
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.others.load(Ordering::SeqCst)
+    }
+    /// Reads of the content stamp.
+    pub fn stamp_reads(&self) -> u64 {
+        self.stamps.load(Ordering::SeqCst)
     }
 }
 
@@ -162,13 +172,12 @@ pub async fn spawn_counted(db: TestDb) -> (TestApp, StatementCounter) {
     let counter = StatementCounter::default();
     let mut conn = db::connect(&db.url, 4).await.expect("connect and migrate");
     let c = counter.clone();
-    conn.conn.set_metric_callback(move |_i| {
-        c.0.fetch_add(1, Ordering::SeqCst);
+    conn.conn.set_metric_callback(move |i| {
+        let sql = &i.statement.sql;
+        let stamp = sql.contains("FROM content_state WHERE id = 1");
+        (if stamp { &c.stamps } else { &c.others }).fetch_add(1, Ordering::SeqCst);
         if std::env::var("MD_SQL_DEBUG").is_ok() {
-            eprintln!(
-                "SQL: {}",
-                _i.statement.sql.chars().take(150).collect::<String>()
-            );
+            eprintln!("SQL: {}", sql.chars().take(150).collect::<String>());
         }
     });
     (serve(db, conn).await, counter)
@@ -557,4 +566,27 @@ pub fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Polls `seen` until it holds and returns how long that took; fails the test
+/// past twice the bound within which a server takes in another process's write
+/// (`services::content::MAX_AGE`).
+pub async fn within_bound<F, Fut>(what: &str, mut seen: F) -> std::time::Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let limit = 2 * mediadesk::services::content::MAX_AGE;
+    let started = std::time::Instant::now();
+    loop {
+        if seen().await {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() <= limit,
+            "{what}: not seen after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
