@@ -11,6 +11,7 @@ mod demo;
 mod edge;
 mod faults;
 mod feeds;
+mod freshness;
 mod graphql;
 mod headers;
 mod health;
