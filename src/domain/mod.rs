@@ -22,20 +22,24 @@ pub use url::SourceUrl;
 use serde::{Deserialize, Serialize};
 
 /// One office of the organisation, as shown in the site footer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Office {
+    #[schema(min_length = 1)]
     pub label: String,
     /// Street lines, in order ("Suite 1800", "150–9th Avenue SW").
+    #[schema(max_items = 6)]
     pub street: Vec<String>,
+    #[schema(min_length = 1)]
     pub city: String,
     pub region: Option<String>,
     pub postal_code: Option<String>,
+    #[schema(min_length = 1)]
     pub country: String,
 }
 
 /// A field-level validation problem: which input field, and what is wrong with it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

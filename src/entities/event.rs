@@ -5,11 +5,12 @@
 use async_graphql::{ID, SimpleObject};
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::graphql::{EventKind, Status, node_id};
 
 /// An event held by the institute.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject, Serialize, ToSchema)]
 #[sea_orm(table_name = "events")]
 #[graphql(name = "Event")]
 pub struct Model {
@@ -34,8 +35,11 @@ pub struct Model {
             with = "EventKind::stored"
         )
     )]
+    #[schema(value_type = crate::domain::EventKind)]
     pub kind: String,
+    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
     pub starts_at: DateTimeUtc,
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     pub ends_at: Option<DateTimeUtc>,
     /// IANA time zone of the venue ("America/Toronto").
     pub time_zone: Option<String>,
@@ -59,6 +63,7 @@ pub struct Model {
             with = "Status::stored"
         )
     )]
+    #[schema(value_type = crate::domain::ArticleStatus)]
     pub status: String,
     #[graphql(skip)]
     #[serde(skip)]

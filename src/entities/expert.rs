@@ -6,11 +6,12 @@
 use async_graphql::{ID, SimpleObject};
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::graphql::{self, node_id};
 
 /// One of the institute's experts.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject, Serialize, ToSchema)]
 #[sea_orm(table_name = "experts")]
 #[graphql(name = "Expert", complex)]
 pub struct Model {
@@ -37,6 +38,7 @@ pub struct Model {
             with = "graphql::names"
         )
     )]
+    #[schema(value_type = Vec<String>)]
     pub aliases: Json,
     /// Normalised name and aliases (`|`-separated) for accent/case-insensitive lookup.
     #[graphql(skip)]

@@ -6,11 +6,12 @@
 use async_graphql::{ID, SimpleObject};
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::graphql::{self, Language, OutletKind, node_id};
 
 /// A media outlet (newspaper, broadcaster, podcast...), possibly part of a parent.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject, Serialize, ToSchema)]
 #[sea_orm(table_name = "outlets")]
 #[graphql(name = "Outlet", complex)]
 pub struct Model {
@@ -35,6 +36,7 @@ pub struct Model {
             with = "OutletKind::stored"
         )
     )]
+    #[schema(value_type = crate::domain::OutletKind)]
     pub kind: String,
     #[graphql(skip)]
     #[serde(skip)]
@@ -51,6 +53,7 @@ pub struct Model {
             with = "Language::stored_opt"
         )
     )]
+    #[schema(value_type = Option<crate::domain::Language>)]
     pub language: Option<String>,
     // A JSON array of other spellings met in the media.
     #[graphql(
@@ -62,6 +65,7 @@ pub struct Model {
             with = "graphql::names"
         )
     )]
+    #[schema(value_type = Vec<String>)]
     pub aliases: Json,
     /// Normalised name and aliases (`|`-separated) for accent/case-insensitive lookup.
     #[graphql(skip)]

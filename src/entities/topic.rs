@@ -5,11 +5,12 @@
 use async_graphql::{ID, SimpleObject};
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::graphql::node_id;
 
 /// A subject tag shared by articles, experts and events.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SimpleObject, Serialize, ToSchema)]
 #[sea_orm(table_name = "topics")]
 #[graphql(name = "Topic")]
 pub struct Model {

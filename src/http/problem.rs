@@ -10,9 +10,11 @@ use crate::error::AppError;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// RFC 9457 problem details.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem<'a> {
     #[serde(rename = "type")]
+    #[schema(format = "uri")]
     kind: String,
     title: &'a str,
     status: u16,

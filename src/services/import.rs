@@ -53,7 +53,8 @@ pub struct ImportOptions {
 }
 
 /// Records per type.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = ImportCounts)]
 pub struct Counts {
     pub outlets: u64,
     pub experts: u64,
@@ -64,13 +65,13 @@ pub struct Counts {
 }
 
 /// A line that could not be imported, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LineError {
     pub line: u64,
     pub message: String,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     /// Lines read (blank lines included).
     pub lines: u64,

@@ -92,33 +92,39 @@ macro_rules! line {
 
 line! {
     /// A new outlet.
+    #[derive(utoipa::ToSchema)]
+    #[schema(as = OutletInput)]
     OutletLine as "CreateOutletInput",
     UpdateOutletInput("Changes to an outlet: fields left out stay as they are, `null` clears them.") {
         /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
         /// slug that is taken is refused.
+        #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
         slug,
-        name: String,
+        name: String => #[schema(min_length = 1, max_length = 200)],
         /// `newspaper`, `magazine`, `tv`, `radio`, `online`, `wire` or `other` (default).
-        kind: Option<String>,
+        kind: Option<String> => #[schema(value_type = Option<OutletKind>)],
         /// The parent outlet's name, alias or slug.
         parent: Option<String>,
         website: Option<String>,
         country: Option<String>,
-        language: Option<String>,
-        aliases: Vec<String> => #[serde(default)] #[graphql(default)],
+        language: Option<String> => #[schema(value_type = Option<Language>)],
+        aliases: Vec<String> => #[serde(default)] #[graphql(default)] #[schema(max_items = 20)],
     }
 }
 
 line! {
     /// A new expert.
+    #[derive(utoipa::ToSchema)]
+    #[schema(as = ExpertInput)]
     ExpertLine as "CreateExpertInput",
     UpdateExpertInput("Changes to an expert: fields left out stay as they are, `null` clears them.") {
         /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
         /// slug that is taken is refused.
+        #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
         slug,
-        name: String,
+        name: String => #[schema(min_length = 1, max_length = 200)],
         /// Other spellings met in the media.
-        aliases: Vec<String> => #[serde(default)] #[graphql(default)],
+        aliases: Vec<String> => #[serde(default)] #[graphql(default)] #[schema(max_items = 20)],
         title: Option<String>,
         affiliation: Option<String>,
         bio_en: Option<String> => #[serde(alias = "bio")],
@@ -131,11 +137,14 @@ line! {
 
 line! {
     /// A new topic.
+    #[derive(utoipa::ToSchema)]
+    #[schema(as = TopicInput)]
     TopicLine as "CreateTopicInput", UpdateTopicInput("Changes to a topic.") {
         /// Default: the name's slug, with `-2`, `-3`... only if taken. A given
         /// slug that is taken is refused.
+        #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
         slug,
-        name: String,
+        name: String => #[schema(min_length = 1, max_length = 100)],
     }
 }
 
@@ -143,22 +152,25 @@ line! {
     /// A new article. Contributors' articles are drafts.
     // Also the import format's article, and what a mention becomes.
     #[derive(Default)]
+    #[derive(utoipa::ToSchema)]
+    #[schema(as = ArticleInput)]
     ArticleLine as "CreateArticleInput",
     UpdateArticleInput("Changes to an article: fields left out stay as they are, `null` clears them.") {
         /// Default: the title's slug, with `-2`, `-3`... only if taken. A given
         /// slug that is taken is refused.
+        #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
         slug,
-        title: String,
+        title: String => #[schema(min_length = 1, max_length = 500)],
         url: Option<String>,
         /// Outlet name, alias or slug.
         outlet: Option<String>,
         /// Expert names, aliases or slugs, in order.
-        experts: Vec<String> => #[serde(default)] #[graphql(default)],
-        authors: Vec<String> => #[serde(default)] #[graphql(default)],
+        experts: Vec<String> => #[serde(default)] #[graphql(default)] #[schema(max_items = 20)],
+        authors: Vec<String> => #[serde(default)] #[graphql(default)] #[schema(max_items = 20)],
         /// A date (`2022-06-29`) or an RFC 3339 date-time.
-        published_at: String,
+        published_at: String => #[schema(examples("2022-06-29"))],
         /// `en` or `fr`.
-        language: String,
+        language: String => #[schema(value_type = Language)],
         summary: Option<String>,
         body: Option<String>,
         dateline: Option<String>,
@@ -166,7 +178,7 @@ line! {
         /// Topic names or slugs.
         topics: Vec<String> => #[serde(default)] #[graphql(default)],
         /// `draft`, `published` (default for editors) or `archived`.
-        status: Option<String>,
+        status: Option<String> => #[schema(value_type = Option<ArticleStatus>)],
         /// Hidden from the public until this time.
         publish_at: Option<String>,
     }
@@ -287,16 +299,19 @@ pub(crate) fn validate_article(
 
 line! {
     /// A new event.
+    #[derive(utoipa::ToSchema)]
+    #[schema(as = EventInput)]
     EventLine as "CreateEventInput",
     UpdateEventInput("Changes to an event: fields left out stay as they are, `null` clears them.") {
         /// Default: the title's slug, with `-2`, `-3`... only if taken. A given
         /// slug that is taken is refused.
+        #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 120)]
         slug,
-        title: String,
+        title: String => #[schema(min_length = 1, max_length = 300)],
         /// `conference`, `roundtable`, `webinar`, `briefing` or `other`.
-        kind: String,
+        kind: String => #[schema(value_type = EventKind)],
         /// RFC 3339 date-time or a date.
-        starts_at: String,
+        starts_at: String => #[schema(examples("2026-05-12T09:00:00-06:00"))],
         ends_at: Option<String>,
         /// IANA time zone of the venue, e.g. `America/Edmonton`.
         time_zone: Option<String>,
@@ -307,17 +322,23 @@ line! {
         description: Option<String>,
         registration_url: Option<String>,
         /// `published` (default), `draft` or `archived`.
-        status: Option<String>,
+        status: Option<String> => #[schema(value_type = Option<ArticleStatus>)],
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SiteInput)]
 pub struct SiteLine {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(min_length = 1, max_length = 300)]
     pub tagline_en: String,
+    #[schema(min_length = 1, max_length = 300)]
     pub tagline_fr: String,
+    /// The whole list (it replaces the current one).
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub offices: Vec<Office>,
     pub phone: Option<String>,
     pub email: Option<String>,

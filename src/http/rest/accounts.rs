@@ -51,11 +51,13 @@ pub async fn list_users(req: HttpRequest, state: web::Data<AppState>) -> AppResu
     Ok(private(HttpResponse::Ok().json(json!({ "data": data }))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewUser {
+pub(crate) struct NewUser {
     email: String,
+    /// At least 12 characters.
     password: String,
+    #[schema(value_type = Role)]
     role: String,
 }
 
@@ -76,9 +78,10 @@ pub async fn create_user(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UserPatch {
+pub(crate) struct UserPatch {
+    #[schema(value_type = Option<Role>)]
     role: Option<String>,
     active: Option<bool>,
 }
@@ -109,10 +112,12 @@ pub async fn list_keys(req: HttpRequest, state: web::Data<AppState>) -> AppResul
     Ok(private(HttpResponse::Ok().json(json!({ "data": data }))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewKey {
+pub(crate) struct NewKey {
+    /// What the key is for.
     name: String,
+    #[schema(value_type = Role)]
     role: String,
 }
 

@@ -7,15 +7,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::domain::{Credit, Language, Office};
+use crate::domain::{ArticleStatus, Credit, Language, Office};
 use crate::entities::{article, event, expert, outlet, site, topic};
 use crate::error::AppResult;
 use crate::graphql::global_id;
 use crate::services;
 
 /// A reference to a named thing.
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, ToSchema)]
 pub struct Ref {
     pub slug: String,
     pub name: String,
@@ -36,24 +37,32 @@ fn refs<M: Into<Ref>>(items: Vec<M>) -> Vec<Ref> {
     items.into_iter().map(Into::into).collect()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Article {
+    /// Global ID (the same as GraphQL's).
     pub id: String,
     pub slug: String,
     pub title: String,
+    /// Bylines as written, in order.
     pub authors: Vec<String>,
     pub outlet: Option<Ref>,
+    /// In the source's order.
     pub experts: Vec<Ref>,
     pub topics: Vec<Ref>,
     pub published_at: DateTime<Utc>,
+    #[schema(value_type = Language)]
     pub language: String,
+    /// Canonical source URL.
     pub url: Option<String>,
     pub summary: Option<String>,
+    /// Only on a single article.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     pub dateline: Option<String>,
     pub program: Option<String>,
+    #[schema(value_type = ArticleStatus)]
     pub status: String,
+    /// Goes up by one with every change.
     pub version: i32,
     pub updated_at: DateTime<Utc>,
 }
@@ -122,10 +131,12 @@ pub async fn articles(
 }
 
 /// An expert: its public fields, global `id` and topics.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Expert {
+    /// Global ID (the same as GraphQL's).
     pub id: String,
     #[serde(flatten)]
+    #[schema(inline)]
     pub record: expert::Model,
     pub topics: Vec<Ref>,
 }
@@ -148,12 +159,15 @@ pub async fn experts(
 
 /// An outlet: its public fields, global `id`, parent and (on its own page)
 /// children.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Outlet {
+    /// Global ID (the same as GraphQL's).
     pub id: String,
     #[serde(flatten)]
+    #[schema(inline)]
     pub record: outlet::Model,
     pub parent: Option<Ref>,
+    /// Only on a single outlet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<Ref>>,
 }
@@ -186,6 +200,43 @@ pub struct Node<M> {
     pub record: M,
 }
 
+/// A `Node`'s schema: its model's (inline) with the global `id` first, named
+/// as the REST type (a generic `Node`'s schemas would all be called `Node`).
+macro_rules! node_schema {
+    ($($node:ident = $m:ty),+) => {$(
+        impl utoipa::PartialSchema for Node<$m> {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let id = utoipa::openapi::ObjectBuilder::new()
+                    .property(
+                        "id",
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::String)
+                            .description(Some("Global ID (the same as GraphQL's).")),
+                    )
+                    .required("id");
+                utoipa::openapi::AllOfBuilder::new()
+                    .item(id)
+                    .item(<$m as utoipa::PartialSchema>::schema())
+                    .into()
+            }
+        }
+        impl ToSchema for Node<$m> {
+            fn name() -> std::borrow::Cow<'static, str> {
+                stringify!($node).into()
+            }
+            fn schemas(
+                schemas: &mut Vec<(
+                    String,
+                    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+                )>,
+            ) {
+                <$m as ToSchema>::schemas(schemas);
+            }
+        }
+    )+};
+}
+node_schema!(Event = event::Model, Topic = topic::Model);
+
 pub type Event = Node<event::Model>;
 
 pub fn event(e: event::Model) -> Event {
@@ -204,7 +255,7 @@ pub fn topic(t: topic::Model) -> Topic {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Site {
     pub name: String,
     pub tagline_en: String,
@@ -215,6 +266,7 @@ pub struct Site {
     pub web: Option<String>,
     pub copyright: Option<String>,
     pub charity_registration: Option<String>,
+    /// Goes up by one with every change.
     pub version: i32,
 }
 
