@@ -11,21 +11,25 @@ use sha2::Digest;
 
 use crate::config::ServeArgs;
 use crate::db::Db;
+use crate::http::openapi::ops;
 use crate::http::{self, AppState};
 
 crate::http::routes::route_table! {
-    /// Public routes outside `/api/v1`, with their methods (the contract test
-    /// holds `openapi.yaml` to these and `http::rest::ROUTES`).
+    /// Public routes outside `/api/v1`, with their methods and operation docs
+    /// (`openapi.yaml` is built from these and `http::rest::ROUTES`).
     OTHER_ROUTES, other_resources, "";
-    "/healthz" => { GET: http::health::healthz },
-    "/readyz" => { GET: http::health::readyz },
-    "/graphql" => { GET: http::graphql::get, POST: http::graphql::post },
-    "/feeds/{file}" => { GET: http::feeds::all },
-    "/feeds/{kind}/{file}" => { GET: http::feeds::scoped },
-    "/embed" => { GET: http::embed::preview },
-    "/embed/mentions" => { GET: http::embed::mentions },
-    "/embed/mentions.json" => { GET: http::embed::mentions_json },
-    "/embed.js" => { GET: http::embed::script },
+    "/healthz" => { GET: http::health::healthz => ops::healthz },
+    "/readyz" => { GET: http::health::readyz => ops::readyz },
+    "/graphql" => {
+        GET: http::graphql::get => ops::graphql_get,
+        POST: http::graphql::post => ops::graphql_post,
+    },
+    "/feeds/{file}" => { GET: http::feeds::all => ops::get_feed },
+    "/feeds/{kind}/{file}" => { GET: http::feeds::scoped => ops::get_scoped_feed },
+    "/embed" => { GET: http::embed::preview => ops::get_embed_preview },
+    "/embed/mentions" => { GET: http::embed::mentions => ops::get_embed_mentions },
+    "/embed/mentions.json" => { GET: http::embed::mentions_json => ops::get_embed_mentions_json },
+    "/embed.js" => { GET: http::embed::script => ops::get_embed_script },
 }
 
 /// Who may call the API from a browser page on another origin.

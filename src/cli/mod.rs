@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `seed`, `import`, `generate`, `backup`,
-//! `restore`, `schema`, `user`, `key`. Each command parses its arguments, opens the
+//! `restore`, `schema`, `openapi`, `user`, `key`. Each command parses its arguments, opens the
 //! database and calls the services (`generate` needs no database: it calls `datagen`).
 
 use std::io::IsTerminal;
@@ -96,6 +96,8 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Print the OpenAPI document of the REST API and the other routes (YAML).
+    Openapi,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -206,6 +208,10 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         ),
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openapi => {
+            print!("{}", crate::http::openapi::yaml());
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { db } => {

@@ -12,6 +12,7 @@ pub mod feeds;
 pub mod graphql;
 pub mod health;
 pub mod limits;
+pub mod openapi;
 pub mod problem;
 pub mod request_id;
 pub mod rest;

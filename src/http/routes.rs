@@ -1,8 +1,9 @@
-//! Route tables. Each table lists paths with their methods and handlers once;
-//! [`route_table!`] turns it into the table constant (which the contract test
-//! holds `openapi.yaml` to) and the actix resources the router mounts, so a
-//! route cannot be served undocumented or documented unserved. `GET` implies
-//! `HEAD`; a method a path does not have answers 405 with `Allow`.
+//! Route tables. Each table lists paths with their methods, handlers and
+//! operation docs once; [`route_table!`] turns it into the table constant (which
+//! `http::openapi` builds `openapi.yaml` from and the contract test reads) and the
+//! actix resources the router mounts, so a route cannot be served undocumented
+//! or documented unserved. `GET` implies `HEAD`; a method a path does not have
+//! answers 405 with `Allow`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, HeaderValue};
@@ -10,16 +11,35 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::problem::problem;
 
-/// `route_table!(TABLE, resources, "/prefix"; "/path" => { GET: handler, POST: other }, ...)`
-/// defines `pub const TABLE: &[(&str, &[&str])]` (full paths and methods) and
-/// `pub fn resources() -> Vec<(&'static str, actix_web::Resource)>` (paths
+/// Builds the OpenAPI operation of one route (`http::openapi::ops`).
+pub type OperationDoc = fn() -> utoipa::openapi::path::Operation;
+
+/// One path of a route table: its full path and, per method, its operation doc.
+pub struct Route {
+    pub path: &'static str,
+    pub methods: &'static [(&'static str, OperationDoc)],
+}
+
+impl Route {
+    /// The methods the path answers (`HEAD` goes with `GET` and is not listed).
+    pub fn method_names(&self) -> Vec<&'static str> {
+        self.methods.iter().map(|(m, _)| *m).collect()
+    }
+}
+
+/// `route_table!(TABLE, resources, "/prefix"; "/path" => { GET: handler => doc, ... }, ...)`
+/// defines `pub const TABLE: &[Route]` (full paths, methods and operation docs)
+/// and `pub fn resources() -> Vec<(&'static str, actix_web::Resource)>` (paths
 /// below the prefix with their resources, in the table's order).
 macro_rules! route_table {
     ($(#[$doc:meta])* $table:ident, $resources:ident, $prefix:literal;
-     $( $path:literal => { $( $method:ident : $handler:expr ),+ $(,)? } ),* $(,)?) => {
+     $( $path:literal => { $( $method:ident : $handler:expr => $op:expr ),+ $(,)? } ),* $(,)?) => {
         $(#[$doc])*
-        pub const $table: &[(&str, &[&str])] = &[
-            $( (concat!($prefix, $path), &[ $( stringify!($method) ),+ ]) ),*
+        pub const $table: &[$crate::http::routes::Route] = &[
+            $( $crate::http::routes::Route {
+                path: concat!($prefix, $path),
+                methods: &[ $( (stringify!($method), $op as $crate::http::routes::OperationDoc) ),+ ],
+            } ),*
         ];
 
         /// The resources of the table, each with its path below the prefix.

@@ -431,7 +431,8 @@ pub async fn get_topic(
     .await
 }
 
-/// The checked-in OpenAPI description, as served.
+/// The checked-in `openapi.yaml`, as served: `http::openapi::yaml()` wrote it and a
+/// test keeps the two equal.
 pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
 
 pub async fn openapi() -> HttpResponse {

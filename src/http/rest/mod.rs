@@ -1,6 +1,6 @@
 //! REST adapter under `/api/v1`: query parameters -> domain filters, one service
 //! call, JSON envelopes (`{"data": ..., "meta": ...}`), cursor links, HTTP caching.
-//! Described by the top-level `openapi.yaml`.
+//! Described by `openapi.yaml`, which `http::openapi` builds from [`ROUTES`].
 
 pub mod accounts;
 pub mod handlers;
@@ -11,57 +11,83 @@ pub mod writes;
 use actix_web::web;
 
 use crate::entities::{article, event, expert, outlet, topic};
+use crate::http::openapi::ops;
 
 /// Where the REST API lives.
 pub const PREFIX: &str = "/api/v1";
 
 crate::http::routes::route_table! {
-    /// Every REST path with the methods it answers (`HEAD` goes with `GET`).
+    /// Every REST path with the methods it answers (`HEAD` goes with `GET`) and
+    /// the operation each one is documented as.
     ROUTES, resources, "/api/v1";
-    "/articles" => { GET: handlers::list_articles, POST: writes::create::<article::Model> },
+    "/articles" => {
+        GET: handlers::list_articles => ops::list_articles,
+        POST: writes::create::<article::Model> => ops::create_article,
+    },
     "/articles/{slug}" => {
-        GET: handlers::get_article,
-        PATCH: writes::patch::<article::Model>,
-        DELETE: writes::delete::<article::Model>,
+        GET: handlers::get_article => ops::get_article,
+        PATCH: writes::patch::<article::Model> => ops::update_article,
+        DELETE: writes::delete::<article::Model> => ops::delete_article,
     },
-    "/experts" => { GET: handlers::list_experts, POST: writes::create::<expert::Model> },
+    "/experts" => {
+        GET: handlers::list_experts => ops::list_experts,
+        POST: writes::create::<expert::Model> => ops::create_expert,
+    },
     "/experts/{slug}" => {
-        GET: handlers::get_expert,
-        PATCH: writes::patch::<expert::Model>,
-        DELETE: writes::delete::<expert::Model>,
+        GET: handlers::get_expert => ops::get_expert,
+        PATCH: writes::patch::<expert::Model> => ops::update_expert,
+        DELETE: writes::delete::<expert::Model> => ops::delete_expert,
     },
-    "/experts/{slug}/articles" => { GET: handlers::expert_articles },
-    "/outlets" => { GET: handlers::list_outlets, POST: writes::create::<outlet::Model> },
+    "/experts/{slug}/articles" => { GET: handlers::expert_articles => ops::list_expert_articles },
+    "/outlets" => {
+        GET: handlers::list_outlets => ops::list_outlets,
+        POST: writes::create::<outlet::Model> => ops::create_outlet,
+    },
     "/outlets/{slug}" => {
-        GET: handlers::get_outlet,
-        PATCH: writes::patch::<outlet::Model>,
-        DELETE: writes::delete::<outlet::Model>,
+        GET: handlers::get_outlet => ops::get_outlet,
+        PATCH: writes::patch::<outlet::Model> => ops::update_outlet,
+        DELETE: writes::delete::<outlet::Model> => ops::delete_outlet,
     },
-    "/outlets/{slug}/articles" => { GET: handlers::outlet_articles },
-    "/events" => { GET: handlers::list_events, POST: writes::create::<event::Model> },
+    "/outlets/{slug}/articles" => { GET: handlers::outlet_articles => ops::list_outlet_articles },
+    "/events" => {
+        GET: handlers::list_events => ops::list_events,
+        POST: writes::create::<event::Model> => ops::create_event,
+    },
     "/events/{slug}" => {
-        GET: handlers::get_event,
-        PATCH: writes::patch::<event::Model>,
-        DELETE: writes::delete::<event::Model>,
+        GET: handlers::get_event => ops::get_event,
+        PATCH: writes::patch::<event::Model> => ops::update_event,
+        DELETE: writes::delete::<event::Model> => ops::delete_event,
     },
-    "/topics" => { GET: handlers::list_topics, POST: writes::create::<topic::Model> },
+    "/topics" => {
+        GET: handlers::list_topics => ops::list_topics,
+        POST: writes::create::<topic::Model> => ops::create_topic,
+    },
     "/topics/{slug}" => {
-        GET: handlers::get_topic,
-        PATCH: writes::patch::<topic::Model>,
-        DELETE: writes::delete::<topic::Model>,
+        GET: handlers::get_topic => ops::get_topic,
+        PATCH: writes::patch::<topic::Model> => ops::update_topic,
+        DELETE: writes::delete::<topic::Model> => ops::delete_topic,
     },
-    "/search" => { GET: handlers::search },
-    "/site" => { GET: handlers::get_site, PATCH: writes::patch_site },
-    "/openapi.yaml" => { GET: handlers::openapi },
-    "/docs" => { GET: handlers::docs },
-    "/audit" => { GET: handlers::list_audit },
-    "/mentions" => { POST: writes::record_mention },
-    "/users" => { GET: accounts::list_users, POST: accounts::create_user },
-    "/users/{id}" => { PATCH: accounts::patch_user },
-    "/keys" => { GET: accounts::list_keys, POST: accounts::create_key },
-    "/keys/{id}" => { DELETE: accounts::revoke_key },
-    "/import" => { POST: writes::import },
-    "/auth/token" => { POST: crate::http::auth::token },
+    "/search" => { GET: handlers::search => ops::search },
+    "/site" => {
+        GET: handlers::get_site => ops::get_site,
+        PATCH: writes::patch_site => ops::update_site,
+    },
+    "/openapi.yaml" => { GET: handlers::openapi => ops::get_openapi },
+    "/docs" => { GET: handlers::docs => ops::get_docs },
+    "/audit" => { GET: handlers::list_audit => ops::list_audit },
+    "/mentions" => { POST: writes::record_mention => ops::record_mention },
+    "/users" => {
+        GET: accounts::list_users => ops::list_users,
+        POST: accounts::create_user => ops::create_user,
+    },
+    "/users/{id}" => { PATCH: accounts::patch_user => ops::update_user },
+    "/keys" => {
+        GET: accounts::list_keys => ops::list_keys,
+        POST: accounts::create_key => ops::create_key,
+    },
+    "/keys/{id}" => { DELETE: accounts::revoke_key => ops::revoke_key },
+    "/import" => { POST: writes::import => ops::import_content },
+    "/auth/token" => { POST: crate::http::auth::token => ops::create_token },
 }
 
 /// Mounts [`ROUTES`] (inside the `/api/v1` scope); every resource caps a JSON

@@ -1,0 +1,775 @@
+//! One function per operation of the route tables (`http::rest::ROUTES`,
+//! `startup::OTHER_ROUTES` name them beside their handlers): what the operation
+//! is called, who may call it, its parameters, body and answers. Bodies refer to
+//! the Rust types that are read and written; answers shared by many operations
+//! are in `components`.
+
+use serde_json::{Value, json};
+use utoipa::openapi::path::Operation;
+
+use super::{
+    ANY, CREATE_REFUSALS, Op, data, json_content, list, named, page, patch_schema, problem,
+    response, schema,
+};
+use crate::domain::{EventKind, OutletKind};
+use crate::http::rest::accounts::{NewKey, NewUser, UserPatch};
+use crate::http::rest::json::{Article, Event, Expert, Outlet, Site, Topic};
+use crate::services::import::ImportReport;
+use crate::services::lines::{ArticleLine, EventLine, ExpertLine, OutletLine, SiteLine, TopicLine};
+
+/// `GET /api/v1/articles`
+pub fn list_articles() -> Operation {
+    Op::new(
+        "listArticles",
+        &["articles"],
+        "Media mentions, newest first.",
+    )
+    .article_filters(None)
+    .answers(&[
+        (200, "ArticleList"),
+        (304, "NotModified"),
+        (400, "BadRequest"),
+        (401, "Unauthorized"),
+    ])
+    .into()
+}
+
+/// `POST /api/v1/articles`
+pub fn create_article() -> Operation {
+    Op::new(
+        "createArticle",
+        &["articles"],
+        "Create an article (contributors and up; Bearer token).",
+    )
+    .describe(
+        "The body has the import format's article fields; `title`, `published_at` and\n\
+            `language` are required. Outlet, experts and topics are named by slug, name or\n\
+            alias; an unknown one is a 422 that suggests the closest names. Without `slug` the\n\
+            article gets one from its title (`-2`, `-3`... when taken). A contributor's\n\
+            article is a draft (any other `status` from a contributor is a 403); editors and\n\
+            administrators publish by default. To record a mention by its source URL without\n\
+            a duplicate, see `POST /api/v1/mentions`.",
+    )
+    .creates(schema::<ArticleLine>(), "ArticleCreated")
+    .into()
+}
+
+/// `GET /api/v1/articles/{slug}`
+pub fn get_article() -> Operation {
+    Op::new("getArticle", &["articles"], "One media mention, with its body.")
+        .describe("Editors also see drafts, archived and scheduled articles, and contributors their own. A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
+        .param("slug")
+        .reads("The article.", schema::<Article>())
+        .into()
+}
+
+/// `PATCH /api/v1/articles/{slug}`
+pub fn update_article() -> Operation {
+    Op::new("updateArticle", &["articles"], "Change an article (editors, or a contributor their own draft; Bearer token) with a JSON merge patch and `If-Match`.")
+        .describe("Send `If-Match` with the ETag of the last write or of a signed-in `GET` of the article\n\
+            (`\"article-<slug>-v<version>\"`): without it the answer is 428, with a stale one 412.\n\
+            Fields left out stay as they are, `null` clears them; the slug may be changed.\n\
+            Publish with `{\"status\": \"published\"}` (or set `draft`, `archived`); a contributor\n\
+            cannot publish (403). An article the caller may not see (another contributor's draft)\n\
+            is a 404 exactly like a slug that names nothing; so are its `DELETE`, and the same for\n\
+            events.")
+        .changes(patch_schema::<ArticleLine>(), "ArticleChanged")
+        .into()
+}
+
+/// `DELETE /api/v1/articles/{slug}`
+pub fn delete_article() -> Operation {
+    Op::new("deleteArticle", &["articles"], "Delete an article (editors, or a contributor their own draft; Bearer token) with `If-Match`.")
+        .deletes()
+        .into()
+}
+
+/// `GET /api/v1/experts`
+pub fn list_experts() -> Operation {
+    Op::new("listExperts", &["experts"], "Experts, by name.")
+        .parameter(json!({"name": "q", "in": "query", "description": "Words of the name or an alias (case and accents ignored).", "schema": {"type": "string"}}))
+        .param("topic")
+        .param("limit")
+        .param("cursor")
+        .answer(200, response("A page of experts.", &["ETag", "Last-Modified", "Cache-Control", "Link"], json_content(page(schema::<Expert>()))))
+        .answers(&[(304, "NotModified"), (400, "BadRequest")])
+        .into()
+}
+
+/// `POST /api/v1/experts`
+pub fn create_expert() -> Operation {
+    Op::new(
+        "createExpert",
+        &["experts"],
+        "Create an expert (editors; Bearer token).",
+    )
+    .describe(
+        "`name` is required; without `slug` the expert gets one from the name. Topics are\n\
+            named by slug or name.",
+    )
+    .creates(schema::<ExpertLine>(), "ExpertCreated")
+    .into()
+}
+
+/// `GET /api/v1/experts/{slug}`
+pub fn get_expert() -> Operation {
+    Op::new("getExpert", &["experts"], "One expert.")
+        .describe("A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
+        .param("slug")
+        .reads("The expert.", schema::<Expert>())
+        .into()
+}
+
+/// `PATCH /api/v1/experts/{slug}`
+pub fn update_expert() -> Operation {
+    Op::new("updateExpert", &["experts"], "Change an expert (editors; Bearer token) with a JSON merge patch and `If-Match`.")
+        .describe("Fields left out stay as they are, `null` clears them (`name` cannot be cleared); the\n\
+            slug may be changed. A new name or alias is searchable in the expert's articles at once.")
+        .changes(patch_schema::<ExpertLine>(), "ExpertChanged")
+        .into()
+}
+
+/// `DELETE /api/v1/experts/{slug}`
+pub fn delete_expert() -> Operation {
+    Op::new(
+        "deleteExpert",
+        &["experts"],
+        "Delete an expert (editors; Bearer token) with `If-Match`.",
+    )
+    .describe("Refused (409) while articles mention the expert; take the expert off them first.")
+    .deletes()
+    .answers(&[(409, "InUse")])
+    .into()
+}
+
+/// `GET /api/v1/experts/{slug}/articles`
+pub fn list_expert_articles() -> Operation {
+    Op::new(
+        "listExpertArticles",
+        &["experts", "articles"],
+        "Mentions featuring one expert, newest first.",
+    )
+    .param("slug")
+    .article_filters(Some("expert"))
+    .answers(&[
+        (200, "ArticleList"),
+        (304, "NotModified"),
+        (400, "BadRequest"),
+        (401, "Unauthorized"),
+        (404, "NotFound"),
+    ])
+    .into()
+}
+
+/// `GET /api/v1/outlets`
+pub fn list_outlets() -> Operation {
+    Op::new("listOutlets", &["outlets"], "Outlets, by name.")
+        .parameter(json!({"name": "q", "in": "query", "description": "Words of the name or an alias (case and accents ignored).", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "kind", "in": "query", "schema": schema::<OutletKind>()}))
+        .param("limit")
+        .param("cursor")
+        .answer(200, response("A page of outlets.", &["ETag", "Last-Modified", "Cache-Control", "Link"], json_content(page(schema::<Outlet>()))))
+        .answers(&[(304, "NotModified"), (400, "BadRequest")])
+        .into()
+}
+
+/// `POST /api/v1/outlets`
+pub fn create_outlet() -> Operation {
+    Op::new(
+        "createOutlet",
+        &["outlets"],
+        "Create an outlet (editors; Bearer token).",
+    )
+    .describe(
+        "`name` is required; without `slug` the outlet gets one from the name, without\n\
+            `kind` it is `other`. The parent outlet is named by slug, name or alias.",
+    )
+    .creates(schema::<OutletLine>(), "OutletCreated")
+    .into()
+}
+
+/// `GET /api/v1/outlets/{slug}`
+pub fn get_outlet() -> Operation {
+    Op::new("getOutlet", &["outlets"], "One outlet, with its parent and children.")
+        .describe("A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
+        .param("slug")
+        .reads("The outlet.", schema::<Outlet>())
+        .into()
+}
+
+/// `PATCH /api/v1/outlets/{slug}`
+pub fn update_outlet() -> Operation {
+    Op::new(
+        "updateOutlet",
+        &["outlets"],
+        "Change an outlet (editors; Bearer token) with a JSON merge patch and `If-Match`.",
+    )
+    .describe(
+        "Fields left out stay as they are, `null` clears them (`name` cannot be cleared; a\n\
+            cleared `kind` becomes `other`); the slug may be changed. A parent that is the outlet\n\
+            itself or one of its descendants is a 422.",
+    )
+    .changes(patch_schema::<OutletLine>(), "OutletChanged")
+    .into()
+}
+
+/// `DELETE /api/v1/outlets/{slug}`
+pub fn delete_outlet() -> Operation {
+    Op::new("deleteOutlet", &["outlets"], "Delete an outlet (editors; Bearer token) with `If-Match`.")
+        .describe("Refused (409) while articles cite the outlet or other outlets sit under it; move them first.")
+        .deletes()
+        .answers(&[(409, "InUse")])
+        .into()
+}
+
+/// `GET /api/v1/outlets/{slug}/articles`
+pub fn list_outlet_articles() -> Operation {
+    Op::new(
+        "listOutletArticles",
+        &["outlets", "articles"],
+        "Mentions from one outlet and its child outlets, newest first.",
+    )
+    .param("slug")
+    .article_filters(Some("outlet"))
+    .answers(&[
+        (200, "ArticleList"),
+        (304, "NotModified"),
+        (400, "BadRequest"),
+        (401, "Unauthorized"),
+        (404, "NotFound"),
+    ])
+    .into()
+}
+
+/// `GET /api/v1/events`
+pub fn list_events() -> Operation {
+    Op::new("listEvents", &["events"], "Events, latest first (with `upcoming=true`, soonest first).")
+        .parameter(json!({"name": "upcoming", "in": "query", "description": "Only events starting after now.", "schema": {"type": "boolean"}}))
+        .parameter(json!({"name": "from", "in": "query", "description": "Starting at or after (date or RFC 3339).", "schema": {"type": "string", "examples": ["2026-01-01"]}}))
+        .parameter(json!({"name": "to", "in": "query", "description": "Starting before (date or RFC 3339).", "schema": {"type": "string", "examples": ["2027-01-01"]}}))
+        .parameter(json!({"name": "kind", "in": "query", "schema": schema::<EventKind>()}))
+        .parameter(json!({"name": "city", "in": "query", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "q", "in": "query", "description": "Words of the title, venue or city.", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "order", "in": "query", "schema": {"type": "string", "enum": ["soonest", "latest"]}}))
+        .param("limit")
+        .param("cursor")
+        .answer(200, response("A page of events.", &["ETag", "Last-Modified", "Cache-Control", "Link"], json_content(page(schema::<Event>()))))
+        .answers(&[(304, "NotModified"), (400, "BadRequest"), (401, "Unauthorized")])
+        .into()
+}
+
+/// `POST /api/v1/events`
+pub fn create_event() -> Operation {
+    Op::new(
+        "createEvent",
+        &["events"],
+        "Create an event (editors; Bearer token).",
+    )
+    .describe(
+        "`title`, `kind` and `starts_at` are required; without `slug` the event gets its\n\
+            title's slug (`-2`, `-3`... only if taken), without `status` it is published.",
+    )
+    .creates(schema::<EventLine>(), "EventCreated")
+    .into()
+}
+
+/// `GET /api/v1/events/{slug}`
+pub fn get_event() -> Operation {
+    Op::new("getEvent", &["events"], "One event.")
+        .describe("Editors also see drafts and archived events. A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
+        .param("slug")
+        .reads("The event.", schema::<Event>())
+        .into()
+}
+
+/// `PATCH /api/v1/events/{slug}`
+pub fn update_event() -> Operation {
+    Op::new(
+        "updateEvent",
+        &["events"],
+        "Change an event (editors; Bearer token) with a JSON merge patch and `If-Match`.",
+    )
+    .describe(
+        "Fields left out stay as they are, `null` clears them (`title`, `kind` and `starts_at`\n\
+            cannot be cleared; a cleared `status` becomes `published`); the slug may be changed.\n\
+            Publish with `{\"status\": \"published\"}` (or set `draft`, `archived`).",
+    )
+    .changes(patch_schema::<EventLine>(), "EventChanged")
+    .into()
+}
+
+/// `DELETE /api/v1/events/{slug}`
+pub fn delete_event() -> Operation {
+    Op::new(
+        "deleteEvent",
+        &["events"],
+        "Delete an event (editors; Bearer token) with `If-Match`.",
+    )
+    .deletes()
+    .into()
+}
+
+/// `GET /api/v1/topics`
+pub fn list_topics() -> Operation {
+    Op::new("listTopics", &["topics"], "Every topic, by name.")
+        .answer(
+            200,
+            response(
+                "The topics.",
+                &["ETag", "Last-Modified", "Cache-Control"],
+                json_content(list(schema::<Topic>())),
+            ),
+        )
+        .answers(&[(304, "NotModified"), (400, "BadRequest")])
+        .into()
+}
+
+/// `POST /api/v1/topics`
+pub fn create_topic() -> Operation {
+    Op::new(
+        "createTopic",
+        &["topics"],
+        "Create a topic (editors; Bearer token).",
+    )
+    .describe("`name` is required; without `slug` the topic gets one from the name.")
+    .creates(schema::<TopicLine>(), "TopicCreated")
+    .into()
+}
+
+/// `GET /api/v1/topics/{slug}`
+pub fn get_topic() -> Operation {
+    Op::new("getTopic", &["topics"], "One topic.")
+        .describe("A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
+        .param("slug")
+        .reads("The topic.", schema::<Topic>())
+        .into()
+}
+
+/// `PATCH /api/v1/topics/{slug}`
+pub fn update_topic() -> Operation {
+    Op::new(
+        "updateTopic",
+        &["topics"],
+        "Change a topic (editors; Bearer token) with a JSON merge patch and `If-Match`.",
+    )
+    .describe(
+        "Fields left out stay as they are (`name` cannot be cleared); the slug may be changed.",
+    )
+    .changes(patch_schema::<TopicLine>(), "TopicChanged")
+    .into()
+}
+
+/// `DELETE /api/v1/topics/{slug}`
+pub fn delete_topic() -> Operation {
+    Op::new("deleteTopic", &["topics"], "Delete a topic (editors; Bearer token) with `If-Match`; it is taken off the articles and experts tagged with it.")
+        .deletes()
+        .into()
+}
+
+/// `GET /api/v1/search`
+pub fn search() -> Operation {
+    Op::new("search", &["site"], "Site-wide search (experts and outlets by name, then events, then articles by relevance).")
+        .parameter(json!({"name": "q", "in": "query", "required": true, "description": "The search text (case and accents ignored).", "schema": {"type": "string", "minLength": 1}}))
+        .param("limit")
+        .param("cursor")
+        .answer(200, response("A page of results, each with a `type`.", &["ETag", "Last-Modified", "Cache-Control", "Link"], json_content(page(json!({"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["article", "expert", "outlet", "event"]}}})))))
+        .answers(&[(304, "NotModified"), (400, "BadRequest"), (401, "Unauthorized")])
+        .into()
+}
+
+/// `GET /api/v1/site`
+pub fn get_site() -> Operation {
+    Op::new("getSite", &["site"], "Organisation name, taglines, offices and contact details.")
+        .describe("A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
+        .answer(200, response("The site settings.", &["ETag=ItemETag", "Last-Modified", "Cache-Control"], json_content(data(schema::<Site>()))))
+        .answers(&[(304, "NotModified"), (401, "Unauthorized"), (404, "NotFound")])
+        .into()
+}
+
+/// `PATCH /api/v1/site`
+pub fn update_site() -> Operation {
+    Op::new("updateSite", &["site"], "Change the site settings (administrators; Bearer token) with a JSON merge patch and `If-Match`.")
+        .describe("Send `If-Match` with the ETag of a signed-in `GET` of the site (`\"site-site-v<version>\"`).\n\
+            Fields left out stay as they are, `null` clears them (`name` and the taglines cannot be\n\
+            cleared); `offices` replaces the whole list. The site settings cannot be deleted.")
+        .bearer()
+        .param("IfMatch")
+        .patch_body(patch_schema::<SiteLine>())
+        .answers(&[(200, "SiteChanged"), (400, "BadBody"), (401, "Unauthorized")])
+        .answer(403, problem("Administrators only."))
+        .answers(&[(404, "NotFound"), (412, "Stale"), (413, "PayloadTooLarge"), (415, "UnsupportedMediaType"), (422, "Unprocessable"), (428, "PreconditionRequired"), (429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .into()
+}
+
+/// `GET /api/v1/openapi.yaml`
+pub fn get_openapi() -> Operation {
+    Op::new("getOpenapi", &["operations"], "This description.")
+        .answer(
+            200,
+            response(
+                "OpenAPI 3.1 in YAML.",
+                &[],
+                json!({"application/yaml": {"schema": {"type": "object"}}}),
+            ),
+        )
+        .into()
+}
+
+/// `GET /api/v1/docs`
+pub fn get_docs() -> Operation {
+    Op::new(
+        "getDocs",
+        &["operations"],
+        "Human-readable reference (works offline).",
+    )
+    .answer(
+        200,
+        response(
+            "An HTML page.",
+            &[],
+            json!({"text/html": {"schema": {"type": "string"}}}),
+        ),
+    )
+    .into()
+}
+
+/// `GET /feeds/{file}`
+pub fn get_feed() -> Operation {
+    Op::new("getFeed", &["feeds"], "All mentions as a feed (`mentions.rss`, `mentions.atom` or `mentions.json`).")
+        .describe("RSS 2.0, Atom 1.0 or JSON Feed 1.1. Items carry text (an RSS `description` is escaped text, never markup). Links are absolute, on the public base URL. The ETag is a hash of the feed and of the base URL its links were written for, so it changes only when the feed does (including when a scheduled article comes due).")
+        .parameter(json!({"name": "file", "in": "path", "required": true, "schema": {"type": "string", "enum": ["mentions.rss", "mentions.atom", "mentions.json"]}}))
+        .param("lang")
+        .param("feedLimit")
+        .answers(&[(200, "Feed"), (304, "NotModified"), (400, "BadRequest"), (404, "NotFound")])
+        .into()
+}
+
+/// `GET /feeds/{kind}/{file}`
+pub fn get_scoped_feed() -> Operation {
+    Op::new("getScopedFeed", &["feeds"], "The mentions of one expert, outlet (with its child outlets) or topic, as a feed (`<slug>.rss|atom|json`).")
+        .parameter(json!({"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["experts", "outlets", "topics"]}}))
+        .parameter(json!({"name": "file", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*\\.(rss|atom|json)$", "examples": ["rob-huebert.rss"]}}))
+        .param("lang")
+        .param("feedLimit")
+        .answers(&[(200, "Feed"), (304, "NotModified"), (400, "BadRequest"), (404, "NotFound")])
+        .into()
+}
+
+/// `GET /embed`
+pub fn get_embed_preview() -> Operation {
+    Op::new(
+        "getEmbedPreview",
+        &["feeds"],
+        "A live preview of the widget and the snippets to copy.",
+    )
+    .answer(
+        200,
+        response(
+            "An HTML page; the snippets use the public base URL.",
+            &["ETag", "Cache-Control"],
+            json!({"text/html": {"schema": {"type": "string"}}}),
+        ),
+    )
+    .answers(&[(304, "NotModified")])
+    .into()
+}
+
+/// `GET /embed/mentions`
+pub fn get_embed_mentions() -> Operation {
+    Op::new("getEmbedMentions", &["feeds"], "The \"Experts in the media\" list as a self-contained page for an iframe.")
+        .param("expert")
+        .param("outlet")
+        .param("topic")
+        .param("lang")
+        .parameter(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}}))
+        .parameter(json!({"name": "theme", "in": "query", "schema": {"type": "string", "enum": ["light", "dark"], "default": "light"}}))
+        .answer(200, response("An HTML page (inline CSS, no script, strict Content-Security-Policy).", &[], json!({"text/html": {"schema": {"type": "string"}}})))
+        .answers(&[(304, "NotModified"), (400, "BadRequest")])
+        .into()
+}
+
+/// `GET /embed/mentions.json`
+pub fn get_embed_mentions_json() -> Operation {
+    Op::new("getEmbedMentionsJson", &["feeds"], "The widget's list as data, which `/embed.js` renders (the same options, words and credit lines as `/embed/mentions`).")
+        .describe("`heading` and `empty` are in `lang` (English by default). Each item's `credit` is its\n\
+            credit line as text, in the item's own language, exactly as the widget page and the\n\
+            feeds show it (\"by A and B (feat. X), Outlet, June 29, 2022\" /\n\
+            \"par A et B (avec X), Outlet, 29 juin 2022\", the date in UTC). Readable from any origin.")
+        .param("expert")
+        .param("outlet")
+        .param("topic")
+        .param("lang")
+        .parameter(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}}))
+        .parameter(json!({"name": "theme", "in": "query", "schema": {"type": "string", "enum": ["light", "dark"], "default": "light"}}))
+        .answer(200, response("The list.", &["ETag", "Cache-Control"], json_content(json!({"type": "object", "required": ["lang", "heading", "empty", "items"], "properties": {"lang": {"type": "string", "enum": ["en", "fr"]}, "heading": {"type": "string"}, "empty": {"type": "string", "description": "What to show when there are no items."}, "items": {"type": "array", "items": {"type": "object", "required": ["language", "title", "url", "credit"], "properties": {"language": {"type": "string", "enum": ["en", "fr"]}, "title": {"type": "string"}, "url": {"type": ["string", "null"]}, "credit": {"type": "string"}}}}}}))))
+        .answers(&[(304, "NotModified"), (400, "BadRequest")])
+        .into()
+}
+
+/// `GET /embed.js`
+pub fn get_embed_script() -> Operation {
+    Op::new("getEmbedScript", &["feeds"], "Renders `<div data-mediadesk-feed data-expert=\"...\" data-limit=\"5\">` elements from `/embed/mentions.json`.")
+        .answer(200, response("JavaScript.", &["ETag", "Cache-Control"], json!({"text/javascript": {"schema": {"type": "string"}}})))
+        .answers(&[(304, "NotModified")])
+        .into()
+}
+
+/// `POST /api/v1/mentions`
+pub fn record_mention() -> Operation {
+    Op::new("recordMention", &["articles"], "Record a media mention (needs a Bearer token); idempotent by canonical source URL.")
+        .describe("Names resolve by slug, name or alias, ignoring case and accents. An unknown expert or\n\
+            outlet is a 422 naming it with the closest existing names, unless `create_missing` is\n\
+            true (editors). The URL is compared in canonical form (scheme and host case, default\n\
+            port, trailing slash, fragment and tracking parameters ignored): the first call answers\n\
+            201, any later one 200 with the existing article, unchanged, if the caller may see it\n\
+            (as `GET /api/v1/articles/{slug}` would); otherwise a 409 that says only that the URL is\n\
+            already recorded (no slug, title or `Location`). Contributors record drafts;\n\
+            editors and admins publish by default. The `ETag` is the article's version validator\n\
+            (for `If-Match` on a later change). With `Idempotency-Key`, a retry with the same key\n\
+            and body replays the first answer.")
+        .bearer()
+        .param("IdempotencyKey")
+        .body(json_content(json!({"type": "object", "additionalProperties": false, "required": ["title", "url", "experts", "published_at", "language"], "properties": {"title": {"type": "string"}, "url": {"type": "string", "format": "uri"}, "outlet": {"type": "string"}, "experts": {"type": "array", "items": {"type": "string"}}, "authors": {"type": "array", "items": {"type": "string"}}, "published_at": {"type": "string", "description": "A date or an RFC 3339 date-time."}, "language": {"type": "string", "enum": ["en", "fr"]}, "summary": {"type": "string"}, "topics": {"type": "array", "items": {"type": "string"}}, "status": {"type": "string", "enum": ["published", "draft"]}, "create_missing": {"type": "boolean"}}})))
+        .answers(&[(200, "Mention"), (201, "Mention"), (400, "BadBody"), (401, "Unauthorized"), (403, "Forbidden"), (409, "Conflict"), (413, "PayloadTooLarge"), (415, "UnsupportedMediaType")])
+        .answer(422, problem("The mention breaks the rules (`errors` lists every bad field), or the `Idempotency-Key` was already used with a different request."))
+        .answers(&[(429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .into()
+}
+
+/// `POST /api/v1/import`
+pub fn import_content() -> Operation {
+    Op::new("importContent", &["operations"], "Import NDJSON in the command-line import format (editors; Bearer token), all or nothing.")
+        .describe("The body is the `mediadesk import` format: one JSON object a line, each with a `type`\n\
+            of `outlet`, `expert`, `topic`, `article`, `event` or `site` and that kind's fields\n\
+            (as in `OutletInput`, `ExpertInput`, `TopicInput`, `ArticleInput`, `EventInput`;\n\
+            a `site` line has the `SitePatch` fields, with `name`, `tagline_en` and `tagline_fr`\n\
+            required). Outlets, experts and topics whose slug exists are kept as they are;\n\
+            references resolve by slug, name or alias, also to records earlier in the file.\n\
+            Each line needs what creating (or changing) its kind needs elsewhere: a `site` line\n\
+            needs an administrator, as `PATCH /api/v1/site` does; a line the caller may not write\n\
+            is a 403 and nothing of the file is written, `skip_invalid` or not.\n\
+            \n\
+            The import runs in one transaction and streams, up to 256 MiB. Every line is checked:\n\
+            if any is invalid nothing is written and the answer is a 422 (`code`\n\
+            `IMPORT_REJECTED`) whose `errors` name each bad line (`field` is `line <n>`); with\n\
+            `skip_invalid=true` the valid lines are imported and the bad ones listed in the\n\
+            report. A retry with the same `Idempotency-Key` and body replays the first answer.")
+        .bearer()
+        .parameter(json!({"name": "skip_invalid", "in": "query", "description": "Import the valid lines and report the invalid ones instead of refusing the whole file.", "schema": {"type": "boolean", "default": false}}))
+        .param("IdempotencyKey")
+        .body(json!({"application/x-ndjson": {"schema": named("Ndjson")}, "application/jsonl": {"schema": named("Ndjson")}, "application/jsonlines": {"schema": named("Ndjson")}}))
+        .answer(200, response("Committed; what was created, what already existed and, with `skip_invalid`, the lines left out.", &["Cache-Control", "Idempotent-Replayed"], json_content(data(schema::<ImportReport>()))))
+        .answer(400, problem("`skip_invalid` is not a boolean, an unknown query parameter, a malformed `Idempotency-Key`, or an unreadable body; `errors` says which."))
+        .answers(&[(401, "Unauthorized"), (403, "Forbidden")])
+        .answer(409, problem("A request with the same `Idempotency-Key` is still running."))
+        .answer(413, problem("The body is larger than 256 MiB."))
+        .answer(415, problem("The body is not NDJSON (`application/x-ndjson`, `application/jsonl` or `application/jsonlines`)."))
+        .answer(422, problem("Nothing was imported because lines are invalid (`code` `IMPORT_REJECTED`, one entry in `errors` per bad line, `field` `line <n>`), or the `Idempotency-Key` was already used with a different request."))
+        .answers(&[(429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .into()
+}
+
+/// `GET /api/v1/audit`
+pub fn list_audit() -> Operation {
+    Op::new("listAudit", &["auth"], "The audit log of every write, newest first (administrators; Bearer token).")
+        .bearer()
+        .param("limit")
+        .param("cursor")
+        .answer(200, response("A page of audit entries.", &[], json_content(page(json!({"type": "object", "required": ["id", "at", "actor", "action", "entity"], "properties": {"id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"}, "action": {"type": "string"}, "entity": {"type": "string"}, "entity_id": {"type": ["string", "null"]}, "before": {"type": ANY, "description": "The record before the write (null for a create)."}, "after": {"type": ANY, "description": "The record after the write (null for a delete)."}}})))))
+        .answers(&[(400, "BadRequest"), (401, "Unauthorized")])
+        .answer(403, problem("Administrators only."))
+        .into()
+}
+
+/// `GET /api/v1/users`
+pub fn list_users() -> Operation {
+    Op::new(
+        "listUsers",
+        &["auth"],
+        "Every user account, oldest first (administrators).",
+    )
+    .bearer()
+    .answer(
+        200,
+        response(
+            "The users (never a password or its hash).",
+            &[],
+            json_content(list(named("User"))),
+        ),
+    )
+    .answers(&[(401, "Unauthorized"), (403, "Forbidden")])
+    .into()
+}
+
+/// `POST /api/v1/users`
+pub fn create_user() -> Operation {
+    Op::new("createUser", &["auth"], "Create a user (administrators).")
+        .bearer()
+        .param("IdempotencyKey")
+        .body(json_content(schema::<NewUser>()))
+        .answer(
+            201,
+            response(
+                "The new user.",
+                &["Location"],
+                json_content(data(named("User"))),
+            ),
+        )
+        .answers(CREATE_REFUSALS)
+        .into()
+}
+
+/// `PATCH /api/v1/users/{id}`
+pub fn update_user() -> Operation {
+    Op::new(
+        "updateUser",
+        &["auth"],
+        "Change a user's role, or deactivate them (administrators).",
+    )
+    .describe(
+        "A deactivated user cannot sign in, and its tokens stop working at once.\n\
+            Administrators cannot demote or deactivate themselves (409).",
+    )
+    .bearer()
+    .parameter(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}))
+    .patch_body(schema::<UserPatch>())
+    .answer(
+        200,
+        response("The changed user.", &[], json_content(data(named("User")))),
+    )
+    .answers(&[
+        (400, "BadBody"),
+        (401, "Unauthorized"),
+        (403, "Forbidden"),
+        (404, "NotFound"),
+        (409, "Conflict"),
+        (413, "PayloadTooLarge"),
+        (415, "UnsupportedMediaType"),
+        (422, "Unprocessable"),
+        (429, "TooManyRequests"),
+        (503, "Unavailable"),
+        (507, "InsufficientStorage"),
+    ])
+    .into()
+}
+
+/// `GET /api/v1/keys`
+pub fn list_keys() -> Operation {
+    Op::new(
+        "listKeys",
+        &["auth"],
+        "Every API key, revoked ones included, never a secret (administrators).",
+    )
+    .bearer()
+    .answer(
+        200,
+        response("The keys.", &[], json_content(list(named("ApiKey")))),
+    )
+    .answers(&[(401, "Unauthorized"), (403, "Forbidden")])
+    .into()
+}
+
+/// `POST /api/v1/keys`
+pub fn create_key() -> Operation {
+    Op::new("createKey", &["auth"], "Create an API key for a script (administrators).")
+        .describe("The answer carries the key's secret in `data.key`, this once: it is stored only\n\
+            as a hash, and the answer is never kept for replay. A retry with the same\n\
+            `Idempotency-Key` and body is therefore a 409 (the key was made; its secret was\n\
+            shown once), never a second key; list the keys, or revoke it and make a new one.")
+        .bearer()
+        .param("IdempotencyKey")
+        .body(json_content(schema::<NewKey>()))
+        .answer(201, response("The new key and its secret.", &["Location"], json_content(data(json!({"allOf": [named("ApiKey"), {"type": "object", "required": ["key"], "properties": {"key": {"type": "string", "description": "The secret: send it to `POST /api/v1/auth/token`."}}}]})))))
+        .answers(&[(400, "BadBody"), (401, "Unauthorized"), (403, "Forbidden"), (413, "PayloadTooLarge"), (415, "UnsupportedMediaType")])
+        .answer(409, problem("A request with this `Idempotency-Key` was already done (its secret was shown once and is not kept) or is still running."))
+        .answers(&[(422, "Unprocessable"), (429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .into()
+}
+
+/// `DELETE /api/v1/keys/{id}`
+pub fn revoke_key() -> Operation {
+    Op::new(
+        "revokeKey",
+        &["auth"],
+        "Revoke an API key; tokens issued for it stop working at once (administrators).",
+    )
+    .bearer()
+    .parameter(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}))
+    .answer(
+        204,
+        response("Revoked (or already revoked).", &[], Value::Null),
+    )
+    .answers(&[
+        (401, "Unauthorized"),
+        (403, "Forbidden"),
+        (404, "NotFound"),
+        (429, "TooManyRequests"),
+        (503, "Unavailable"),
+        (507, "InsufficientStorage"),
+    ])
+    .into()
+}
+
+/// `POST /api/v1/auth/token`
+pub fn create_token() -> Operation {
+    Op::new("createToken", &["auth"], "Exchange an API key, or an e-mail and password, for a short-lived access token.")
+        .describe("Send the token as `Authorization: Bearer <token>`. A failed login does not say which part\n\
+            was wrong, nor whether the account exists. This endpoint counts against the caller's\n\
+            address (never against an `Authorization` header it may send). Failed logins are\n\
+            budgeted per account (or key prefix) and per client address; past the budget every\n\
+            attempt, a correct one included, is a 429 with `Retry-After` until the window passes.\n\
+            Answers to signed-in requests are `Cache-Control: private, no-store`.")
+        .body(json_content(json!({"oneOf": [{"type": "object", "additionalProperties": false, "required": ["api_key"], "properties": {"api_key": {"type": "string"}}}, {"type": "object", "additionalProperties": false, "required": ["email", "password"], "properties": {"email": {"type": "string"}, "password": {"type": "string"}}}]})))
+        .answer(200, response("A token.", &[], json_content(json!({"type": "object", "required": ["access_token", "token_type", "expires_in"], "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string", "enum": ["Bearer"]}, "expires_in": {"type": "integer"}}}))))
+        .answers(&[(400, "BadRequest"), (401, "Unauthorized"), (429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .into()
+}
+
+/// `GET /healthz`
+pub fn healthz() -> Operation {
+    Op::new("healthz", &["operations"], "The process is up.")
+        .answer(200, response("Up.", &[], json_content(json!({"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["ok"]}}}))))
+        .into()
+}
+
+/// `GET /readyz`
+pub fn readyz() -> Operation {
+    Op::new("readyz", &["operations"], "The database is reachable.")
+        .answer(200, response("Ready.", &[], json_content(json!({"type": "object", "required": ["status", "database"], "properties": {"status": {"type": "string", "enum": ["ready"]}, "database": {"type": "string", "enum": ["sqlite", "postgres"]}}}))))
+        .answer(503, response("The database is not reachable.", &["Retry-After"], json!({"application/problem+json": {"schema": named("Problem")}})))
+        .into()
+}
+
+/// `GET /graphql`
+pub fn graphql_get() -> Operation {
+    Op::new("graphqlGet", &["operations"], "Run a GraphQL query sent in the URL (or an Apollo persisted-query hash); GraphiQL in a browser.")
+        .parameter(json!({"name": "query", "in": "query", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "variables", "in": "query", "schema": {"type": "string"}, "description": "A JSON object."}))
+        .parameter(json!({"name": "operationName", "in": "query", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "extensions", "in": "query", "schema": {"type": "string"}, "description": "A JSON object, e.g. the persisted-query hash."}))
+        .answer(200, response("A GraphQL response (errors, if any, are in its `errors` member).", &[], json!({"application/json": {"schema": named("GraphQLResponse")}, "text/html": {"schema": {"type": "string"}}})))
+        .answers(&[(400, "BadRequest")])
+        .answer(405, problem("A mutation sent with GET."))
+        .into()
+}
+
+/// `POST /graphql`
+pub fn graphql_post() -> Operation {
+    Op::new("graphqlPost", &["operations"], "Run one GraphQL operation (no batching; at most 256 KiB).")
+        .describe("A signed-in caller's mutation spends one write of the caller's rate-limit budget\n\
+            (429 with `Retry-After` past it), like a REST write.\n\
+            A signed-in caller's request with `Idempotency-Key` runs once: a retry with the same\n\
+            key and body replays the first answer (`Idempotent-Replayed: true`); an answer with\n\
+            `errors` does not use the key up. An answer that carries a secret (`createApiKey`'s\n\
+            `secret`) is never kept: its retry is a 409.")
+        .param("IdempotencyKey")
+        .body(json_content(json!({"type": "object", "required": ["query"], "properties": {"query": {"type": "string"}, "variables": {"type": ["object", "null"]}, "operationName": {"type": ["string", "null"]}, "extensions": {"type": ["object", "null"]}}})))
+        .answer(200, response("A GraphQL response.", &[], json_content(named("GraphQLResponse"))))
+        .answers(&[(400, "BadRequest")])
+        .answer(413, problem("The body is too large."))
+        .answer(415, problem("The body is not JSON."))
+        .answer(409, problem("A request with this `Idempotency-Key` is still being processed, or was done and its answer carried a secret (shown once, not kept)."))
+        .answer(422, problem("This `Idempotency-Key` was used with a different request."))
+        .answers(&[(429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .into()
+}
