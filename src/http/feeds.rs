@@ -226,6 +226,13 @@ struct FeedMeta {
     lang: Option<Language>,
 }
 
+impl FeedMeta {
+    /// The feed's language tag; English when the selection names none.
+    fn language(&self) -> &'static str {
+        self.lang.map_or("en", |l| l.as_str())
+    }
+}
+
 /// A stable, opaque identifier for an article in every feed format.
 fn item_id(a: &Article) -> String {
     format!("urn:mediadesk:article:{}", a.slug)
@@ -249,12 +256,11 @@ fn rss_feed(
     updated: Option<DateTime<Utc>>,
 ) -> AppResult<Vec<u8>> {
     use rss::extension::atom::{AtomExtension, Link};
-    use rss::extension::dublincore::DublinCoreExtension;
     let channel = rss::Channel {
         title: meta.title.clone(),
         link: meta.home.clone(),
         description: format!("{}: the newest media mentions.", meta.title),
-        language: Some(meta.lang.map_or("en", |l| l.as_str()).to_owned()),
+        language: Some(meta.language().to_owned()),
         last_build_date: updated.map(|t| t.to_rfc2822()),
         generator: Some("mediadesk".into()),
         ttl: Some("30".into()),
@@ -266,62 +272,68 @@ fn rss_feed(
                 ..Default::default()
             }],
         }),
-        items: items
-            .iter()
-            .map(|a| -> AppResult<rss::Item> {
-                let mut cats: Vec<rss::Category> = a
-                    .experts
-                    .iter()
-                    .map(|e| rss::Category {
-                        name: e.name.clone(),
-                        domain: Some("expert".into()),
-                    })
-                    .collect();
-                if let Some(o) = &a.outlet {
-                    cats.push(rss::Category {
-                        name: o.name.clone(),
-                        domain: Some("outlet".into()),
-                    });
-                }
-                let description = RssDescription {
-                    credit: &a.credit(),
-                    summary: a.summary.as_deref(),
-                }
-                .render()
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))?;
-                Ok(rss::Item {
-                    title: Some(a.title.clone()),
-                    link: a.url.clone(),
-                    description: Some(description),
-                    categories: cats,
-                    guid: Some(rss::Guid {
-                        value: item_id(a),
-                        permalink: false,
-                    }),
-                    pub_date: Some(a.published_at.to_rfc2822()),
-                    dublin_core_ext: Some(DublinCoreExtension {
-                        creators: a.authors.clone(),
-                        languages: vec![a.language.clone()],
-                        publishers: a.outlet.iter().map(|o| o.name.clone()).collect(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                })
-            })
-            .collect::<AppResult<_>>()?,
+        items: items.iter().map(rss_item).collect::<AppResult<_>>()?,
         ..Default::default()
     };
     Ok(channel.to_string().into_bytes())
 }
 
+/// One article as an RSS item: credit and summary as the description,
+/// experts and outlet as categories, authors and outlet in Dublin Core.
+fn rss_item(a: &Article) -> AppResult<rss::Item> {
+    use rss::extension::dublincore::DublinCoreExtension;
+    let description = RssDescription {
+        credit: &a.credit(),
+        summary: a.summary.as_deref(),
+    }
+    .render()
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))?;
+    Ok(rss::Item {
+        title: Some(a.title.clone()),
+        link: a.url.clone(),
+        description: Some(description),
+        categories: rss_categories(a),
+        guid: Some(rss::Guid {
+            value: item_id(a),
+            permalink: false,
+        }),
+        pub_date: Some(a.published_at.to_rfc2822()),
+        dublin_core_ext: Some(DublinCoreExtension {
+            creators: a.authors.clone(),
+            languages: vec![a.language.clone()],
+            publishers: a.outlet.iter().map(|o| o.name.clone()).collect(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// The article's experts, then its outlet, as RSS categories named by domain.
+fn rss_categories(a: &Article) -> Vec<rss::Category> {
+    let mut cats: Vec<rss::Category> = a
+        .experts
+        .iter()
+        .map(|e| rss::Category {
+            name: e.name.clone(),
+            domain: Some("expert".into()),
+        })
+        .collect();
+    if let Some(o) = &a.outlet {
+        cats.push(rss::Category {
+            name: o.name.clone(),
+            domain: Some("outlet".into()),
+        });
+    }
+    cats
+}
+
 fn atom_feed(meta: &FeedMeta, items: &[Article], updated: Option<DateTime<Utc>>) -> Vec<u8> {
-    use atom_syndication::{Category, Entry, Feed, Link, Person, Text};
-    let lang = meta.lang.map_or("en", |l| l.as_str()).to_owned();
+    use atom_syndication::{Feed, Link, Text};
     let feed = Feed {
         title: Text::plain(meta.title.clone()),
         id: meta.self_url.clone(),
         updated: fixed(updated.unwrap_or(DateTime::<Utc>::UNIX_EPOCH)),
-        lang: Some(lang),
+        lang: Some(meta.language().to_owned()),
         generator: Some(atom_syndication::Generator {
             value: "mediadesk".into(),
             ..Default::default()
@@ -339,73 +351,80 @@ fn atom_feed(meta: &FeedMeta, items: &[Article], updated: Option<DateTime<Utc>>)
                 ..Default::default()
             },
         ],
-        entries: items
-            .iter()
-            .map(|a| {
-                let mut categories: Vec<Category> = a
-                    .experts
-                    .iter()
-                    .map(|e| Category {
-                        term: e.slug.clone(),
-                        label: Some(e.name.clone()),
-                        scheme: Some("urn:mediadesk:expert".into()),
-                    })
-                    .collect();
-                if let Some(o) = &a.outlet {
-                    categories.push(Category {
-                        term: o.slug.clone(),
-                        label: Some(o.name.clone()),
-                        scheme: Some("urn:mediadesk:outlet".into()),
-                    });
-                }
-                let credit = a.credit();
-                let mut summary = Text::plain(match &a.summary {
-                    Some(s) => format!("{credit} — {s}"),
-                    None => credit,
-                });
-                summary.lang = Some(a.language.clone());
-                Entry {
-                    title: Text::plain(a.title.clone()),
-                    id: item_id(a),
-                    updated: fixed(a.updated_at.max(a.published_at)),
-                    published: Some(fixed(a.published_at)),
-                    authors: if a.authors.is_empty() {
-                        // Atom needs an author; the outlet stands in for an unsigned piece.
-                        vec![Person {
-                            name: a
-                                .outlet
-                                .as_ref()
-                                .map_or("Staff".to_owned(), |o| o.name.clone()),
-                            ..Default::default()
-                        }]
-                    } else {
-                        a.authors
-                            .iter()
-                            .map(|n| Person {
-                                name: n.clone(),
-                                ..Default::default()
-                            })
-                            .collect()
-                    },
-                    links: a
-                        .url
-                        .iter()
-                        .map(|u| Link {
-                            href: u.clone(),
-                            rel: "alternate".into(),
-                            hreflang: Some(a.language.clone()),
-                            ..Default::default()
-                        })
-                        .collect(),
-                    categories,
-                    summary: Some(summary),
-                    ..Default::default()
-                }
-            })
-            .collect(),
+        entries: items.iter().map(atom_entry).collect(),
         ..Default::default()
     };
     feed.to_string().into_bytes()
+}
+
+/// One article as an Atom entry; the summary is the credit, then the summary text.
+fn atom_entry(a: &Article) -> atom_syndication::Entry {
+    use atom_syndication::{Entry, Link, Text};
+    let credit = a.credit();
+    let mut summary = Text::plain(match &a.summary {
+        Some(s) => format!("{credit} — {s}"),
+        None => credit,
+    });
+    summary.lang = Some(a.language.clone());
+    Entry {
+        title: Text::plain(a.title.clone()),
+        id: item_id(a),
+        updated: fixed(a.updated_at.max(a.published_at)),
+        published: Some(fixed(a.published_at)),
+        authors: atom_authors(a),
+        links: a
+            .url
+            .iter()
+            .map(|u| Link {
+                href: u.clone(),
+                rel: "alternate".into(),
+                hreflang: Some(a.language.clone()),
+                ..Default::default()
+            })
+            .collect(),
+        categories: atom_categories(a),
+        summary: Some(summary),
+        ..Default::default()
+    }
+}
+
+/// The article's authors; Atom needs one, so the outlet stands in for an unsigned piece.
+fn atom_authors(a: &Article) -> Vec<atom_syndication::Person> {
+    let person = |name: String| atom_syndication::Person {
+        name,
+        ..Default::default()
+    };
+    if a.authors.is_empty() {
+        vec![person(
+            a.outlet
+                .as_ref()
+                .map_or("Staff".to_owned(), |o| o.name.clone()),
+        )]
+    } else {
+        a.authors.iter().cloned().map(person).collect()
+    }
+}
+
+/// The article's experts, then its outlet, as Atom categories with a URN scheme.
+fn atom_categories(a: &Article) -> Vec<atom_syndication::Category> {
+    use atom_syndication::Category;
+    let mut categories: Vec<Category> = a
+        .experts
+        .iter()
+        .map(|e| Category {
+            term: e.slug.clone(),
+            label: Some(e.name.clone()),
+            scheme: Some("urn:mediadesk:expert".into()),
+        })
+        .collect();
+    if let Some(o) = &a.outlet {
+        categories.push(Category {
+            term: o.slug.clone(),
+            label: Some(o.name.clone()),
+            scheme: Some("urn:mediadesk:outlet".into()),
+        });
+    }
+    categories
 }
 
 #[derive(Serialize)]
@@ -453,7 +472,7 @@ fn json_feed(meta: &FeedMeta, items: &[Article]) -> AppResult<Vec<u8>> {
         title: &meta.title,
         home_page_url: &meta.home,
         feed_url: &meta.self_url,
-        language: meta.lang.map_or("en", |l| l.as_str()),
+        language: meta.language(),
         items: items
             .iter()
             .map(|a| JsonItem {
