@@ -7,12 +7,13 @@ use serde_json::{Map, Value, json};
 
 use super::{Op, Record, Versioned, delete_if, slug_free, store};
 use crate::auth::Actor;
-use crate::domain::{ArticleStatus, FieldError, Role, Slug};
+use crate::domain::{ArticleStatus, FieldError, Role, Slug, SourceUrl};
 use crate::entities::{article, article_expert, article_topic, event, expert, outlet, site, topic};
 use crate::error::{AppError, AppResult};
 use crate::services::lines::{
-    ArticleLine, EventLine, ExpertLine, OutletLine, SiteLine, TopicLine, validate_article,
-    validate_event, validate_expert, validate_outlet, validate_site, validate_topic, value_of,
+    ArticleLine, EventLine, ExpertLine, OutletLine, SiteLine, TopicLine, ValidArticle,
+    validate_article, validate_event, validate_expert, validate_outlet, validate_site,
+    validate_topic, value_of,
 };
 use crate::services::resolve::Resolver;
 use crate::services::slugs;
@@ -97,6 +98,97 @@ where
     Ok(slug.to_owned())
 }
 
+/// The slug an article is stored under: the given one, else the one it has,
+/// else one derived from its title (see `settle_slug`).
+async fn article_slug(
+    db: &DatabaseTransaction,
+    v: &ValidArticle,
+    existing: Option<&article::Model>,
+) -> AppResult<String> {
+    let (slug, derived) = match (&v.slug, existing) {
+        (Some(s), _) => (s.as_str().to_owned(), false),
+        (None, Some(a)) => (a.slug.clone(), false),
+        (None, None) => (Slug::from_text(&v.title).into_string(), true),
+    };
+    settle_slug::<article::Entity>(
+        db,
+        "article",
+        article::Column::Slug,
+        &slug,
+        derived,
+        existing.map(|a| a.id),
+    )
+    .await
+}
+
+/// Refuses (409) a source URL another article (not `except`) already has.
+async fn refuse_taken_url(
+    db: &DatabaseTransaction,
+    url: &SourceUrl,
+    except: Option<i32>,
+) -> AppResult<()> {
+    let mut q = article::Entity::find().filter(article::Column::UrlKey.eq(url.canonical()));
+    if let Some(id) = except {
+        q = q.filter(article::Column::Id.ne(id));
+    }
+    // Says that the URL is taken, never by what: the other article
+    // may be a draft the caller may not see.
+    if q.count(db).await? > 0 {
+        return Err(AppError::Conflict(
+            "an article with this source URL already exists".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The row a checked article is stored as; `version` and the timestamps are
+/// `store`'s to set.
+fn article_row(
+    actor: &Actor,
+    v: &ValidArticle,
+    slug: String,
+    existing: Option<&article::Model>,
+) -> article::ActiveModel {
+    article::ActiveModel {
+        id: NotSet,
+        slug: Set(slug),
+        title: Set(v.title.clone()),
+        authors: Set(json!(v.authors)),
+        outlet_id: Set(v.outlet_id),
+        program: Set(v.program.clone()),
+        published_at: Set(v.published_at),
+        language: Set(v.language.as_str().into()),
+        url: Set(v.url.as_ref().map(|u| u.as_str().to_owned())),
+        url_key: Set(v.url.as_ref().map(|u| u.canonical().to_owned())),
+        summary: Set(v.summary.clone()),
+        body: Set(v.body.clone()),
+        dateline: Set(v.dateline.clone()),
+        status: Set(v.status.as_str().into()),
+        publish_at: Set(v.publish_at),
+        version: NotSet,
+        created_at: NotSet,
+        updated_at: NotSet,
+        // The author of a new article; an update leaves it alone.
+        created_by: match existing {
+            None => Set(actor.subject().map(str::to_owned)),
+            Some(_) => NotSet,
+        },
+    }
+}
+
+/// Drops an article's expert and topic links before they are written anew.
+async fn unlink_article(db: &DatabaseTransaction, id: i32) -> AppResult<()> {
+    article_expert::Entity::delete_many()
+        .filter(article_expert::Column::ArticleId.eq(id))
+        .exec(db)
+        .await?;
+    article_topic::Entity::delete_many()
+        .filter(article_topic::Column::ArticleId.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 impl Record for article::Model {
     const KIND: &'static str = "article";
     const FIELDS: &'static [&'static str] = ArticleLine::FIELDS;
@@ -147,77 +239,21 @@ impl Record for article::Model {
     ) -> AppResult<Option<Self>> {
         Self::authorize_line(actor, &mut line)?;
         let v = validate_article(names, &line).map_err(unprocessable)?;
-        let except = existing.map(|a| a.id);
-        let (slug, derived) = match (&v.slug, existing) {
-            (Some(s), _) => (s.as_str().to_owned(), false),
-            (None, Some(a)) => (a.slug.clone(), false),
-            (None, None) => (Slug::from_text(&v.title).into_string(), true),
-        };
-        let slug = settle_slug::<article::Entity>(
-            db,
-            "article",
-            article::Column::Slug,
-            &slug,
-            derived,
-            except,
-        )
-        .await?;
+        let slug = article_slug(db, &v, existing).await?;
         if let Some(url) = &v.url {
-            let mut q = article::Entity::find().filter(article::Column::UrlKey.eq(url.canonical()));
-            if let Some(id) = except {
-                q = q.filter(article::Column::Id.ne(id));
-            }
-            // Says that the URL is taken, never by what: the other article
-            // may be a draft the caller may not see.
-            if q.count(db).await? > 0 {
-                return Err(AppError::Conflict(
-                    "an article with this source URL already exists".into(),
-                ));
-            }
+            refuse_taken_url(db, url, existing.map(|a| a.id)).await?;
         }
-        let am = article::ActiveModel {
-            id: NotSet,
-            slug: Set(slug),
-            title: Set(v.title.clone()),
-            authors: Set(json!(v.authors)),
-            outlet_id: Set(v.outlet_id),
-            program: Set(v.program.clone()),
-            published_at: Set(v.published_at),
-            language: Set(v.language.as_str().into()),
-            url: Set(v.url.as_ref().map(|u| u.as_str().to_owned())),
-            url_key: Set(v.url.as_ref().map(|u| u.canonical().to_owned())),
-            summary: Set(v.summary.clone()),
-            body: Set(v.body.clone()),
-            dateline: Set(v.dateline.clone()),
-            status: Set(v.status.as_str().into()),
-            publish_at: Set(v.publish_at),
-            version: NotSet,
-            created_at: NotSet,
-            updated_at: NotSet,
-            // The author of a new article; an update leaves it alone.
-            created_by: match existing {
-                None => Set(actor.subject().map(str::to_owned)),
-                Some(_) => NotSet,
-            },
-        };
+        let am = article_row(actor, &v, slug, existing);
         let Some(saved) =
             store::<article::Entity>(db, am, existing.map(|a| (a.id, a.version))).await?
         else {
             return Ok(None);
         };
-        let id = saved.id;
         if existing.is_some() {
-            article_expert::Entity::delete_many()
-                .filter(article_expert::Column::ArticleId.eq(id))
-                .exec(db)
-                .await?;
-            article_topic::Entity::delete_many()
-                .filter(article_topic::Column::ArticleId.eq(id))
-                .exec(db)
-                .await?;
+            unlink_article(db, saved.id).await?;
         }
-        articles::write_links(db, id, v.published_at, &v.expert_ids, &v.topic_ids).await?;
-        search::index_articles(db, &[id]).await?;
+        articles::write_links(db, saved.id, v.published_at, &v.expert_ids, &v.topic_ids).await?;
+        search::index_articles(db, &[saved.id]).await?;
         Ok(Some(saved))
     }
 
