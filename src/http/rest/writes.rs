@@ -435,35 +435,13 @@ pub async fn import(
     if !is_ndjson(&req) {
         return Err(AppError::UnsupportedMediaType);
     }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_IMPORT_BODY) {
-        return Err(AppError::PayloadTooLarge(MAX_IMPORT_BODY as usize));
-    }
+    refuse_declared_too_large(&req)?;
     let mut p = Params::parse(req.query_string())?;
     let skip_invalid = p.boolean("skip_invalid").unwrap_or(false);
     p.finish()?;
     let db = &state.db.conn;
-    let hasher = Rc::new(RefCell::new(request_hasher(&req, &state)));
-    let too_large = Rc::new(Cell::new(false));
-    let seen = Rc::new(Cell::new(0u64));
-    let body = {
-        let (hasher, too_large, seen) = (hasher.clone(), too_large.clone(), seen.clone());
-        payload.map(move |chunk| {
-            let chunk = chunk.map_err(std::io::Error::other)?;
-            seen.set(seen.get() + chunk.len() as u64);
-            if seen.get() > MAX_IMPORT_BODY {
-                too_large.set(true);
-                return Err(std::io::Error::other("body too large"));
-            }
-            hasher.borrow_mut().update(&chunk);
-            Ok::<_, std::io::Error>(chunk)
-        })
-    };
-    let mut reader = tokio_util::io::StreamReader::new(body);
+    let meter = BodyMeter::new(request_hasher(&req, &state));
+    let mut reader = meter.reader(payload);
     let key = match (idempotency_key(&req), actor.subject()) {
         (Some(k), Some(s)) => {
             idempotency::check_key(k)?;
@@ -478,8 +456,7 @@ pub async fn import(
         tokio::io::copy(&mut reader, &mut tokio::io::sink())
             .await
             .map_err(|e| AppError::invalid("body", format!("cannot read the body: {e}")))?;
-        let hash = hex(&hasher.borrow().clone().finalize());
-        return Ok(replayed(idempotency::replay(stored, &hash)?));
+        return Ok(replayed(idempotency::replay(stored, &meter.hash())?));
     }
     if let Some((k, s)) = key
         && let Claim::Replay(a) = idempotency::claim(db, s, k, "").await?
@@ -494,16 +471,69 @@ pub async fn import(
         |_| {},
     )
     .await;
-    let result = if too_large.get() {
+    let result = if meter.too_large() {
         Err(AppError::PayloadTooLarge(MAX_IMPORT_BODY as usize))
     } else {
         report.map(import_answer)
     };
     match key {
-        Some((k, s)) => {
-            let hash = hex(&hasher.borrow().clone().finalize());
-            settle(db, s, k, &hash, result, is_2xx).await
-        }
+        Some((k, s)) => settle(db, s, k, &meter.hash(), result, is_2xx).await,
         None => result,
+    }
+}
+
+/// Refuses (413) an import whose `Content-Length` is over [`MAX_IMPORT_BODY`]
+/// before reading any of it.
+fn refuse_declared_too_large(req: &HttpRequest) -> AppResult<()> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_IMPORT_BODY) {
+        return Err(AppError::PayloadTooLarge(MAX_IMPORT_BODY as usize));
+    }
+    Ok(())
+}
+
+/// Watches an import body as it streams: hashes it for `Idempotency-Key`, and
+/// past [`MAX_IMPORT_BODY`] fails the stream and remembers that it did.
+struct BodyMeter {
+    hasher: Rc<RefCell<Sha256>>,
+    too_large: Rc<Cell<bool>>,
+}
+
+impl BodyMeter {
+    fn new(hasher: Sha256) -> Self {
+        BodyMeter {
+            hasher: Rc::new(RefCell::new(hasher)),
+            too_large: Rc::new(Cell::new(false)),
+        }
+    }
+
+    /// The body as a reader that feeds this meter.
+    fn reader(&self, payload: web::Payload) -> impl tokio::io::AsyncBufRead + Unpin {
+        let (hasher, too_large) = (self.hasher.clone(), self.too_large.clone());
+        let mut seen = 0u64;
+        tokio_util::io::StreamReader::new(payload.map(move |chunk| {
+            let chunk = chunk.map_err(std::io::Error::other)?;
+            seen += chunk.len() as u64;
+            if seen > MAX_IMPORT_BODY {
+                too_large.set(true);
+                return Err(std::io::Error::other("body too large"));
+            }
+            hasher.borrow_mut().update(&chunk);
+            Ok::<_, std::io::Error>(chunk)
+        }))
+    }
+
+    /// The request's hash, over the body read so far.
+    fn hash(&self) -> String {
+        hex(&self.hasher.borrow().clone().finalize())
+    }
+
+    /// Did the body go over [`MAX_IMPORT_BODY`]?
+    fn too_large(&self) -> bool {
+        self.too_large.get()
     }
 }
