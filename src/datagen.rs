@@ -497,58 +497,50 @@ const OUTLET_KINDS: &[(&str, u32)] = &[
     ("podcast", 8),
 ];
 
-fn make_outlets(rng: &mut Rng) -> Vec<Outlet> {
-    let mut out: Vec<Outlet> = Vec::new();
-    let mut names: HashSet<String> = HashSet::new();
-    let mut slugs: HashSet<String> = HashSet::new();
-    let mut add = |out: &mut Vec<Outlet>,
-                   rng: &mut Rng,
-                   name: String,
-                   kind: &'static str,
-                   country: &'static str,
-                   language: &'static str,
-                   aliases: Vec<String>,
-                   parent: Option<usize>,
-                   group: bool|
-     -> bool {
-        if !names.insert(name_key(&name)) {
-            return false;
+/// An outlet before it is added: what the fixed lists or a draw give.
+struct OutletSpec {
+    name: String,
+    kind: &'static str,
+    country: &'static str,
+    language: &'static str,
+    aliases: Vec<String>,
+    parent: Option<usize>,
+    group: bool,
+}
+
+/// The outlets so far, with the names (and aliases) and slugs they have taken.
+#[derive(Default)]
+struct OutletBook {
+    out: Vec<Outlet>,
+    names: HashSet<String>,
+    slugs: HashSet<String>,
+}
+
+impl OutletBook {
+    /// Adds an outlet unless its name is taken; drops aliases already taken.
+    fn add(&mut self, rng: &mut Rng, spec: OutletSpec) {
+        let OutletSpec {
+            name,
+            kind,
+            country,
+            language,
+            aliases,
+            parent,
+            group,
+        } = spec;
+        if !self.names.insert(name_key(&name)) {
+            return;
         }
         let aliases: Vec<String> = aliases
             .into_iter()
-            .filter(|a| names.insert(name_key(a)))
+            .filter(|a| self.names.insert(name_key(a)))
             .collect();
-        let mut s = slug(&name);
-        let mut n = 2;
-        while !slugs.insert(s.clone()) {
-            s = format!("{}-{n}", slug(&name));
-            n += 1;
-        }
+        let s = self.unique_slug(&name);
         let tld = if country == "CA" { "ca" } else { "com" };
         let website = format!("https://www.{}.{tld}", s.replace('-', ""));
-        let mut programs = Vec::new();
-        if matches!(kind, "tv" | "radio" | "podcast") && !group {
-            for _ in 0..rng.between(1, 4) {
-                let p = if rng.chance(0.4) {
-                    (*rng.pick(KNOWN_PROGRAMS)).to_owned()
-                } else {
-                    format!("{name} {}", rng.pick(PROGRAM_SUFFIXES))
-                };
-                if !programs.contains(&p) {
-                    programs.push(p);
-                }
-            }
-            programs.sort();
-        }
-        let reporters = if kind == "wire" && rng.chance(0.2) {
-            3
-        } else {
-            rng.between(5, 60)
-        };
-        let staff = (0..reporters)
-            .map(|_| format!("{} {}", rng.pick(FIRST), rng.pick(LAST)))
-            .collect();
-        out.push(Outlet {
+        let programs = draw_programs(rng, &name, kind, group);
+        let staff = draw_staff(rng, kind);
+        self.out.push(Outlet {
             slug: s,
             name,
             kind,
@@ -561,106 +553,172 @@ fn make_outlets(rng: &mut Rng) -> Vec<Outlet> {
             staff,
             group,
         });
-        true
-    };
-
-    for (name, kind, language, aliases) in GROUPS {
-        let aliases = aliases.iter().map(|a| (*a).to_owned()).collect();
-        add(
-            &mut out,
-            rng,
-            (*name).to_owned(),
-            kind,
-            "CA",
-            language,
-            aliases,
-            None,
-            true,
-        );
     }
-    for (name, kind, country, language, aliases, group) in FIXED_OUTLETS {
-        let aliases = aliases.iter().map(|a| (*a).to_owned()).collect();
-        add(
-            &mut out,
-            rng,
-            (*name).to_owned(),
+
+    /// The name's slug, with `-2`, `-3`… when an earlier outlet has it.
+    fn unique_slug(&mut self, name: &str) -> String {
+        let mut s = slug(name);
+        let mut n = 2;
+        while !self.slugs.insert(s.clone()) {
+            s = format!("{}-{n}", slug(name));
+            n += 1;
+        }
+        s
+    }
+}
+
+/// A broadcaster's or podcast's programmes (1 to 3, sorted); none for others.
+fn draw_programs(rng: &mut Rng, name: &str, kind: &str, group: bool) -> Vec<String> {
+    let mut programs = Vec::new();
+    if matches!(kind, "tv" | "radio" | "podcast") && !group {
+        for _ in 0..rng.between(1, 4) {
+            let p = if rng.chance(0.4) {
+                (*rng.pick(KNOWN_PROGRAMS)).to_owned()
+            } else {
+                format!("{name} {}", rng.pick(PROGRAM_SUFFIXES))
+            };
+            if !programs.contains(&p) {
+                programs.push(p);
+            }
+        }
+        programs.sort();
+    }
+    programs
+}
+
+/// The reporters who sign an outlet's pieces (a few wires have only three).
+fn draw_staff(rng: &mut Rng, kind: &str) -> Vec<String> {
+    let reporters = if kind == "wire" && rng.chance(0.2) {
+        3
+    } else {
+        rng.between(5, 60)
+    };
+    (0..reporters)
+        .map(|_| format!("{} {}", rng.pick(FIRST), rng.pick(LAST)))
+        .collect()
+}
+
+fn make_outlets(rng: &mut Rng) -> Vec<Outlet> {
+    let mut book = OutletBook::default();
+    let owned = |aliases: &[&str]| aliases.iter().map(|a| (*a).to_owned()).collect();
+    for (name, kind, language, aliases) in GROUPS {
+        let spec = OutletSpec {
+            name: (*name).to_owned(),
+            kind,
+            country: "CA",
+            language,
+            aliases: owned(aliases),
+            parent: None,
+            group: true,
+        };
+        book.add(rng, spec);
+    }
+    for (name, kind, country, language, aliases, parent) in FIXED_OUTLETS {
+        let spec = OutletSpec {
+            name: (*name).to_owned(),
             kind,
             country,
             language,
-            aliases,
-            *group,
-            false,
-        );
+            aliases: owned(aliases),
+            parent: *parent,
+            group: false,
+        };
+        book.add(rng, spec);
     }
-    while (out.len() as u64) < OUTLETS {
-        let kind =
-            OUTLET_KINDS[rng.weighted(&OUTLET_KINDS.iter().map(|k| k.1).collect::<Vec<_>>())].0;
-        let (city, _, country) = *rng.pick(CITIES);
-        let french_place = country == "FR" || city == "Montréal" || city == "Québec";
-        let language = if french_place && rng.chance(0.8) {
-            "fr"
-        } else {
-            "en"
-        };
-        let word = rng.pick(WORDS);
-        let mut aliases = Vec::new();
-        let mut parent = None;
-        let name = match kind {
-            "newspaper" if language == "fr" => format!("Le {word} de {city}"),
-            "newspaper" => {
-                let paper = rng.pick(PAPERS);
-                // Most English dailies belong to a chain.
-                if country == "CA" && rng.chance(0.45) {
-                    parent = Some(if rng.chance(0.75) { 1 } else { 4 });
-                }
-                aliases.push(format!("{city} {paper}"));
-                format!("The {city} {paper}")
+    while (book.out.len() as u64) < OUTLETS {
+        let spec = draw_outlet(rng);
+        book.add(rng, spec);
+    }
+    book.out
+}
+
+/// A made-up outlet: a kind by weight, a city, a language that fits the place,
+/// and a name (and sometimes a parent group) that fits the kind.
+fn draw_outlet(rng: &mut Rng) -> OutletSpec {
+    let kind = OUTLET_KINDS[rng.weighted(&OUTLET_KINDS.iter().map(|k| k.1).collect::<Vec<_>>())].0;
+    let (city, _, country) = *rng.pick(CITIES);
+    let french_place = country == "FR" || city == "Montréal" || city == "Québec";
+    let language = if french_place && rng.chance(0.8) {
+        "fr"
+    } else {
+        "en"
+    };
+    let word = *rng.pick(WORDS);
+    let (name, aliases, mut parent) = draw_outlet_name(rng, kind, word, city, country, language);
+    if language == "fr" && parent.is_some() {
+        parent = Some(3);
+    }
+    OutletSpec {
+        name,
+        kind,
+        country,
+        language,
+        aliases,
+        parent,
+        group: false,
+    }
+}
+
+/// A made-up outlet's name, aliases and parent group (an index into `GROUPS`).
+fn draw_outlet_name(
+    rng: &mut Rng,
+    kind: &str,
+    word: &str,
+    city: &str,
+    country: &str,
+    language: &str,
+) -> (String, Vec<String>, Option<usize>) {
+    let mut aliases = Vec::new();
+    let mut parent = None;
+    let name = match kind {
+        "newspaper" if language == "fr" => format!("Le {word} de {city}"),
+        "newspaper" => {
+            let paper = rng.pick(PAPERS);
+            // Most English dailies belong to a chain.
+            if country == "CA" && rng.chance(0.45) {
+                parent = Some(if rng.chance(0.75) { 1 } else { 4 });
             }
-            "tv" => {
-                if country == "CA" && rng.chance(0.3) {
-                    parent = Some(if rng.chance(0.5) { 2 } else { 0 });
-                }
-                format!(
-                    "{city} {} {}",
-                    rng.pick(&["News", "Tonight", "Today", "24"]),
-                    rng.between(2, 60)
-                )
-            }
-            "radio" => {
-                if country == "CA" && rng.chance(0.25) {
-                    parent = Some(2);
-                }
-                format!(
-                    "{word} Radio {}",
-                    rng.pick(&["88.5", "91.5", "95.7", "98.1", "101.9", "680 AM", "1010 AM"])
-                )
-            }
-            "wire" => format!("{word} Press Service"),
-            "online" => match rng.below(4) {
-                0 => format!("The {word} Report"),
-                1 => format!("{word} Online"),
-                2 => format!("{city} {word}"),
-                _ => format!("The {word}"),
-            },
-            "magazine" => match rng.below(3) {
-                0 => format!("{word} Magazine"),
-                1 => format!("The {word} Review"),
-                _ => format!("{word} Quarterly"),
-            },
-            _ => match rng.below(3) {
-                0 => format!("The {word} Podcast"),
-                1 => format!("{word} Talk"),
-                _ => format!("Inside the {word}"),
-            },
-        };
-        if language == "fr" && parent.is_some() {
-            parent = Some(3);
+            aliases.push(format!("{city} {paper}"));
+            format!("The {city} {paper}")
         }
-        add(
-            &mut out, rng, name, kind, country, language, aliases, parent, false,
-        );
-    }
-    out
+        "tv" => {
+            if country == "CA" && rng.chance(0.3) {
+                parent = Some(if rng.chance(0.5) { 2 } else { 0 });
+            }
+            format!(
+                "{city} {} {}",
+                rng.pick(&["News", "Tonight", "Today", "24"]),
+                rng.between(2, 60)
+            )
+        }
+        "radio" => {
+            if country == "CA" && rng.chance(0.25) {
+                parent = Some(2);
+            }
+            format!(
+                "{word} Radio {}",
+                rng.pick(&["88.5", "91.5", "95.7", "98.1", "101.9", "680 AM", "1010 AM"])
+            )
+        }
+        "wire" => format!("{word} Press Service"),
+        "online" => match rng.below(4) {
+            0 => format!("The {word} Report"),
+            1 => format!("{word} Online"),
+            2 => format!("{city} {word}"),
+            _ => format!("The {word}"),
+        },
+        "magazine" => match rng.below(3) {
+            0 => format!("{word} Magazine"),
+            1 => format!("The {word} Review"),
+            _ => format!("{word} Quarterly"),
+        },
+        _ => match rng.below(3) {
+            0 => format!("The {word} Podcast"),
+            1 => format!("{word} Talk"),
+            _ => format!("Inside the {word}"),
+        },
+    };
+    (name, aliases, parent)
 }
 
 fn make_experts(rng: &mut Rng) -> Vec<Expert> {
@@ -677,65 +735,9 @@ fn make_experts(rng: &mut Rng) -> Vec<Expert> {
         }
         slugs.insert(s.clone());
         keys.insert(name_key(&name));
-
-        // A third go by other names too: a nickname, a middle initial, no accents.
-        let mut aliases = Vec::new();
-        let r = rng.unit();
-        if r < 0.33 {
-            let mut candidates: Vec<String> = NICKNAMES
-                .iter()
-                .filter(|(f, _)| *f == first)
-                .flat_map(|(_, nicks)| nicks.iter().map(|n| format!("{n} {last}")))
-                .collect();
-            let initial = *rng.pick(&[
-                'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'L', 'M', 'N', 'P', 'R', 'S',
-                'T', 'W',
-            ]);
-            candidates.push(format!("{first} {initial}. {last}"));
-            let plain = deunicode::deunicode(&name);
-            rng.shuffle(&mut candidates);
-            if plain != name {
-                candidates.insert(0, plain);
-            }
-            let take = if r < 0.25 { 1 } else { 2 };
-            for c in candidates.into_iter().take(take) {
-                // An alias of one expert is never another's name or alias.
-                let k = name_key(&c);
-                if k == name_key(&name) || keys.insert(k) {
-                    aliases.push(c);
-                }
-            }
-        }
-
-        let (title, affiliation) = match rng.unit() {
-            u if u < 0.65 => (
-                format!("{} of {}", rng.pick(RANKS), rng.pick(FIELDS)),
-                (*rng.pick(UNIVERSITIES)).to_owned(),
-            ),
-            u if u < 0.85 => (
-                (*rng.pick(&[
-                    "Senior Fellow",
-                    "Fellow",
-                    "Director of Research",
-                    "President",
-                ]))
-                .to_owned(),
-                (*rng.pick(THINK_TANKS)).to_owned(),
-            ),
-            _ => (
-                (*rng.pick(OTHER_TITLES)).to_owned(),
-                "Independent".to_owned(),
-            ),
-        };
-
-        let mut topics: Vec<usize> = Vec::new();
-        let want = rng.between(2, 4);
-        while topics.len() < want {
-            let t = rng.below(TOPICS.len());
-            if !topics.contains(&t) {
-                topics.push(t);
-            }
-        }
+        let aliases = draw_expert_aliases(rng, first, last, &name, &mut keys);
+        let (title, affiliation) = draw_post(rng);
+        let topics = draw_expert_topics(rng);
         let bio = expert_bio(rng, first, &name, &title, &affiliation, &topics);
         out.push(Expert {
             slug: s,
@@ -748,6 +750,82 @@ fn make_experts(rng: &mut Rng) -> Vec<Expert> {
         });
     }
     out
+}
+
+/// A third of experts go by other names too: a nickname, a middle initial, no
+/// accents. An alias of one expert is never another's name or alias (`keys`).
+fn draw_expert_aliases(
+    rng: &mut Rng,
+    first: &str,
+    last: &str,
+    name: &str,
+    keys: &mut HashSet<String>,
+) -> Vec<String> {
+    let mut aliases = Vec::new();
+    let r = rng.unit();
+    if r < 0.33 {
+        let mut candidates: Vec<String> = NICKNAMES
+            .iter()
+            .filter(|(f, _)| *f == first)
+            .flat_map(|(_, nicks)| nicks.iter().map(|n| format!("{n} {last}")))
+            .collect();
+        let initial = *rng.pick(&[
+            'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'L', 'M', 'N', 'P', 'R', 'S', 'T',
+            'W',
+        ]);
+        candidates.push(format!("{first} {initial}. {last}"));
+        let plain = deunicode::deunicode(name);
+        rng.shuffle(&mut candidates);
+        if plain != name {
+            candidates.insert(0, plain);
+        }
+        let take = if r < 0.25 { 1 } else { 2 };
+        for c in candidates.into_iter().take(take) {
+            let k = name_key(&c);
+            if k == name_key(name) || keys.insert(k) {
+                aliases.push(c);
+            }
+        }
+    }
+    aliases
+}
+
+/// An expert's title and affiliation: mostly a university chair, else a think
+/// tank, else independent.
+fn draw_post(rng: &mut Rng) -> (String, String) {
+    match rng.unit() {
+        u if u < 0.65 => (
+            format!("{} of {}", rng.pick(RANKS), rng.pick(FIELDS)),
+            (*rng.pick(UNIVERSITIES)).to_owned(),
+        ),
+        u if u < 0.85 => (
+            (*rng.pick(&[
+                "Senior Fellow",
+                "Fellow",
+                "Director of Research",
+                "President",
+            ]))
+            .to_owned(),
+            (*rng.pick(THINK_TANKS)).to_owned(),
+        ),
+        _ => (
+            (*rng.pick(OTHER_TITLES)).to_owned(),
+            "Independent".to_owned(),
+        ),
+    }
+}
+
+/// Two or three distinct topics an expert works on.
+fn draw_expert_topics(rng: &mut Rng) -> Vec<usize> {
+    let mut topics: Vec<usize> = Vec::new();
+    let want = rng.between(2, 4);
+    while topics.len() < want {
+        let t = rng.below(TOPICS.len());
+        if !topics.contains(&t) {
+            topics.push(t);
+        }
+    }
+    topics
 }
 
 fn topic_words(t: usize) -> String {
