@@ -8,7 +8,8 @@ Builds nothing: run `cargo build --release` first. Generates the data set with
 another, e.g. gen.py's), imports it into a fresh database (timed), starts
 `target/release/mediadesk serve` pinned to core 1, checks each workload's answer,
 then drives it with wrk pinned to core 0: 5 s warm-up, 20 s at 32 connections, 5 s
-at 1 connection. Prints a table and writes bench/out/results-*.json. `--check-only`
+at 1 connection. Besides W1-W5 (GraphQL POSTs) it measures the REST, feed and
+widget equivalents of the sidebar (REST, RSS, WIDGET: plain GETs). Prints a table and writes bench/out/results-*.json. `--check-only`
 stops after the checks (no wrk needed); `--bin` runs another build.
 """
 import argparse, json, os, re, shutil, signal, subprocess, sys, time, urllib.request
@@ -46,11 +47,23 @@ def rss_mb(pid):
     return 0.0
 
 
-def wrk(port, body_file, conns, secs):
+# The REST, feed and widget equivalents of W1 (plain GETs).
+GETS = {
+    "REST": "/api/v1/articles?limit=20",
+    "RSS": "/feeds/mentions.rss",
+    "WIDGET": "/embed/mentions.json?limit=10",
+}
+
+
+def wrk(port, body_file, conns, secs, path="/graphql", check=True):
+    """Drives one request with wrk pinned to core 0: a POST of `body_file` to
+    /graphql, or a GET of `path` when `body_file` is None. `check` counts every
+    answer that is not a 200 without GraphQL errors (its Lua costs the client
+    some speed: turn it off only where the client is the bottleneck)."""
     cmd = ["taskset", "-c", "0", "wrk", "-t1", f"-c{conns}", f"-d{secs}s", "-s", LUA,
-           f"http://127.0.0.1:{port}/graphql", "--", body_file]
+           f"http://127.0.0.1:{port}{path}", "--", body_file or ""]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True,
-                         env={**os.environ, "WRK_CHECK": "1"}).stdout
+                         env={**os.environ, "WRK_CHECK": "1" if check else "0"}).stdout
     line = next(l for l in out.splitlines() if l.startswith("RESULT"))
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
 
@@ -61,7 +74,7 @@ def main():
     ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--port", type=int, default=18181)
-    ap.add_argument("--only", help="comma-separated workloads, e.g. W1,W4")
+    ap.add_argument("--only", help="comma-separated workloads, e.g. W1,W4,REST,RSS,WIDGET")
     ap.add_argument("--no-cache", action="store_true", help="turn the response cache off (every request recomputed)")
     ap.add_argument("--check-only", action="store_true", help="import and check the answers, measure nothing")
     dataset.add_arguments(ap, ROOT)
@@ -141,14 +154,20 @@ def main():
             return
 
         results = {"articles": n, "db": args.db, "import_seconds": round(import_s, 1), "workloads": {}}
-        names = args.only.split(",") if args.only else list(wl)
+        for name, path in GETS.items():  # the GET equivalents answer too
+            with urllib.request.urlopen(f"http://127.0.0.1:{args.port}{path}", timeout=60) as r:
+                assert r.status == 200 and r.read(), name
+        names = args.only.split(",") if args.only else list(wl) + list(GETS)
         for name in names:
-            body_file = os.path.join(OUT, f"{name}.json")
-            with open(body_file, "w") as f:
-                json.dump({"query": wl[name], "variables": variables[name]}, f)
-            wrk(args.port, body_file, 32, 5)  # warm-up, discarded
-            hot = wrk(args.port, body_file, 32, args.duration)
-            one = wrk(args.port, body_file, 1, 5)
+            if name in GETS:
+                body_file, path = None, GETS[name]
+            else:
+                body_file, path = os.path.join(OUT, f"{name}.json"), "/graphql"
+                with open(body_file, "w") as f:
+                    json.dump({"query": wl[name], "variables": variables[name]}, f)
+            wrk(args.port, body_file, 32, 5, path)  # warm-up, discarded
+            hot = wrk(args.port, body_file, 32, args.duration, path)
+            one = wrk(args.port, body_file, 1, 5, path)
             r = {
                 "rps": round(hot["rps"], 1), "p50_ms": hot["p50_us"] / 1000, "p99_ms": hot["p99_us"] / 1000,
                 "errors": int(hot["err_connect"] + hot["err_read"] + hot["err_write"] + hot["err_timeout"] + hot["err_status"] + hot["bad_answers"]),
