@@ -21,11 +21,23 @@ pub enum Relation {
         to = "super::article::Column::Id"
     )]
     Article,
+    #[sea_orm(
+        belongs_to = "super::expert::Entity",
+        from = "Column::ExpertId",
+        to = "super::expert::Column::Id"
+    )]
+    Expert,
 }
 
 impl Related<super::article::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Article.def()
+    }
+}
+
+impl Related<super::expert::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Expert.def()
     }
 }
 

@@ -19,11 +19,23 @@ pub enum Relation {
         to = "super::article::Column::Id"
     )]
     Article,
+    #[sea_orm(
+        belongs_to = "super::topic::Entity",
+        from = "Column::TopicId",
+        to = "super::topic::Column::Id"
+    )]
+    Topic,
 }
 
 impl Related<super::article::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Article.def()
+    }
+}
+
+impl Related<super::topic::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Topic.def()
     }
 }
 

@@ -11,6 +11,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::topic::Entity",
+        from = "Column::TopicId",
+        to = "super::topic::Column::Id"
+    )]
+    Topic,
+}
+
+impl Related<super::topic::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Topic.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

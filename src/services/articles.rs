@@ -347,8 +347,8 @@ pub async fn by_ids(
     super::by_ids(db, scoped(actor), ids).await
 }
 
-/// The featured experts of each article, in the article's order. Two queries for
-/// any number of articles.
+/// The featured experts of each article, in the article's order: one statement
+/// (the links joined to the experts) for any number of articles.
 pub async fn experts_of(
     db: &impl ConnectionTrait,
     article_ids: &[i32],
@@ -356,23 +356,20 @@ pub async fn experts_of(
     if article_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let links: Vec<(i32, i32)> = article_expert::Entity::find()
-        .select_only()
-        .columns([
-            article_expert::Column::ArticleId,
-            article_expert::Column::ExpertId,
-        ])
+    let rows = article_expert::Entity::find()
+        .find_also_related(expert::Entity)
         .filter(article_expert::Column::ArticleId.is_in(article_ids.to_vec()))
         .order_by_asc(article_expert::Column::ArticleId)
         .order_by_asc(article_expert::Column::Position)
-        .into_tuple()
         .all(db)
         .await?;
-    let experts = super::experts::by_ids(db, &super::linked_ids(&links)).await?;
-    Ok(super::group_links(&links, experts, |e| e.id))
+    Ok(super::group_joined(
+        rows.into_iter().map(|(link, e)| (link.article_id, e)),
+    ))
 }
 
-/// The topics of each article. Two queries for any number of articles.
+/// The topics of each article, by name: one statement (the links joined to the
+/// topics) for any number of articles.
 pub async fn topics_of(
     db: &impl ConnectionTrait,
     article_ids: &[i32],
@@ -380,22 +377,14 @@ pub async fn topics_of(
     if article_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let links: Vec<(i32, i32)> = article_topic::Entity::find()
-        .select_only()
-        .columns([
-            article_topic::Column::ArticleId,
-            article_topic::Column::TopicId,
-        ])
+    let rows = article_topic::Entity::find()
+        .find_also_related(topic::Entity)
         .filter(article_topic::Column::ArticleId.is_in(article_ids.to_vec()))
-        .into_tuple()
         .all(db)
         .await?;
-    let topics = super::topics::by_ids(db, &super::linked_ids(&links)).await?;
-    let mut out = super::group_links(&links, topics, |t| t.id);
-    for v in out.values_mut() {
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-    }
-    Ok(out)
+    Ok(super::topics::by_name(
+        rows.into_iter().map(|(link, t)| (link.article_id, t)),
+    ))
 }
 
 /// The newest visible article featuring each of `expert_ids`, in two statements

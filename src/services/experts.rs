@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Select};
 
 use crate::domain::{Cursor, ExpertFilter, Page, PageRequest, name_key};
 use crate::entities::{expert, expert_topic, topic};
@@ -105,7 +103,8 @@ pub fn cursor_of(e: &expert::Model) -> Cursor {
     }
 }
 
-/// Topics of each expert, by name. Two queries for any number of experts.
+/// Topics of each expert, by name: one statement (the links joined to the
+/// topics) for any number of experts.
 pub async fn topics_of(
     db: &impl ConnectionTrait,
     expert_ids: &[i32],
@@ -113,22 +112,14 @@ pub async fn topics_of(
     if expert_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let links: Vec<(i32, i32)> = expert_topic::Entity::find()
-        .select_only()
-        .columns([
-            expert_topic::Column::ExpertId,
-            expert_topic::Column::TopicId,
-        ])
+    let rows = expert_topic::Entity::find()
+        .find_also_related(topic::Entity)
         .filter(expert_topic::Column::ExpertId.is_in(expert_ids.to_vec()))
-        .into_tuple()
         .all(db)
         .await?;
-    let topics = super::topics::by_ids(db, &super::linked_ids(&links)).await?;
-    let mut out = super::group_links(&links, topics, |t| t.id);
-    for v in out.values_mut() {
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-    }
-    Ok(out)
+    Ok(super::topics::by_name(
+        rows.into_iter().map(|(link, t)| (link.expert_id, t)),
+    ))
 }
 
 /// Replaces an expert's topics.

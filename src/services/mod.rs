@@ -247,27 +247,15 @@ pub(crate) async fn id_by_slug<E: Slugged>(
         .await?)
 }
 
-/// The distinct linked ids of `links` (owner id, linked id).
-pub(crate) fn linked_ids(links: &[(i32, i32)]) -> Vec<i32> {
-    let mut ids: Vec<i32> = links.iter().map(|l| l.1).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
-/// The `linked` records grouped by owner, in the order of `links` (owner id,
-/// linked id); a link to a record not in `linked` is left out.
-pub(crate) fn group_links<M: Clone>(
-    links: &[(i32, i32)],
-    linked: Vec<M>,
-    id: impl Fn(&M) -> i32,
+/// Rows of a link table joined to what they link to (owner id, linked record),
+/// grouped by owner in the rows' order; a link whose record is gone is left out.
+pub(crate) fn group_joined<M>(
+    rows: impl IntoIterator<Item = (i32, Option<M>)>,
 ) -> std::collections::HashMap<i32, Vec<M>> {
-    let by_id: std::collections::HashMap<i32, M> =
-        linked.into_iter().map(|m| (id(&m), m)).collect();
     let mut out: std::collections::HashMap<i32, Vec<M>> = Default::default();
-    for (owner, target) in links {
-        if let Some(m) = by_id.get(target) {
-            out.entry(*owner).or_default().push(m.clone());
+    for (owner, linked) in rows {
+        if let Some(m) = linked {
+            out.entry(owner).or_default().push(m);
         }
     }
     out

@@ -25,3 +25,15 @@ pub async fn list(db: &impl ConnectionTrait) -> AppResult<Vec<topic::Model>> {
         .all(db)
         .await?)
 }
+
+/// Topics joined to their owners' links (owner id, topic), grouped by owner and
+/// sorted by name within each owner.
+pub(crate) fn by_name(
+    rows: impl IntoIterator<Item = (i32, Option<topic::Model>)>,
+) -> std::collections::HashMap<i32, Vec<topic::Model>> {
+    let mut out = super::group_joined(rows);
+    for v in out.values_mut() {
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    out
+}
