@@ -89,6 +89,12 @@ pub struct ServeArgs {
     /// `postgres` (the PostgreSQL database itself).
     #[arg(long, env = "MEDIADESK_SHARED_STORE", default_value = "memory", hide_env_values = true, value_parser = parse_store)]
     pub shared_store: crate::services::shared_store::StoreKind,
+    /// A PostgreSQL streaming replica of the database (`postgres://...`) that
+    /// anonymous reads may render from while it has replayed what they need;
+    /// signed-in requests and writes always use the primary. Needs a PostgreSQL
+    /// primary (refused on SQLite).
+    #[arg(long, env = "MEDIADESK_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
     /// Serve GraphiQL and allow introspection.
     #[arg(long, env = "MEDIADESK_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub introspection: bool,

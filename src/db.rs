@@ -1,5 +1,8 @@
 //! Connecting to the database: SQLite (file created on demand, WAL, busy timeout,
-//! foreign keys) or PostgreSQL (pool with timeouts), then migrations.
+//! foreign keys) or PostgreSQL (pool with timeouts), then migrations; and the
+//! optional read replica that public reads may use ([`replica`]).
+
+pub mod replica;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -122,6 +122,44 @@ fn cors(policy: &CorsPolicy, methods: &[&'static str], post_is_read: bool) -> Co
         })
 }
 
+/// Why `--read-database-url` is refused with an SQLite database.
+pub const NO_REPLICA_OF_SQLITE: &str = "--read-database-url: a read replica needs a PostgreSQL \
+     primary; the database is SQLite (leave the flag out)";
+
+/// The read replica of `--read-database-url`, if given: refused unless the
+/// primary is PostgreSQL (an SQLite file has no replicas).
+fn read_replica(
+    db: &Db,
+    args: &ServeArgs,
+) -> anyhow::Result<Option<std::sync::Arc<crate::db::replica::ReadReplica>>> {
+    let Some(url) = args
+        .read_database_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    else {
+        return Ok(None);
+    };
+    if db.backend() != sea_orm::DbBackend::Postgres {
+        anyhow::bail!(NO_REPLICA_OF_SQLITE);
+    }
+    // As many connections as the primary's pool (`--db-pool`).
+    let pool = db
+        .conn
+        .get_postgres_connection_pool()
+        .options()
+        .get_max_connections();
+    let replica = crate::db::replica::ReadReplica::open(url, pool)
+        .map_err(|e| anyhow::anyhow!("--read-database-url: {e}"))?;
+    let replica = std::sync::Arc::new(replica);
+    // Tries it again while it is down, for as long as the server runs.
+    tokio::spawn(crate::db::replica::ReadReplica::revive(
+        std::sync::Arc::downgrade(&replica),
+    ));
+    tracing::info!("public reads may use the read replica");
+    Ok(Some(replica))
+}
+
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     port: u16,
@@ -148,7 +186,12 @@ impl Application {
             &namespace,
         )
         .map_err(|e| anyhow::anyhow!("--shared-store: {e}"))?;
-        let stamps = std::sync::Arc::new(crate::services::content::StampWatch::default());
+        let replica = read_replica(&db, args)?;
+        let stamps = std::sync::Arc::new(if replica.is_some() {
+            crate::services::content::StampWatch::tracking_wal()
+        } else {
+            crate::services::content::StampWatch::default()
+        });
         // Other nodes' writes reach the watch (PostgreSQL; SQLite re-reads instead).
         tokio::spawn(crate::services::content::listen(
             stamps.clone(),
@@ -165,6 +208,7 @@ impl Application {
             docs_html: http::docs::render(http::rest::handlers::OPENAPI_YAML),
             cache: http::cache::ResponseCache::new(args.response_cache),
             stamps,
+            replica,
             public_url: args.public_url.clone(),
             trusted_proxies: http::client::TrustedProxies::parse(&args.trusted_proxies)
                 .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?,

@@ -230,6 +230,10 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { db, serve } => {
+            // Refused before the database is opened (and an SQLite file made).
+            if serve.read_database_url.is_some() && db.url().starts_with("sqlite:") {
+                anyhow::bail!(startup::NO_REPLICA_OF_SQLITE);
+            }
             let d = db::connect(&db.url(), db.db_pool).await?;
             if !serve.no_demo && services::demo::is_empty(&d.conn).await? {
                 let r = services::demo::seed(&d.conn).await?;

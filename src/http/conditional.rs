@@ -18,6 +18,12 @@
 //! identity and base URL, so a validator is never honoured for a body rendered for
 //! another request or another host. Callers with credentials are rendered fresh
 //! and marked private; nothing of theirs is cached or shared.
+//!
+//! With a read replica (`--read-database-url`), an anonymous answer that has to
+//! be rendered comes from the replica only when it has replayed the primary's
+//! WAL up to where it was when the stamp was read (`db::replica` has the rule),
+//! so an answer is never cached under a stamp newer than its data. Signed-in
+//! callers always read the primary.
 
 use std::future::Future;
 
@@ -26,6 +32,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, AppResult};
@@ -101,28 +108,33 @@ impl Rendered {
 }
 
 /// Answers a public read: 304 when the client's copy is current, else the cached
-/// answer, else `render()` (whose answer is cached under the current stamp).
-pub async fn respond<F, Fut, R>(
+/// answer, else `render(db)` (whose answer is cached under the current stamp).
+/// `db` is the primary, or the read replica when it has replayed the stamp
+/// (`db::replica`); `render` runs a second time, on the primary, when it fails
+/// on the replica.
+pub async fn respond<'s, F, Fut, R>(
     req: &HttpRequest,
-    state: &AppState,
+    state: &'s AppState,
     public: Public<'_>,
     render: F,
 ) -> AppResult<HttpResponse>
 where
-    F: FnOnce() -> Fut,
+    F: Fn(&'s DatabaseConnection) -> Fut,
     Fut: Future<Output = AppResult<R>>,
     R: Into<Rendered>,
 {
     if crate::http::auth::has_credentials(req) {
-        // Answers for a signed-in caller may show drafts: never shared, never cached.
-        let mut res = render().await?.into().into_response();
+        // Answers for a signed-in caller may show drafts: never shared, never
+        // cached; and they come from the primary, which has the caller's writes.
+        let mut res = render(&state.db.conn).await?.into().into_response();
         res.headers_mut().insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),
         );
         return Ok(res);
     }
-    let stamp = state.stamps.current(&state.db.conn).await?;
+    let known = state.stamps.current(&state.db.conn).await?;
+    let stamp = known.stamp;
     let base = state.public_base(req);
     let mut parts: Vec<&[u8]> = vec![public.scope.as_bytes(), base.as_bytes()];
     parts.extend(public.identity.iter().copied());
@@ -144,7 +156,7 @@ where
     let entry = match state.cache.get(&key, stamp.key()) {
         Some(hit) => hit,
         None => {
-            let res = match render().await?.into() {
+            let res = match render_public(state, known.wal, &render).await? {
                 Rendered::Unshared(res) => return Ok(res),
                 Rendered::Shared(res) if res.status() != StatusCode::OK => return Ok(res),
                 Rendered::Shared(res) => res,
@@ -193,6 +205,38 @@ where
             rebuild(&entry)
         };
     Ok(validated(res, state, &entry.etag, last_modified))
+}
+
+/// Renders a public answer from the read replica when there is one and it has
+/// replayed the primary's WAL up to `wal` (where the primary was when the stamp
+/// the answer will be cached under was read), else from the primary; and again
+/// from the primary when the replica fails (which then rests, `db::replica`).
+async fn render_public<'s, F, Fut, R>(
+    state: &'s AppState,
+    wal: Option<u64>,
+    render: &F,
+) -> AppResult<Rendered>
+where
+    F: Fn(&'s DatabaseConnection) -> Fut,
+    Fut: Future<Output = AppResult<R>>,
+    R: Into<Rendered>,
+{
+    if let Some(replica) = &state.replica {
+        if let Some(wal) = wal
+            && let Some(conn) = replica.caught_up(wal).await
+        {
+            match render(conn).await {
+                Err(AppError::Unavailable(why)) => replica.failed(&why),
+                Err(AppError::Internal(e)) => replica.failed(&format!("{e:#}")),
+                done => {
+                    replica.served(true);
+                    return done.map(Into::into);
+                }
+            }
+        }
+        replica.served(false);
+    }
+    render(&state.db.conn).await.map(Into::into)
 }
 
 /// A strong validator over everything in the stamp and the answer's key.

@@ -106,10 +106,10 @@ impl std::str::FromStr for BadTheme {
 /// `GET /embed/mentions`: the list as a page to put in an iframe.
 pub async fn mentions(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let o = options(&req)?;
-    let db = &state.db.conn;
     let public = Public::url("embed", &req, Validator::Content);
-    let mut res = respond(&req, &state, public, || async {
-        let articles = newest(db, &o).await?;
+    let o = &o;
+    let mut res = respond(&req, &state, public, |db| async move {
+        let articles = newest(db, o).await?;
         html(widget(&articles, o.lang, o.dark))
     })
     .await?;
@@ -135,10 +135,10 @@ pub async fn mentions_json(
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let o = options(&req)?;
-    let db = &state.db.conn;
     let public = Public::url("embed", &req, Validator::Content);
-    let res = respond(&req, &state, public, || async {
-        let articles = newest(db, &o).await?;
+    let o = &o;
+    let res = respond(&req, &state, public, |db| async move {
+        let articles = newest(db, o).await?;
         let w = widget(&articles, o.lang, o.dark);
         let body = WidgetJson {
             lang: w.lang,
@@ -245,7 +245,7 @@ fn widget(items: &[Article], lang: Language, dark: bool) -> Widget<'_> {
 pub async fn script(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let base = state.public_base(&req);
     let public = Public::url("embed", &req, Validator::Content);
-    let res = respond(&req, &state, public, || async {
+    let res = respond(&req, &state, public, |_| async {
         // A JSON string literal is a JavaScript one; askama's encoding also leaves
         // out `<`, `>`, `&` and `'`, so nothing in it can end a script element.
         let literal = super::json_in_html(&base, false)?;
@@ -346,7 +346,7 @@ pub async fn preview(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
          frame-src {own}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     );
     let public = Public::url("embed", &req, Validator::Content);
-    let mut res = respond(&req, &state, public, || async {
+    let mut res = respond(&req, &state, public, |_| async {
         // The snippets as text, shown (escaped) for copying.
         let iframe_code = format!(
             "<iframe src=\"{base}/embed/mentions?limit=5&amp;lang=en\" title=\"Experts in the media\" width=\"360\" height=\"520\" style=\"border:0\" loading=\"lazy\"></iframe>"

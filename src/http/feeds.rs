@@ -156,8 +156,9 @@ async fn feed(
     };
     p.finish()?;
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    let db = &state.db.conn;
-    let (subject, mut filter) = selection(db, req, &scope).await?;
+    // The subject is looked up on the primary: a feed of something just
+    // created is there at once.
+    let (subject, mut filter) = selection(&state.db.conn, req, &scope).await?;
     filter.language = lang;
     let base = state.public_base(req);
     let self_url = format!(
@@ -170,13 +171,14 @@ async fn feed(
         }
     );
     let public = Public::url("feed", req, Validator::Content);
-    respond(req, state, public, || async move {
+    let (subject, filter, self_url, base) = (&subject, &filter, &self_url, &base);
+    respond(req, state, public, |db| async move {
         let page = PageRequest {
             limit,
             ..Default::default()
         };
         let items =
-            services::articles::list(db, &Actor::Anonymous, &filter, ArticleOrder::Newest, &page)
+            services::articles::list(db, &Actor::Anonymous, filter, ArticleOrder::Newest, &page)
                 .await?
                 .items;
         let articles = json::articles(db, items, false).await?;
@@ -185,14 +187,14 @@ async fn feed(
             .ok()
             .map(|s| s.name)
             .unwrap_or_else(|| "mediadesk".into());
-        let title = match &subject {
+        let title = match subject {
             None => format!("{site}: experts in the media"),
             Some(s) => format!("{s} in the media ({site})"),
         };
         let meta = FeedMeta {
             title,
-            self_url,
-            home: base,
+            self_url: self_url.clone(),
+            home: base.clone(),
             lang,
         };
         let updated = articles

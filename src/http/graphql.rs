@@ -227,9 +227,13 @@ async fn execute(
     over_get: bool,
 ) -> HttpResponse {
     match super::auth::actor(http, state).await {
-        Ok(Actor::Anonymous) => execute_cached(state, http, req, over_get).await,
+        // A mutation is a write even when it will be refused: never a public read.
+        Ok(Actor::Anonymous) if !is_mutation(&req) => {
+            execute_cached(state, http, req, over_get).await
+        }
         Ok(actor) => {
-            let (res, body) = execute_uncached(state, req, over_get, actor).await;
+            let Ran { res, body, .. } =
+                execute_uncached(state, &state.db.conn, req, over_get, actor).await;
             match body {
                 Some(b) => {
                     let mut r = json_response(b);
@@ -284,12 +288,29 @@ async fn execute_cached(
     } else {
         public.without_validators()
     };
-    respond(http, state, public, || async move {
-        let (res, body) = execute_uncached(state, req, over_get, Actor::Anonymous).await;
-        Ok(match body {
-            Some(b) => Rendered::Shared(json_response(b)),
-            None => Rendered::Unshared(res),
-        })
+    // The request as many times as it runs (twice when the read replica fails).
+    respond(http, state, public, |db| {
+        let mut r = async_graphql::Request::new(req.query.clone()).variables(req.variables.clone());
+        r.operation_name = req.operation_name.clone();
+        r.extensions = req.extensions.clone();
+        r.introspection_mode = req.introspection_mode;
+        let from_replica = !std::ptr::eq(db, &state.db.conn);
+        async move {
+            let Ran {
+                res,
+                body,
+                db_failed,
+            } = execute_uncached(state, db, r, over_get, Actor::Anonymous).await;
+            if from_replica && db_failed {
+                return Err(crate::error::AppError::Unavailable(
+                    "a GraphQL read failed on the read replica".into(),
+                ));
+            }
+            Ok(match body {
+                Some(b) => Rendered::Shared(json_response(b)),
+                None => Rendered::Unshared(res),
+            })
+        }
     })
     .await
     .unwrap_or_else(|e| actix_web::ResponseError::error_response(&e))
@@ -301,21 +322,26 @@ fn json_response(body: Bytes) -> HttpResponse {
         .body(body)
 }
 
-/// Executes without the cache; also returns the body when it may be cached (no errors).
+/// Does the request's operation (or any, without an operation name) mutate?
+fn is_mutation(req: &async_graphql::Request) -> bool {
+    async_graphql::parser::parse_query(&req.query)
+        .is_ok_and(|doc| has_mutation(&doc, req.operation_name.as_deref()))
+}
+
+/// Executes on `db` without the cache; also returns the body when it may be
+/// cached (no errors).
 async fn execute_uncached(
     state: &AppState,
+    db: &sea_orm::DatabaseConnection,
     req: async_graphql::Request,
     over_get: bool,
     actor: Actor,
-) -> (HttpResponse, Option<Bytes>) {
+) -> Ran {
     if req.query.len() > MAX_DOCUMENT_BYTES {
-        return (
-            gql_errors(
-                &format!("the query document is larger than {MAX_DOCUMENT_BYTES} bytes"),
-                "BAD_USER_INPUT",
-            ),
-            None,
-        );
+        return Ran::answer(gql_errors(
+            &format!("the query document is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            "BAD_USER_INPUT",
+        ));
     }
     if !req.query.is_empty() {
         // Parsed once here for the checks the schema cannot make; parse errors are
@@ -330,34 +356,24 @@ async fn execute_uncached(
                 );
                 res.headers_mut()
                     .insert(ALLOW, HeaderValue::from_static("POST"));
-                return (res, None);
+                return Ran::answer(res);
             }
             let (aliases, fields) = count(&doc);
             if aliases > MAX_ALIASES {
-                return (
-                    gql_errors(
-                        &format!(
-                            "the query uses {aliases} aliases; at most {MAX_ALIASES} are allowed"
-                        ),
-                        "TOO_COMPLEX",
-                    ),
-                    None,
-                );
+                return Ran::answer(gql_errors(
+                    &format!("the query uses {aliases} aliases; at most {MAX_ALIASES} are allowed"),
+                    "TOO_COMPLEX",
+                ));
             }
             if fields > MAX_FIELDS {
-                return (
-                    gql_errors(
-                        &format!(
-                            "the query selects {fields} fields; at most {MAX_FIELDS} are allowed"
-                        ),
-                        "TOO_COMPLEX",
-                    ),
-                    None,
-                );
+                return Ran::answer(gql_errors(
+                    &format!("the query selects {fields} fields; at most {MAX_FIELDS} are allowed"),
+                    "TOO_COMPLEX",
+                ));
             }
         }
     }
-    let db = state.db.conn.clone();
+    let db = db.clone();
     let secret_shown = Arc::new(AtomicBool::new(false));
     let req =
         req.data(Loaders::new(&db, &actor))
@@ -365,10 +381,10 @@ async fn execute_uncached(
     let res = match tokio::time::timeout(TIMEOUT, state.schema.execute(req)).await {
         Ok(r) => r,
         Err(_) => {
-            return (
-                gql_errors("the operation took too long and was stopped", "TIMEOUT"),
-                None,
-            );
+            return Ran::answer(gql_errors(
+                "the operation took too long and was stopped",
+                "TIMEOUT",
+            ));
         }
     };
     let secret = secret_shown.load(Ordering::SeqCst);
@@ -379,12 +395,45 @@ async fn execute_uncached(
             let mut r = json_response(body);
             r.headers_mut()
                 .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-            return (carries_secret(r), None);
+            return Ran::answer(carries_secret(r));
         }
-        return (HttpResponse::Ok().finish(), Some(body));
+        return Ran {
+            res: HttpResponse::Ok().finish(),
+            body: Some(body),
+            db_failed: false,
+        };
     }
+    let db_failed = res.errors.iter().any(|e| {
+        e.extensions.as_ref().is_some_and(|x| {
+            matches!(x.get("code"), Some(async_graphql::Value::String(c)) if c == "UNAVAILABLE" || c == "INTERNAL")
+        })
+    });
     let r = render(res);
-    (if secret { carries_secret(r) } else { r }, None)
+    Ran {
+        res: if secret { carries_secret(r) } else { r },
+        body: None,
+        db_failed,
+    }
+}
+
+/// What running an operation gave.
+struct Ran {
+    /// The answer (just a 200 when `body` is there).
+    res: HttpResponse,
+    /// The body, when the answer may be cached (no errors).
+    body: Option<Bytes>,
+    /// Whether an error came from the database (unavailable, or internal).
+    db_failed: bool,
+}
+
+impl Ran {
+    fn answer(res: HttpResponse) -> Self {
+        Self {
+            res,
+            body: None,
+            db_failed: false,
+        }
+    }
 }
 
 fn has_mutation(doc: &ExecutableDocument, name: Option<&str>) -> bool {

@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers too).
+//! `/healthz` (the process answers) and `/readyz` (the database answers too;
+//! with a read replica, how public reads have been served).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -14,9 +15,23 @@ pub async fn healthz() -> HttpResponse {
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.db.ready().await {
-        Ok(()) => HttpResponse::Ok()
-            .insert_header(("cache-control", "no-store"))
-            .json(serde_json::json!({ "status": "ready", "database": state.db.backend_name() })),
+        Ok(()) => {
+            let mut body =
+                serde_json::json!({ "status": "ready", "database": state.db.backend_name() });
+            // A replica that is down or lags does not make the server unready:
+            // its reads go to the primary. Its state is reported for operators.
+            if let Some(r) = &state.replica {
+                let r = r.report();
+                body["replica"] = serde_json::json!({
+                    "state": r.health.name(),
+                    "reads": r.reads,
+                    "fallbacks": r.fallbacks,
+                });
+            }
+            HttpResponse::Ok()
+                .insert_header(("cache-control", "no-store"))
+                .json(body)
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             let mut res = problem(

@@ -35,6 +35,8 @@ pub struct AppState {
     pub cache: cache::ResponseCache,
     /// The content stamp as this server knows it (`services::content::StampWatch`).
     pub stamps: std::sync::Arc<crate::services::content::StampWatch>,
+    /// The read replica public reads may render from (`db::replica`), if any.
+    pub replica: Option<std::sync::Arc<crate::db::replica::ReadReplica>>,
     /// The public base URL (`https://media.example.org`), when configured.
     pub public_url: Option<String>,
     /// Proxies whose forwarding headers are believed (`http::client`).

@@ -13,6 +13,10 @@
 //!   lost) the stamp is trusted for at most [`MAX_AGE`];
 //! - the passage of time: the stamp is read with the next scheduled publication
 //!   and event start, and is stale from that instant on.
+//!
+//! With a read replica the stamp is still read from the primary, together with the
+//! primary's WAL position ([`StampWatch::tracking_wal`]), which `db::replica` holds
+//! the replica's replay position against before a public answer renders there.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -106,10 +110,23 @@ impl Stamp {
     }
 }
 
+/// A stamp as read, with what came with it.
+#[derive(Clone, Copy, Debug)]
+pub struct StampRead {
+    pub stamp: Stamp,
+    /// The earliest instant after now at which time alone will change the stamp
+    /// (the next scheduled publication or event start), if any.
+    pub next: Option<DateTime<Utc>>,
+    /// The primary's WAL insert position (bytes) as the stamp was read, when asked
+    /// for (PostgreSQL with a read replica, `db::replica`): every commit the stamp
+    /// reflects lies at or before it.
+    pub wal: Option<u64>,
+}
+
 /// Reads the stamp in one statement (five indexed single-row lookups), with the
-/// earliest instant after now at which time alone will change it (the next
-/// scheduled publication or event start), if any.
-pub async fn stamp(db: &impl ConnectionTrait) -> AppResult<(Stamp, Option<DateTime<Utc>>)> {
+/// earliest instant after now at which time alone will change it, and with
+/// `wal`, the primary's WAL position (PostgreSQL only).
+pub async fn stamp(db: &impl ConnectionTrait, wal: bool) -> AppResult<StampRead> {
     use sea_orm::{Statement, TryGetable};
     let backend = db.get_database_backend();
     let p = match backend {
@@ -122,7 +139,14 @@ pub async fn stamp(db: &impl ConnectionTrait) -> AppResult<(Stamp, Option<DateTi
                 (SELECT MAX(publish_at) FROM articles WHERE publish_at <= {p}) AS d, \
                 (SELECT MAX(starts_at) FROM events WHERE starts_at <= {p}) AS s, \
                 (SELECT MIN(publish_at) FROM articles WHERE publish_at > {p}) AS nd, \
-                (SELECT MIN(starts_at) FROM events WHERE starts_at > {p}) AS ns"
+                (SELECT MIN(starts_at) FROM events WHERE starts_at > {p}) AS ns{w}",
+        // Evaluated after the statement's snapshot was taken: at or past every
+        // commit the snapshot sees (also with `synchronous_commit = off`).
+        w = if wal && backend == DbBackend::Postgres {
+            ", (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint AS w"
+        } else {
+            ""
+        }
     );
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
@@ -138,7 +162,11 @@ pub async fn stamp(db: &impl ConnectionTrait) -> AppResult<(Stamp, Option<DateTi
             last_due: None,
             last_started: None,
         };
-        return Ok((none, None));
+        return Ok(StampRead {
+            stamp: none,
+            next: None,
+            wal: None,
+        });
     };
     type Ts = Option<DateTime<Utc>>;
     let get_ts = |col: &str| -> Ts { Ts::try_get(&row, "", col).ok().flatten() };
@@ -152,13 +180,27 @@ pub async fn stamp(db: &impl ConnectionTrait) -> AppResult<(Stamp, Option<DateTi
         last_started: get_ts("s"),
     };
     let next = [get_ts("nd"), get_ts("ns")].into_iter().flatten().min();
-    Ok((stamp, next))
+    let wal = Option::<i64>::try_get(&row, "", "w")
+        .ok()
+        .flatten()
+        .map(|v| u64::try_from(v).unwrap_or(0));
+    Ok(StampRead { stamp, next, wal })
+}
+
+/// The current stamp, and the primary's WAL position when it was read (only
+/// from a watch [`StampWatch::tracking_wal`], on PostgreSQL).
+#[derive(Clone, Copy, Debug)]
+pub struct Known {
+    pub stamp: Stamp,
+    pub wal: Option<u64>,
 }
 
 /// The stamp as last read, and what it was read under.
 #[derive(Clone, Copy)]
 struct Seen {
     stamp: Stamp,
+    /// The primary's WAL position read with it (when the watch tracks it).
+    wal: Option<u64>,
     /// From then on time alone has changed the stamp.
     valid_until: Option<DateTime<Utc>>,
     /// When the read began.
@@ -183,12 +225,24 @@ pub struct StampWatch {
     heard: AtomicU64,
     /// Whether a listener is connected, so that nothing goes unheard.
     listening: AtomicBool,
+    /// Whether stamps are read with the primary's WAL position (a read replica
+    /// is configured).
+    track_wal: bool,
 }
 
 impl StampWatch {
+    /// A watch whose stamps come with the primary's WAL position (`Known::wal`),
+    /// for a server with a read replica.
+    pub fn tracking_wal() -> Self {
+        Self {
+            track_wal: true,
+            ..Self::default()
+        }
+    }
+
     /// The current stamp: the one known while nothing can have changed it, else
-    /// read again.
-    pub async fn current(&self, db: &impl ConnectionTrait) -> AppResult<Stamp> {
+    /// read again (from `db`, the primary).
+    pub async fn current(&self, db: &impl ConnectionTrait) -> AppResult<Known> {
         if let Some(s) = self.fresh() {
             return Ok(s);
         }
@@ -204,27 +258,34 @@ impl StampWatch {
         }
         let (commits, heard) = self.counters();
         let read_at = Instant::now();
-        let read = stamp(db).await;
+        let read = stamp(db, self.track_wal).await;
         self.failed.store(read.is_err(), Ordering::SeqCst);
         self.attempts.fetch_add(1, Ordering::SeqCst);
-        let (stamp, valid_until) = read?;
+        let read = read?;
         *self.seen.write().unwrap_or_else(|e| e.into_inner()) = Some(Seen {
-            stamp,
-            valid_until,
+            stamp: read.stamp,
+            wal: read.wal,
+            valid_until: read.next,
             read_at,
             commits,
             heard,
         });
-        Ok(stamp)
+        Ok(Known {
+            stamp: read.stamp,
+            wal: read.wal,
+        })
     }
 
     /// The known stamp, if nothing can have changed it since it was read.
-    fn fresh(&self) -> Option<Stamp> {
+    fn fresh(&self) -> Option<Known> {
         let seen = (*self.seen.read().unwrap_or_else(|e| e.into_inner()))?;
         let unchanged = (seen.commits, seen.heard) == self.counters()
             && (self.listening.load(Ordering::SeqCst) || seen.read_at.elapsed() < MAX_AGE)
             && seen.valid_until.is_none_or(|t| Utc::now() < t);
-        unchanged.then_some(seen.stamp)
+        unchanged.then_some(Known {
+            stamp: seen.stamp,
+            wal: seen.wal,
+        })
     }
 
     fn counters(&self) -> (u64, u64) {

@@ -735,7 +735,12 @@ pub fn healthz() -> Operation {
 /// `GET /readyz`
 pub fn readyz() -> Operation {
     Op::new("readyz", &["operations"], "The database is reachable.")
-        .answer(200, response("Ready.", &[], json_content(json!({"type": "object", "required": ["status", "database"], "properties": {"status": {"type": "string", "enum": ["ready"]}, "database": {"type": "string", "enum": ["sqlite", "postgres"]}}}))))
+        .describe("With a read replica (`--read-database-url`), `replica` tells how public reads\n\
+            were served since the start: `reads` rendered from the replica, `fallbacks` rendered\n\
+            from the primary instead (the replica lagged behind the content or was down), and\n\
+            what the last look at the replica found. A replica that is down does not make the\n\
+            server unready.")
+        .answer(200, response("Ready.", &[], json_content(json!({"type": "object", "required": ["status", "database"], "properties": {"status": {"type": "string", "enum": ["ready"]}, "database": {"type": "string", "enum": ["sqlite", "postgres"]}, "replica": {"type": "object", "required": ["state", "reads", "fallbacks"], "properties": {"state": {"type": "string", "enum": ["unknown", "up", "behind", "down"]}, "reads": {"type": "integer", "minimum": 0}, "fallbacks": {"type": "integer", "minimum": 0}}}}}))))
         .answer(503, response("The database is not reachable.", &["Retry-After"], json!({"application/problem+json": {"schema": named("Problem")}})))
         .into()
 }

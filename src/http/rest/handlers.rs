@@ -2,6 +2,7 @@
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
+use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -24,14 +25,16 @@ async fn actor(req: &HttpRequest, state: &AppState) -> AppResult<Actor> {
     crate::http::auth::actor(req, state).await
 }
 
-/// A public read through `http::conditional` (content-stamp validator).
-async fn conditional<F, Fut>(
+/// A public read through `http::conditional` (content-stamp validator):
+/// `render(db)` reads from `db` (the primary, or the read replica for anonymous
+/// callers when it is current).
+async fn conditional<'s, F, Fut>(
     req: &HttpRequest,
-    state: &AppState,
+    state: &'s AppState,
     render: F,
 ) -> AppResult<HttpResponse>
 where
-    F: FnOnce() -> Fut,
+    F: Fn(&'s DatabaseConnection) -> Fut,
     Fut: std::future::Future<Output = AppResult<HttpResponse>>,
 {
     respond(
@@ -117,9 +120,9 @@ async fn articles_response(
     page: PageRequest,
 ) -> AppResult<HttpResponse> {
     let actor = actor(req, state).await?;
-    conditional(req, state, || async {
-        let db = &state.db.conn;
-        let p = services::articles::list(db, &actor, &filter, order, &page).await?;
+    let (actor, filter, page) = (&actor, &filter, &page);
+    conditional(req, state, |db| async move {
+        let p = services::articles::list(db, actor, filter, order, page).await?;
         let next = p.next_cursor(services::articles::cursor_of);
         let data = json::articles(db, p.items, false).await?;
         Ok(list_response(req, data, next, page.limit))
@@ -144,9 +147,9 @@ pub async fn get_article(
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let actor = actor(&req, &state).await?;
-    conditional(&req, &state, || async {
-        let db = &state.db.conn;
-        let a = services::articles::get_by_slug(db, &actor, &slug)
+    let (actor, slug) = (&actor, &slug);
+    conditional(&req, &state, |db| async move {
+        let a = services::articles::get_by_slug(db, actor, slug)
             .await?
             .ok_or_else(|| {
                 AppError::NotFound(format!("no article with slug {:?}", slug.as_str()))
@@ -167,12 +170,12 @@ pub async fn list_experts(req: HttpRequest, state: web::Data<AppState>) -> AppRe
     };
     let page = p.page();
     p.finish()?;
-    conditional(&req, &state, || async {
-        let db = &state.db.conn;
-        let r = services::experts::list(db, &filter, &page).await?;
+    let (filter, page, req) = (&filter, &page, &req);
+    conditional(req, &state, |db| async move {
+        let r = services::experts::list(db, filter, page).await?;
         let next = r.next_cursor(services::experts::cursor_of);
         Ok(list_response(
-            &req,
+            req,
             json::experts(db, r.items).await?,
             next,
             page.limit,
@@ -187,9 +190,9 @@ pub async fn get_expert(
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let signed_in = !actor(&req, &state).await?.is_anonymous();
-    conditional(&req, &state, || async {
-        let db = &state.db.conn;
-        let e = services::experts::get_by_slug(db, &slug)
+    let slug = &slug;
+    conditional(&req, &state, |db| async move {
+        let e = services::experts::get_by_slug(db, slug)
             .await?
             .ok_or_else(|| {
                 AppError::NotFound(format!("no expert with slug {:?}", slug.as_str()))
@@ -224,12 +227,12 @@ pub async fn list_outlets(req: HttpRequest, state: web::Data<AppState>) -> AppRe
     };
     let page = p.page();
     p.finish()?;
-    conditional(&req, &state, || async {
-        let db = &state.db.conn;
-        let r = services::outlets::list(db, &filter, &page).await?;
+    let (filter, page, req) = (&filter, &page, &req);
+    conditional(req, &state, |db| async move {
+        let r = services::outlets::list(db, filter, page).await?;
         let next = r.next_cursor(services::outlets::cursor_of);
         Ok(list_response(
-            &req,
+            req,
             json::outlets(db, r.items).await?,
             next,
             page.limit,
@@ -244,9 +247,9 @@ pub async fn get_outlet(
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let signed_in = !actor(&req, &state).await?.is_anonymous();
-    conditional(&req, &state, || async {
-        let db = &state.db.conn;
-        let o = services::outlets::get_by_slug(db, &slug)
+    let slug = &slug;
+    conditional(&req, &state, |db| async move {
+        let o = services::outlets::get_by_slug(db, slug)
             .await?
             .ok_or_else(|| {
                 AppError::NotFound(format!("no outlet with slug {:?}", slug.as_str()))
@@ -308,11 +311,12 @@ pub async fn list_events(req: HttpRequest, state: web::Data<AppState>) -> AppRes
     let page = p.page();
     p.finish()?;
     let actor = actor(&req, &state).await?;
-    conditional(&req, &state, || async {
-        let r = services::events::list(&state.db.conn, &actor, &filter, order, &page).await?;
+    let (actor, filter, page, req) = (&actor, &filter, &page, &req);
+    conditional(req, &state, |db| async move {
+        let r = services::events::list(db, actor, filter, order, page).await?;
         let next = r.next_cursor(services::events::cursor_of);
         Ok(list_response(
-            &req,
+            req,
             r.items.into_iter().map(json::event).collect(),
             next,
             page.limit,
@@ -338,8 +342,9 @@ pub async fn get_event(
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let actor = actor(&req, &state).await?;
-    conditional(&req, &state, || async {
-        let e = services::events::get_by_slug(&state.db.conn, &actor, &slug)
+    let (actor, slug) = (&actor, &slug);
+    conditional(&req, &state, |db| async move {
+        let e = services::events::get_by_slug(db, actor, slug)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no event with slug {:?}", slug.as_str())))?;
         let res = one(json::event(e.clone()));
@@ -350,8 +355,8 @@ pub async fn get_event(
 
 pub async fn list_topics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     Params::parse(req.query_string())?.finish()?;
-    conditional(&req, &state, || async {
-        let t = services::topics::list(&state.db.conn).await?;
+    conditional(&req, &state, |db| async move {
+        let t = services::topics::list(db).await?;
         Ok(HttpResponse::Ok()
             .json(json!({ "data": t.into_iter().map(json::topic).collect::<Vec<_>>() })))
     })
@@ -367,10 +372,10 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
         return Err(AppError::invalid("q", "the search text is required"));
     };
     let actor = actor(&req, &state).await?;
-    conditional(&req, &state, || async {
+    let (actor, q, page, req) = (&actor, &q, &page, &req);
+    conditional(req, &state, |db| async move {
         use services::search::Hit;
-        let db = &state.db.conn;
-        let r = services::search::search(db, &actor, &q, &page).await?;
+        let r = services::search::search(db, actor, q, page).await?;
         let next = r.next_cursor(|h| h.cursor());
         // Each kind is rendered in one batch (a few queries for the whole page),
         // then the hits are put back in their order.
@@ -400,15 +405,15 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
             }
             data.push(v);
         }
-        Ok(list_response(&req, data, next, page.limit))
+        Ok(list_response(req, data, next, page.limit))
     })
     .await
 }
 
 pub async fn get_site(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let signed_in = !actor(&req, &state).await?.is_anonymous();
-    conditional(&req, &state, || async {
-        let s = services::site::get(&state.db.conn).await?;
+    conditional(&req, &state, |db| async move {
+        let s = services::site::get(db).await?;
         let res = one(json::site(s.clone()));
         Ok(versioned(signed_in, res, &s))
     })
@@ -421,8 +426,9 @@ pub async fn get_topic(
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let signed_in = !actor(&req, &state).await?.is_anonymous();
-    conditional(&req, &state, || async {
-        let t = services::topics::get_by_slug(&state.db.conn, &slug)
+    let slug = &slug;
+    conditional(&req, &state, |db| async move {
+        let t = services::topics::get_by_slug(db, slug)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no topic with slug {:?}", slug.as_str())))?;
         let res = one(json::topic(t.clone()));
