@@ -6,12 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::both;
 
 use crate::helpers::{
-    Backend, TEST_JWT_SECRET, TestApp, TestDb, spawn, spawn_counted, token_for, within_bound,
+    Backend, TEST_JWT_SECRET, TestApp, TestDb, names, spawn, spawn_counted, token_for, within_bound,
 };
 
 /// A second node: the real binary serving the same database.
@@ -75,13 +75,7 @@ async fn expert_names(client: &reqwest::Client, base: &str) -> Vec<String> {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap().to_owned())
-        .collect()
+    names(&res.json().await.unwrap())
 }
 
 /// How long until `base` lists `name` (at most twice the bound).

@@ -232,6 +232,15 @@ pub async fn spawn_tuned(backend: Backend, tune: impl FnOnce(&mut ServeArgs)) ->
     serve_args(db, conn, &args)
 }
 
+/// A server over `db` (which the caller prepared: migrated, seeded) whose
+/// settings `tune` changes from the tests' defaults.
+pub async fn spawn_tuned_over(db: TestDb, tune: impl FnOnce(&mut ServeArgs)) -> TestApp {
+    let conn = db::connect(&db.url, 4).await.expect("connect and migrate");
+    let mut args = test_args(10_000, vec![]);
+    tune(&mut args);
+    serve_args(db, conn, &args)
+}
+
 async fn serve_limited(
     db: TestDb,
     conn: mediadesk::db::Db,
@@ -258,6 +267,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         writes_per_minute: if write_burst < 1_000 { 1 } else { 100_000 },
         write_burst,
         shared_store: mediadesk::services::shared_store::StoreKind::Memory,
+        read_database_url: None,
         panic_route: false,
     }
 }
@@ -554,6 +564,16 @@ pub async fn post_import(
         .unwrap_or_default()
         .to_owned();
     (status, ct, res.json().await.unwrap_or(Value::Null))
+}
+
+/// The `name` of each record of a REST list (`{"data": [...]}`).
+pub fn names(list: &Value) -> Vec<String> {
+    list["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| e["name"].as_str().expect("a name").to_owned())
+        .collect()
 }
 
 /// Percent-encodes `s` for a query string (unreserved characters kept).

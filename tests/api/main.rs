@@ -19,6 +19,7 @@ mod import;
 mod mentions;
 mod multinode;
 mod public_reads;
+mod replica;
 mod rest;
 mod roles;
 mod shared_store;
