@@ -27,6 +27,10 @@ use crate::helpers::{
 struct Replica {
     data: PathBuf,
     port: u16,
+    /// Its replication slot on the primary, so that WAL it has not received
+    /// yet (while stopped) is kept for it: the other tests' `DROP DATABASE`s
+    /// force checkpoints that would otherwise recycle it.
+    slot: String,
     bin: PathBuf,
     /// Run the PostgreSQL programs as `postgres` (they refuse to run as root).
     as_postgres: bool,
@@ -51,9 +55,16 @@ impl Replica {
             .port();
         let target = pg_target();
         let (host, primary_port) = target.split_once(':').unwrap_or((&target, "5432"));
+        drop_abandoned_slots();
+        let slot = format!(
+            "{SLOT_PREFIX}{}_{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
         let replica = Self {
             data,
             port,
+            slot,
             bin,
             as_postgres,
             _dir: dir,
@@ -61,7 +72,8 @@ impl Replica {
         let backup = replica.command(&replica.bin.join("pg_basebackup"), |c| {
             c.args(["-h", host, "-p", primary_port, "-U", "postgres", "-D"])
                 .arg(&replica.data)
-                .args(["-R", "-X", "stream", "-c", "fast"]);
+                .args(["-R", "-X", "stream", "-c", "fast", "-C", "-S"])
+                .arg(&replica.slot);
         });
         assert!(
             backup.status.success(),
@@ -74,7 +86,8 @@ impl Replica {
         // high as the primary's.
         let mut conf = format!(
             "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
-             hot_standby = on\nshared_buffers = 16MB\nfsync = off\n",
+             hot_standby = on\nshared_buffers = 16MB\nfsync = off\n\
+             wal_retrieve_retry_interval = '200ms'\n",
             replica.socket_dir().display()
         );
         for (k, v) in primary_settings {
@@ -149,8 +162,62 @@ impl Replica {
 
 impl Drop for Replica {
     fn drop(&mut self) {
-        // Stopped whatever happened; the folder goes with `_dir`.
+        // Stopped whatever happened, its slot dropped (once its sender has
+        // gone); the folder goes with `_dir`.
         let _ = self.pg_ctl(&["-w", "-m", "immediate", "stop"]);
+        for _ in 0..50 {
+            let dropped = psql(&format!(
+                "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots \
+                 WHERE slot_name = '{}' AND NOT active",
+                self.slot
+            ));
+            let gone = psql(&format!(
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{}'",
+                self.slot
+            ));
+            if dropped.is_some() && gone.as_deref() == Some("0") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Replication slots of this test start with this, then the test process's id.
+const SLOT_PREFIX: &str = "mdtest_replica_";
+
+/// One statement on the primary with `psql` (usable from `Drop`); its output.
+fn psql(sql: &str) -> Option<String> {
+    let target = pg_target();
+    let (host, port) = target.split_once(':').unwrap_or((&target, "5432"));
+    let out = Command::new("psql")
+        .args([
+            "-h", host, "-p", port, "-U", "postgres", "-d", "postgres", "-Atc", sql,
+        ])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Drops the slots of runs of this test whose process has gone (killed before
+/// its `Drop` ran), so that none keeps WAL on the cluster for ever. A running
+/// test's slot (in any worktree) is left alone.
+fn drop_abandoned_slots() {
+    let Some(names) = psql(&format!(
+        "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE '{SLOT_PREFIX}%' AND NOT active"
+    )) else {
+        return;
+    };
+    for name in names.lines() {
+        let pid = name
+            .strip_prefix(SLOT_PREFIX)
+            .and_then(|r| r.split('_').next())
+            .unwrap_or_default();
+        if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+            psql(&format!("SELECT pg_drop_replication_slot('{name}')"));
+        }
     }
 }
 
@@ -326,6 +393,20 @@ async fn public_reads_use_a_streaming_replica_only_while_it_has_the_stamp() {
     let replica_url = replica.url(&db);
     let standby = Database::connect(&replica_url).await.expect("the replica");
     assert_eq!(scalar(&standby, "SELECT pg_is_in_recovery()").await, "true");
+    // Caught up with the primary as it is now (the WAL written during the base
+    // backup, by every test running meanwhile, replayed), so that the bounds
+    // below are about the server, not the replica's start.
+    let target = scalar(&admin, "SELECT pg_current_wal_insert_lsn()::text").await;
+    eventually(
+        "the new replica catches up",
+        Duration::from_secs(30),
+        || {
+            let sql = format!("SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn");
+            let standby = &standby;
+            async move { scalar(standby, &sql).await == "true" }
+        },
+    )
+    .await;
     let read_url = replica_url.clone();
     let app = spawn_tuned_over(db, |a| a.read_database_url = Some(read_url)).await;
     let token = token_for(&app, "admin").await;
@@ -411,7 +492,7 @@ async fn public_reads_use_a_streaming_replica_only_while_it_has_the_stamp() {
     scalar(&standby, "SELECT pg_wal_replay_resume()::text").await;
     eventually(
         "the replica replays the write",
-        Duration::from_secs(10),
+        Duration::from_secs(20),
         || async { on_replica(&standby, "Replica Probe One").await == 1 },
     )
     .await;
@@ -466,7 +547,8 @@ async fn public_reads_use_a_streaming_replica_only_while_it_has_the_stamp() {
         "a public read from the restarted replica",
         &app,
         &mut probe,
-        Duration::from_secs(10),
+        // It replays what was written while it was down first.
+        Duration::from_secs(20),
         |names| assert!(names.contains(&"Replica Probe Two".to_owned()), "{names:?}"),
     )
     .await;
