@@ -69,17 +69,32 @@ impl Replica {
             as_postgres,
             _dir: dir,
         };
-        let backup = replica.command(&replica.bin.join("pg_basebackup"), |c| {
-            c.args(["-h", host, "-p", primary_port, "-U", "postgres", "-D"])
-                .arg(&replica.data)
-                .args(["-R", "-X", "stream", "-c", "fast", "-C", "-S"])
-                .arg(&replica.slot);
-        });
+        // Other tests create and drop databases meanwhile, which a base backup
+        // may trip over: up to three attempts.
+        let mut failures = vec![];
+        for _ in 0..3 {
+            let backup = replica.command(&replica.bin.join("pg_basebackup"), |c| {
+                c.args(["-h", host, "-p", primary_port, "-U", "postgres", "-D"])
+                    .arg(&replica.data)
+                    .args(["-R", "-X", "stream", "-c", "fast", "-C", "-S"])
+                    .arg(&replica.slot);
+            });
+            if backup.status.success() {
+                break;
+            }
+            failures.push(String::from_utf8_lossy(&backup.stderr).into_owned());
+            eprintln!("pg_basebackup failed: {}", failures.last().unwrap());
+            let _ = std::fs::remove_dir_all(&replica.data);
+            psql(&format!(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+                 WHERE slot_name = '{}'",
+                replica.slot
+            ));
+        }
         assert!(
-            backup.status.success(),
+            failures.len() < 3,
             "pg_basebackup failed (does pg_hba.conf allow replication from 127.0.0.1? \
-             .ci/run sets that up): {}",
-            String::from_utf8_lossy(&backup.stderr)
+             .ci/run sets that up): {failures:#?}"
         );
         // The base backup copies the data folder only: Debian keeps the
         // configuration elsewhere. A hot standby needs these settings at least as
