@@ -187,11 +187,10 @@ impl Application {
         )
         .map_err(|e| anyhow::anyhow!("--shared-store: {e}"))?;
         let replica = read_replica(&db, args)?;
-        let stamps = std::sync::Arc::new(if replica.is_some() {
-            crate::services::content::StampWatch::tracking_wal()
-        } else {
-            crate::services::content::StampWatch::default()
-        });
+        let stamps = std::sync::Arc::new(crate::services::content::StampWatch::new(
+            &db.conn,
+            replica.is_some(),
+        ));
         // Other nodes' writes reach the watch (PostgreSQL; SQLite re-reads instead).
         tokio::spawn(crate::services::content::listen(
             stamps.clone(),

@@ -38,14 +38,52 @@ pub const CHANNEL: &str = "mediadesk_content";
 /// is down.
 pub const MAX_AGE: Duration = Duration::from_secs(1);
 
-/// Content writes committed by this process, on any database: each makes every
-/// watch stale (one more stamp read when a process serves several databases,
-/// never a stale answer).
-static LOCAL_COMMITS: AtomicU64 = AtomicU64::new(0);
+/// Content writes this process committed to one database (a SQLite file, or a
+/// PostgreSQL host, port and database): each makes that database's watches
+/// stale at once. Kept per database so that a process serving several (the
+/// tests) does not re-read one's stamp for another's writes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LocalCommits(Arc<AtomicU64>);
 
-/// Called after a transaction that bumped the version committed (or may have).
-pub(crate) fn committed() {
-    LOCAL_COMMITS.fetch_add(1, Ordering::SeqCst);
+impl LocalCommits {
+    /// The counter of the database `db` is connected to.
+    pub(crate) fn of(db: &DatabaseConnection) -> Self {
+        use std::collections::HashMap;
+        use std::sync::Mutex;
+        static ALL: Mutex<Option<HashMap<String, LocalCommits>>> = Mutex::new(None);
+        let identity = match db.get_database_backend() {
+            DbBackend::Postgres => {
+                let o = db.get_postgres_connection_pool().connect_options();
+                format!(
+                    "postgres://{}:{}/{}",
+                    o.get_host(),
+                    o.get_port(),
+                    o.get_database().unwrap_or_default()
+                )
+            }
+            _ => format!(
+                "sqlite:{}",
+                db.get_sqlite_connection_pool()
+                    .connect_options()
+                    .get_filename()
+                    .display()
+            ),
+        };
+        let mut all = ALL.lock().unwrap_or_else(|e| e.into_inner());
+        all.get_or_insert_with(HashMap::new)
+            .entry(identity)
+            .or_default()
+            .clone()
+    }
+
+    /// Called after a transaction that bumped the version committed (or may have).
+    pub(crate) fn committed(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// Records that content changed. Call inside the writing transaction.
@@ -205,7 +243,7 @@ struct Seen {
     valid_until: Option<DateTime<Utc>>,
     /// When the read began.
     read_at: Instant,
-    /// [`LOCAL_COMMITS`] and [`StampWatch::heard`] when the read began.
+    /// [`LocalCommits`] and [`StampWatch::heard`] when the read began.
     commits: u64,
     heard: u64,
 }
@@ -213,9 +251,10 @@ struct Seen {
 /// The content stamp as this process knows it: read from the database only when
 /// something may have changed it (see the module header), once for all the
 /// requests that ask meanwhile. One per server, shared by its workers.
-#[derive(Default)]
 pub struct StampWatch {
     seen: RwLock<Option<Seen>>,
+    /// This process's commits to the watched database.
+    commits: LocalCommits,
     /// One refresh at a time; the requests queued behind it take its result.
     refreshing: tokio::sync::Mutex<()>,
     /// Refreshes attempted, and whether the last one failed.
@@ -231,12 +270,19 @@ pub struct StampWatch {
 }
 
 impl StampWatch {
-    /// A watch whose stamps come with the primary's WAL position (`Known::wal`),
-    /// for a server with a read replica.
-    pub fn tracking_wal() -> Self {
+    /// A watch of the content of the database `db` is connected to; with
+    /// `track_wal`, its stamps come with the primary's WAL position
+    /// (`Known::wal`), for a server with a read replica.
+    pub fn new(db: &DatabaseConnection, track_wal: bool) -> Self {
         Self {
-            track_wal: true,
-            ..Self::default()
+            seen: RwLock::new(None),
+            commits: LocalCommits::of(db),
+            refreshing: tokio::sync::Mutex::new(()),
+            attempts: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
+            heard: AtomicU64::new(0),
+            listening: AtomicBool::new(false),
+            track_wal,
         }
     }
 
@@ -289,10 +335,7 @@ impl StampWatch {
     }
 
     fn counters(&self) -> (u64, u64) {
-        (
-            LOCAL_COMMITS.load(Ordering::SeqCst),
-            self.heard.load(Ordering::SeqCst),
-        )
+        (self.commits.get(), self.heard.load(Ordering::SeqCst))
     }
 
     /// Another process may have changed the content.

@@ -38,6 +38,8 @@ pub(crate) struct WriteTxn {
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// Set by `content::bump`: the commit tells this process's stamp watches.
     content_changed: std::sync::atomic::AtomicBool,
+    /// The commit counter of the database written to.
+    commits: content::LocalCommits,
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -49,6 +51,7 @@ impl std::ops::Deref for WriteTxn {
 
 impl WriteTxn {
     fn new(
+        db: &sea_orm::DatabaseConnection,
         txn: sea_orm::DatabaseTransaction,
         turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     ) -> Self {
@@ -56,6 +59,7 @@ impl WriteTxn {
             txn,
             _turn: turn,
             content_changed: Default::default(),
+            commits: content::LocalCommits::of(db),
         }
     }
 
@@ -72,7 +76,7 @@ impl WriteTxn {
             .load(std::sync::atomic::Ordering::SeqCst);
         let done = self.txn.commit().await;
         if changed {
-            content::committed();
+            self.commits.committed();
         }
         done
     }
@@ -123,9 +127,9 @@ pub(crate) async fn begin_write(
                     ..Default::default()
                 })
                 .await?;
-            WriteTxn::new(txn, Some(turn))
+            WriteTxn::new(db, txn, Some(turn))
         }
-        _ => WriteTxn::new(db.begin().await?, None),
+        _ => WriteTxn::new(db, db.begin().await?, None),
     })
 }
 
