@@ -98,6 +98,11 @@ pub struct ServeArgs {
     /// Serve GraphiQL and allow introspection.
     #[arg(long, env = "MEDIADESK_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub introspection: bool,
+    /// Folder for this server's derived relevance index (`articles/` inside it,
+    /// rebuilt at each start; one folder per server process). Default: a folder
+    /// of its own under the system's temporary folder, removed at exit.
+    #[arg(long, env = "MEDIADESK_SEARCH_INDEX_DIR")]
+    pub search_index_dir: Option<PathBuf>,
     /// Serve `GET /__test/panic`, which panics (for tests of panic handling only).
     #[arg(long, hide = true)]
     pub panic_route: bool,

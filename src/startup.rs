@@ -196,6 +196,25 @@ impl Application {
             stamps.clone(),
             db.conn.clone(),
         ));
+        // The relevance index is built in the background; the database ranks
+        // searches until it is ready.
+        let search = std::sync::Arc::new(
+            crate::services::search_index::SearchIndex::create(
+                args.search_index_dir.as_deref(),
+                stamps.clone(),
+                db.conn.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("--search-index-dir: {e}"))?,
+        );
+        {
+            let index = std::sync::Arc::downgrade(&search);
+            tokio::spawn(async move {
+                let Some(index) = index.upgrade() else { return };
+                if let Err(e) = index.build().await {
+                    tracing::warn!(error = %e, "the search index was not built; the database ranks searches");
+                }
+            });
+        }
         let state = web::Data::new(AppState {
             db,
             schema: crate::graphql::build_schema(args.introspection),
@@ -208,6 +227,7 @@ impl Application {
             cache: http::cache::ResponseCache::new(args.response_cache),
             stamps,
             replica,
+            search,
             public_url: args.public_url.clone(),
             trusted_proxies: http::client::TrustedProxies::parse(&args.trusted_proxies)
                 .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?,
@@ -233,6 +253,13 @@ impl Application {
                 every.tick().await;
                 let Some(state) = pruned.upgrade() else { break };
                 state.write_limits.prune();
+                let conn = &state.db.conn;
+                if let Err(e) = crate::services::search_index::prune(conn).await {
+                    tracing::warn!(error = %e, "the search change log was not pruned");
+                }
+                if let Err(e) = state.search.catch_up(true).await {
+                    tracing::warn!(error = %e, "the search index did not catch up");
+                }
                 if let Some(store) = &shared
                     && let Err(e) = store.prune(crate::services::accounts::LOCKOUT).await
                 {

@@ -9,6 +9,7 @@ mod m20261127_000002_search;
 mod m20261127_000003_accounts;
 mod m20261127_000004_ownership;
 mod m20261130_000001_shared_state;
+mod m20261130_000002_search_changes;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_accounts::Migration),
             Box::new(m20261127_000004_ownership::Migration),
             Box::new(m20261130_000001_shared_state::Migration),
+            Box::new(m20261130_000002_search_changes::Migration),
         ]
     }
 }

@@ -56,6 +56,8 @@ pub struct RequestCtx {
     /// Set by every resolver that returns a secret (a new API key): the answer
     /// must then never be stored (`Idempotency-Key` keeps no copy of it).
     secret_shown: Arc<AtomicBool>,
+    /// The server's relevance index, for relevance-ordered article searches.
+    pub search: Option<Arc<crate::services::search_index::SearchIndex>>,
 }
 
 impl RequestCtx {
@@ -66,7 +68,14 @@ impl RequestCtx {
             db,
             actor,
             secret_shown,
+            search: None,
         }
+    }
+
+    /// Answers relevance searches from this index when it can.
+    pub fn with_search(mut self, index: Arc<crate::services::search_index::SearchIndex>) -> Self {
+        self.search = Some(index);
+        self
     }
 
     /// Records that the answer carries a secret.

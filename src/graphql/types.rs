@@ -405,7 +405,8 @@ pub(crate) async fn list_articles(
     let rc = ctx.data::<RequestCtx>()?;
     let page = page_args(first, after, last, before)?;
     let order = order_by.unwrap_or_default().into();
-    let p = services::articles::list(&rc.db, &rc.actor, &filter, order, &page)
+    let index = rc.search.as_deref();
+    let p = services::articles::list_ranked(&rc.db, index, &rc.actor, &filter, order, &page)
         .await
         .map_err(gql_error)?;
     prefetch_articles(ctx, &p.items).await?;

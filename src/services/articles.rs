@@ -15,6 +15,7 @@ use crate::domain::{ArticleFilter, ArticleOrder, ArticleStatus, Cursor, Page, Pa
 use crate::entities::{article, article_expert, article_topic, expert, topic};
 use crate::error::{AppError, AppResult};
 use crate::services::search::TextQuery;
+use crate::services::search_index::SearchIndex;
 
 use super::{keyset, keyset_page, now, ts_cursor};
 
@@ -128,6 +129,20 @@ pub async fn list(
     order: ArticleOrder,
     page: &PageRequest,
 ) -> AppResult<Page<article::Model>> {
+    list_ranked(db, None, actor, filter, order, page).await
+}
+
+/// [`list`], with the server's relevance index when it has one: a relevance
+/// search with only a text query (and at most `status: PUBLISHED`) is then
+/// answered from the index (see [`list_from_index`]).
+pub async fn list_ranked(
+    db: &impl ConnectionTrait,
+    index: Option<&SearchIndex>,
+    actor: &Actor,
+    filter: &ArticleFilter,
+    order: ArticleOrder,
+    page: &PageRequest,
+) -> AppResult<Page<article::Model>> {
     if order == ArticleOrder::Relevance && filter.query.is_none() {
         return Err(AppError::invalid(
             "orderBy",
@@ -142,6 +157,13 @@ pub async fn list(
         });
     };
     if let (ArticleOrder::Relevance, Some(text)) = (order, &r.text) {
+        if let Some(ix) = index.filter(|_| index_answers(filter)) {
+            ix.wait_small_build().await;
+            ix.catch_up(false).await?;
+            if ix.is_ready() {
+                return list_from_index(db, ix, actor, filter, text, page).await;
+            }
+        }
         return list_by_relevance(db, actor, filter, &r, text, page).await;
     }
     let (key, id) = match r.driver {
@@ -226,8 +248,84 @@ async fn list_by_relevance(
         .into_iter()
         .filter_map(|(id, rank)| rows.remove(&id).map(|a| Ranked { article: a, rank }))
         .collect();
+    Ok(ranked_page(ranked, page))
+}
+
+/// Whether the relevance index can answer a search with this filter: only a
+/// text query, and at most the status every public result has anyway. Other
+/// filters would drop most of the index's hits; the database ranks those.
+fn index_answers(filter: &ArticleFilter) -> bool {
+    let ArticleFilter {
+        expert,
+        outlet,
+        topic,
+        language,
+        published_after,
+        published_before,
+        query,
+        status,
+    } = filter;
+    query.is_some()
+        && expert.is_none()
+        && outlet.is_none()
+        && topic.is_none()
+        && language.is_none()
+        && published_after.is_none()
+        && published_before.is_none()
+        && status.is_none_or(|s| s == ArticleStatus::Published)
+}
+
+/// Best matches first, from the relevance index: its top hits after the cursor,
+/// then one statement for those rows under `actor`'s visibility (and the
+/// status filter), in the index's order; hits that drop out (drafts, scheduled,
+/// deleted) are made up for by a deeper batch.
+async fn list_from_index(
+    db: &impl ConnectionTrait,
+    ix: &SearchIndex,
+    actor: &Actor,
+    filter: &ArticleFilter,
+    text: &TextQuery,
+    page: &PageRequest,
+) -> AppResult<Page<article::Model>> {
+    let want = page.limit as usize + 1;
+    let backward = page.direction == crate::domain::Direction::Backward;
+    let mut after = page.cursor.as_ref().and_then(|c| c.num.map(|n| (n, c.id)));
+    let mut batch = want + want / 4 + 2;
+    let mut ranked: Vec<Ranked> = Vec::with_capacity(want);
+    loop {
+        let hits = ix.top(text, after, backward, batch)?;
+        let ids: Vec<i32> = hits.iter().map(|(_, id)| *id).collect();
+        let mut q = scoped(actor).filter(article::Column::Id.is_in(ids));
+        if let Some(status) = filter.status {
+            q = q.filter(article::Column::Status.eq(status.as_str()));
+        }
+        let mut rows: HashMap<i32, article::Model> =
+            q.all(db).await?.into_iter().map(|a| (a.id, a)).collect();
+        for (rank, id) in &hits {
+            if ranked.len() == want {
+                break;
+            }
+            if let Some(a) = rows.remove(id) {
+                ranked.push(Ranked {
+                    article: a,
+                    rank: *rank,
+                });
+            }
+        }
+        if ranked.len() == want || hits.len() < batch {
+            break;
+        }
+        after = hits.last().copied();
+        batch = (batch * 4).min(4096);
+    }
+    Ok(ranked_page(ranked, page))
+}
+
+/// A page of ranked rows (fetched in page order), each carrying its rank for
+/// its cursor.
+fn ranked_page(ranked: Vec<Ranked>, page: &PageRequest) -> Page<article::Model> {
     let p = Page::from_fetched(ranked, page);
-    Ok(Page {
+    Page {
         items: p
             .items
             .into_iter()
@@ -239,7 +337,7 @@ async fn list_by_relevance(
             .collect(),
         has_next: p.has_next,
         has_previous: p.has_previous,
-    })
+    }
 }
 
 struct Ranked {

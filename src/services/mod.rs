@@ -20,6 +20,7 @@ pub mod outlets;
 pub mod records;
 pub mod resolve;
 pub mod search;
+pub mod search_index;
 pub mod shared_store;
 pub mod site;
 pub mod slugs;

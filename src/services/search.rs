@@ -111,6 +111,11 @@ impl TextQuery {
             .join(" ")
     }
 
+    /// The folded tokens, every one of which a match contains.
+    pub(crate) fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+
     fn plain(&self) -> String {
         self.tokens.join(" ")
     }
@@ -150,7 +155,8 @@ pub async fn index_articles(db: &impl ConnectionTrait, article_ids: &[i32]) -> A
         return Ok(());
     }
     let docs = documents(db, article_ids).await?;
-    remove_articles(db, article_ids).await?;
+    drop_documents(db, article_ids).await?;
+    log_changes(db, article_ids).await?;
     let e = engine(db.get_database_backend());
     let mut sql = format!("INSERT INTO article_search ({}) VALUES ", e.columns);
     let mut values: Vec<Value> = Vec::with_capacity(docs.len() * 3);
@@ -179,6 +185,33 @@ pub async fn index_articles(db: &impl ConnectionTrait, article_ids: &[i32]) -> A
 /// Removes the search documents of `article_ids` (FTS5 rows have no foreign key
 /// to cascade from).
 pub async fn remove_articles(db: &impl ConnectionTrait, article_ids: &[i32]) -> AppResult<()> {
+    drop_documents(db, article_ids).await?;
+    log_changes(db, article_ids).await
+}
+
+/// Appends `article_ids` to the search change log that every server's derived
+/// index tails (`search_index`): in the caller's transaction, so a write that
+/// rolls back leaves nothing to apply. PostgreSQL fills in the transaction id.
+async fn log_changes(db: &impl ConnectionTrait, article_ids: &[i32]) -> AppResult<()> {
+    let at = chrono::Utc::now().timestamp();
+    for chunk in article_ids.chunks(1000) {
+        let mut ins = Query::insert()
+            .into_table(Alias::new("search_changes"))
+            .columns([Alias::new("article_id"), Alias::new("changed_at")])
+            .to_owned();
+        for id in chunk {
+            ins.values_panic([(*id).into(), at.into()]);
+        }
+        db.execute(&ins).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the database engine's documents of `article_ids`.
+async fn drop_documents(db: &impl ConnectionTrait, article_ids: &[i32]) -> AppResult<()> {
+    if article_ids.is_empty() {
+        return Ok(());
+    }
     let e = engine(db.get_database_backend());
     let ids: Vec<Value> = article_ids.iter().map(|i| (*i).into()).collect();
     let del = Query::delete()
@@ -189,8 +222,9 @@ pub async fn remove_articles(db: &impl ConnectionTrait, article_ids: &[i32]) -> 
     Ok(())
 }
 
-/// The folded (id, title, rest) search documents of `article_ids`.
-async fn documents(
+/// The folded (id, title, rest) search documents of `article_ids` (those that
+/// still exist).
+pub(crate) async fn documents(
     db: &impl ConnectionTrait,
     article_ids: &[i32],
 ) -> AppResult<Vec<(i32, String, String)>> {

@@ -15,14 +15,14 @@ use crate::helpers::{
 };
 
 /// A second node: the real binary serving the same database.
-struct Node {
-    addr: String,
+pub(crate) struct Node {
+    pub(crate) addr: String,
     child: std::process::Child,
     _dir: tempfile::TempDir,
 }
 
 impl Node {
-    async fn start(db_url: &str) -> Self {
+    pub(crate) async fn start(db_url: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")

@@ -268,6 +268,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         write_burst,
         shared_store: mediadesk::services::shared_store::StoreKind::Memory,
         read_database_url: None,
+        search_index_dir: None,
         panic_route: false,
     }
 }

@@ -22,6 +22,7 @@ mod public_reads;
 mod replica;
 mod rest;
 mod roles;
+mod search_index;
 mod shared_store;
 mod slugs;
 mod trust;

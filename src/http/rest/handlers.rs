@@ -121,8 +121,9 @@ async fn articles_response(
 ) -> AppResult<HttpResponse> {
     let actor = actor(req, state).await?;
     let (actor, filter, page) = (&actor, &filter, &page);
+    let index = Some(&*state.search);
     conditional(req, state, |db| async move {
-        let p = services::articles::list(db, actor, filter, order, page).await?;
+        let p = services::articles::list_ranked(db, index, actor, filter, order, page).await?;
         let next = p.next_cursor(services::articles::cursor_of);
         let data = json::articles(db, p.items, false).await?;
         Ok(list_response(req, data, next, page.limit))
