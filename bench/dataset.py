@@ -41,11 +41,21 @@ def prepare(args, out):
     return data, json.load(open(params_file)), n
 
 
-def wait_ready(port, tries=300):
-    """Waits until the server on `port` answers /readyz (or `tries` × 0.2 s have passed)."""
+def wait_ready(port, tries=300, search_index=False):
+    """Waits until the server on `port` answers /readyz (or `tries` × 0.2 s have
+    passed); with `search_index`, until its relevance index is built too (however
+    long that takes: the database ranks searches meanwhile)."""
     for _ in range(tries):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-            return
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                state = json.load(r).get("search_index")
+            if not search_index or state != "building":
+                return
+            break
         except Exception:
             time.sleep(0.2)
+    while search_index:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            if json.load(r).get("search_index") != "building":
+                return
+        time.sleep(0.5)

@@ -76,6 +76,8 @@ def main():
     ap.add_argument("--port", type=int, default=18181)
     ap.add_argument("--only", help="comma-separated workloads, e.g. W1,W4,REST,RSS,WIDGET")
     ap.add_argument("--no-cache", action="store_true", help="turn the response cache off (every request recomputed)")
+    ap.add_argument("--no-search-index", action="store_true",
+                    help="rank relevance searches in the database (the server's --no-search-index), for a before/after")
     ap.add_argument("--check-only", action="store_true", help="import and check the answers, measure nothing")
     dataset.add_arguments(ap, ROOT)
     args = ap.parse_args()
@@ -88,7 +90,9 @@ def main():
     env = dict(os.environ, RUST_LOG="warn", MEDIADESK_NO_DEMO="true")
     if args.no_cache:
         env["MEDIADESK_RESPONSE_CACHE"] = "0"
-    tag = f"{args.db}-{n}" + ("-nocache" if args.no_cache else "")
+    if args.no_search_index:
+        env["MEDIADESK_NO_SEARCH_INDEX"] = "true"
+    tag = f"{args.db}-{n}" + ("-nocache" if args.no_cache else "") + ("-noindex" if args.no_search_index else "")
     if args.db == "sqlite":
         ddir = os.path.join(OUT, f"db-{n}")
         shutil.rmtree(ddir, ignore_errors=True)
@@ -108,7 +112,7 @@ def main():
     server = subprocess.Popen(["taskset", "-c", "1", BIN, "serve", "--bind", f"127.0.0.1:{args.port}",
                                "--workers", "1"], env=env, stderr=subprocess.DEVNULL)
     try:
-        dataset.wait_ready(args.port, 100)
+        dataset.wait_ready(args.port, 100, search_index=True)
         wl = {}
         for i in range(1, 6):
             with open(os.path.join(WORKLOADS, f"w{i}.graphql")) as f:
@@ -179,6 +183,7 @@ def main():
                   f"errors {r['errors']}  | 1 conn: {r['single_rps']:.1f} req/s p50 {r['single_p50_ms']:.2f} ms  | RSS {r['rss_mb']} MB",
                   flush=True)
         results["response_cache"] = not args.no_cache
+        results["search_index"] = not args.no_search_index
         out = os.path.join(OUT, f"results-{tag}.json")
         json.dump(results, open(out, "w"), indent=2)
         print(f"written {out}")

@@ -103,6 +103,10 @@ pub struct ServeArgs {
     /// of its own under the system's temporary folder, removed at exit.
     #[arg(long, env = "MEDIADESK_SEARCH_INDEX_DIR")]
     pub search_index_dir: Option<PathBuf>,
+    /// Rank relevance searches in the database only (no derived index: FTS5
+    /// bm25 on SQLite, ts_rank_cd on PostgreSQL, which rank differently).
+    #[arg(long, env = "MEDIADESK_NO_SEARCH_INDEX", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub no_search_index: bool,
     /// Serve `GET /__test/panic`, which panics (for tests of panic handling only).
     #[arg(long, hide = true)]
     pub panic_route: bool,

@@ -198,23 +198,26 @@ impl Application {
         ));
         // The relevance index is built in the background; the database ranks
         // searches until it is ready.
-        let search = std::sync::Arc::new(
-            crate::services::search_index::SearchIndex::create(
-                args.search_index_dir.as_deref(),
-                stamps.clone(),
-                db.conn.clone(),
-            )
-            .map_err(|e| anyhow::anyhow!("--search-index-dir: {e}"))?,
-        );
-        {
-            let index = std::sync::Arc::downgrade(&search);
+        let search = if args.no_search_index {
+            None
+        } else {
+            let index = std::sync::Arc::new(
+                crate::services::search_index::SearchIndex::create(
+                    args.search_index_dir.as_deref(),
+                    stamps.clone(),
+                    db.conn.clone(),
+                )
+                .map_err(|e| anyhow::anyhow!("--search-index-dir: {e}"))?,
+            );
+            let weak = std::sync::Arc::downgrade(&index);
             tokio::spawn(async move {
-                let Some(index) = index.upgrade() else { return };
+                let Some(index) = weak.upgrade() else { return };
                 if let Err(e) = index.build().await {
                     tracing::warn!(error = %e, "the search index was not built; the database ranks searches");
                 }
             });
-        }
+            Some(index)
+        };
         let state = web::Data::new(AppState {
             db,
             schema: crate::graphql::build_schema(args.introspection),
@@ -257,7 +260,9 @@ impl Application {
                 if let Err(e) = crate::services::search_index::prune(conn).await {
                     tracing::warn!(error = %e, "the search change log was not pruned");
                 }
-                if let Err(e) = state.search.catch_up(true).await {
+                if let Some(index) = &state.search
+                    && let Err(e) = index.catch_up(true).await
+                {
                     tracing::warn!(error = %e, "the search index did not catch up");
                 }
                 if let Some(store) = &shared

@@ -73,8 +73,11 @@ impl RequestCtx {
     }
 
     /// Answers relevance searches from this index when it can.
-    pub fn with_search(mut self, index: Arc<crate::services::search_index::SearchIndex>) -> Self {
-        self.search = Some(index);
+    pub fn with_search(
+        mut self,
+        index: Option<Arc<crate::services::search_index::SearchIndex>>,
+    ) -> Self {
+        self.search = index;
         self
     }
 

@@ -1,5 +1,6 @@
 //! `/healthz` (the process answers) and `/readyz` (the database answers too;
-//! with a read replica, how public reads have been served).
+//! it also says whether the relevance index is built yet and, with a read
+//! replica, how public reads have been served).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -16,8 +17,15 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.db.ready().await {
         Ok(()) => {
-            let mut body =
-                serde_json::json!({ "status": "ready", "database": state.db.backend_name() });
+            let mut body = serde_json::json!({
+                "status": "ready",
+                "database": state.db.backend_name(),
+                "search_index": match &state.search {
+                    None => "off",
+                    Some(i) if i.is_ready() => "ready",
+                    Some(_) => "building",
+                },
+            });
             // A replica that is down or lags does not make the server unready:
             // its reads go to the primary. Its state is reported for operators.
             if let Some(r) = &state.replica {

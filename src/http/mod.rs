@@ -38,7 +38,8 @@ pub struct AppState {
     /// The read replica public reads may render from (`db::replica`), if any.
     pub replica: Option<std::sync::Arc<crate::db::replica::ReadReplica>>,
     /// This server's derived relevance index (`services::search_index`).
-    pub search: std::sync::Arc<crate::services::search_index::SearchIndex>,
+    /// `None` with `--no-search-index`.
+    pub search: Option<std::sync::Arc<crate::services::search_index::SearchIndex>>,
     /// The public base URL (`https://media.example.org`), when configured.
     pub public_url: Option<String>,
     /// Proxies whose forwarding headers are believed (`http::client`).

@@ -269,6 +269,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         shared_store: mediadesk::services::shared_store::StoreKind::Memory,
         read_database_url: None,
         search_index_dir: None,
+        no_search_index: false,
         panic_route: false,
     }
 }

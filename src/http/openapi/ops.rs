@@ -740,7 +740,7 @@ pub fn readyz() -> Operation {
             from the primary instead (the replica lagged behind the content or was down), and\n\
             what the last look at the replica found. A replica that is down does not make the\n\
             server unready.")
-        .answer(200, response("Ready.", &[], json_content(json!({"type": "object", "required": ["status", "database"], "properties": {"status": {"type": "string", "enum": ["ready"]}, "database": {"type": "string", "enum": ["sqlite", "postgres"]}, "replica": {"type": "object", "required": ["state", "reads", "fallbacks"], "properties": {"state": {"type": "string", "enum": ["unknown", "up", "behind", "down"]}, "reads": {"type": "integer", "minimum": 0}, "fallbacks": {"type": "integer", "minimum": 0}}}}}))))
+        .answer(200, response("Ready.", &[], json_content(json!({"type": "object", "required": ["status", "database", "search_index"], "properties": {"status": {"type": "string", "enum": ["ready"]}, "database": {"type": "string", "enum": ["sqlite", "postgres"]}, "search_index": {"type": "string", "enum": ["ready", "building", "off"], "description": "Whether relevance searches are answered from this server's derived index yet (the database ranks them meanwhile)."}, "replica": {"type": "object", "required": ["state", "reads", "fallbacks"], "properties": {"state": {"type": "string", "enum": ["unknown", "up", "behind", "down"]}, "reads": {"type": "integer", "minimum": 0}, "fallbacks": {"type": "integer", "minimum": 0}}}}}))))
         .answer(503, response("The database is not reachable.", &["Retry-After"], json!({"application/problem+json": {"schema": named("Problem")}})))
         .into()
 }

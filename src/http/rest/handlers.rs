@@ -121,7 +121,7 @@ async fn articles_response(
 ) -> AppResult<HttpResponse> {
     let actor = actor(req, state).await?;
     let (actor, filter, page) = (&actor, &filter, &page);
-    let index = Some(&*state.search);
+    let index = state.search.as_deref();
     conditional(req, state, |db| async move {
         let p = services::articles::list_ranked(db, index, actor, filter, order, page).await?;
         let next = p.next_cursor(services::articles::cursor_of);
