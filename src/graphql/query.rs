@@ -187,7 +187,8 @@ impl Query {
     ) -> Result<Conn<SearchResult>> {
         let rc = ctx.data::<RequestCtx>()?;
         let page = page_args(first, after, None, None)?;
-        let p = services::search::search(&rc.db, &rc.actor, &query, &page)
+        let index = rc.search.as_deref();
+        let p = services::search::search(&rc.db, index, &rc.actor, &query, &page)
             .await
             .map_err(gql_error)?;
         Ok(connection(

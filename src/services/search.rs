@@ -18,6 +18,7 @@ use crate::domain::{
 };
 use crate::entities::{article, event, expert, outlet};
 use crate::error::{AppError, AppResult};
+use crate::services::search_index::SearchIndex;
 
 /// At most this many tokens of a query are used.
 const MAX_TOKENS: usize = 12;
@@ -316,15 +317,19 @@ impl Hit {
 
 type Found<'a, T> = BoxFuture<'a, AppResult<T>>;
 
+/// A page of one kind's matches for a query, after a cursor of its own.
+type PageOf = for<'a> fn(
+    &'a DatabaseConnection,
+    Option<&'a SearchIndex>,
+    &'a Actor,
+    &'a str,
+    &'a PageRequest,
+) -> Found<'a, Vec<Hit>>;
+
 /// One kind of result in a site-wide search: a page of its matches for a query
 /// (after a cursor of its own), and how many there are.
 struct Section {
-    page: for<'a> fn(
-        &'a DatabaseConnection,
-        &'a Actor,
-        &'a str,
-        &'a PageRequest,
-    ) -> Found<'a, Vec<Hit>>,
+    page: PageOf,
     count: for<'a> fn(&'a DatabaseConnection, &'a Actor, &'a str) -> Found<'a, u64>,
 }
 
@@ -337,7 +342,7 @@ fn q(query: &str) -> Option<String> {
 /// it. Adding a kind to the search is one entry here (and its [`Hit`]).
 const SECTIONS: [Section; 4] = [
     Section {
-        page: |db, _, query, page| {
+        page: |db, _, _, query, page| {
             let f = ExpertFilter {
                 query: q(query),
                 topic: None,
@@ -356,7 +361,7 @@ const SECTIONS: [Section; 4] = [
         },
     },
     Section {
-        page: |db, _, query, page| {
+        page: |db, _, _, query, page| {
             let f = OutletFilter {
                 query: q(query),
                 kind: None,
@@ -375,7 +380,7 @@ const SECTIONS: [Section; 4] = [
         },
     },
     Section {
-        page: |db, actor, query, page| {
+        page: |db, _, actor, query, page| {
             let f = EventFilter {
                 query: q(query),
                 ..Default::default()
@@ -394,14 +399,14 @@ const SECTIONS: [Section; 4] = [
         },
     },
     Section {
-        page: |db, actor, query, page| {
+        page: |db, index, actor, query, page| {
             let f = ArticleFilter {
                 query: q(query),
                 ..Default::default()
             };
             Box::pin(async move {
                 let order = ArticleOrder::Relevance;
-                let p = super::articles::list(db, actor, &f, order, page).await?;
+                let p = super::articles::list_ranked(db, index, actor, &f, order, page).await?;
                 Ok(p.items.into_iter().map(Hit::Article).collect())
             })
         },
@@ -416,9 +421,11 @@ const SECTIONS: [Section; 4] = [
 ];
 
 /// Searches every kind in [`SECTIONS`] in turn: experts and outlets (names and
-/// aliases), events (title, venue, city), then articles (full text, by relevance).
+/// aliases), events (title, venue, city), then articles (full text, by relevance:
+/// from the server's relevance index when it has one).
 pub async fn search(
     db: &DatabaseConnection,
+    index: Option<&SearchIndex>,
     actor: &Actor,
     query: &str,
     page: &PageRequest,
@@ -446,7 +453,7 @@ pub async fn search(
             direction: Direction::Forward,
             cursor: page.cursor.clone().filter(|_| kind == start),
         };
-        hits.extend((section.page)(db, actor, query, &sub).await?);
+        hits.extend((section.page)(db, index, actor, query, &sub).await?);
     }
     let has_next = hits.len() > page.limit as usize;
     hits.truncate(page.limit as usize);

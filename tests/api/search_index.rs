@@ -164,6 +164,12 @@ async fn relevance_order_is_the_same_on_sqlite_and_postgres() {
         nonempty += usize::from(!a.is_empty());
     }
     assert!(nonempty >= 5);
+    // The site-wide search ranks its articles the same way.
+    let site =
+        r#"{ search(query: "oil prices", first: 30) { nodes { ... on Article { slug } } } }"#;
+    let (a, b) = tokio::join!(lite.gql_ok(site, json!({})), pg.gql_ok(site, json!({})));
+    assert_eq!(a, b);
+    assert!(a["search"]["nodes"].as_array().unwrap().len() >= 5, "{a}");
     // BM25 with the title weighted: a short title match comes first, a long
     // document that mentions the words once comes last.
     let order = search(&pg, None, "oil prices").await;

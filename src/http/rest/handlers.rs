@@ -374,9 +374,10 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
     };
     let actor = actor(&req, &state).await?;
     let (actor, q, page, req) = (&actor, &q, &page, &req);
+    let index = state.search.as_deref();
     conditional(req, &state, |db| async move {
         use services::search::Hit;
-        let r = services::search::search(db, actor, q, page).await?;
+        let r = services::search::search(db, index, actor, q, page).await?;
         let next = r.next_cursor(|h| h.cursor());
         // Each kind is rendered in one batch (a few queries for the whole page),
         // then the hits are put back in their order.
