@@ -41,7 +41,7 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
         #[command(flatten)]
-        serve: ServeArgs,
+        serve: Box<ServeArgs>,
     },
     /// Apply pending database migrations.
     Migrate {

@@ -180,7 +180,25 @@ pub async fn spawn_counted(db: TestDb) -> (TestApp, StatementCounter) {
             eprintln!("SQL: {}", sql.chars().take(150).collect::<String>());
         }
     });
-    (serve(db, conn).await, counter)
+    let app = serve(db, conn).await;
+    // The relevance index is built in the background at start-up: let it
+    // finish, so that its statements are not counted as the requests'.
+    for _ in 0..200 {
+        let ready: serde_json::Value = app
+            .client
+            .get(format!("{}/readyz", app.addr))
+            .send()
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("readyz JSON");
+        if ready["search_index"] != "building" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (app, counter)
 }
 
 /// A server over `db`, with or without the demo data, optionally connecting to
