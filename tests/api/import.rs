@@ -276,3 +276,46 @@ async fn generate_command(backend: Backend) {
         "{found}"
     );
 }
+
+/// SQLite only (PostgreSQL has no per-connection page cache to widen): the
+/// import runs with a wide page cache on its connection and gives the
+/// connection back to the pool with its own size, after a committed import as
+/// after a rejected one (a pool of one connection, so it is that connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_gives_its_connection_back_with_its_own_page_cache() {
+    use crate::helpers::{ndjson, post_import, spawn_over};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    let db = TestDb::new(Backend::Sqlite).await;
+    let conn = mediadesk::db::connect(&db.url, 1).await.unwrap();
+    let pool = conn.conn.clone();
+    let app = spawn_over(db, conn).await;
+    let cache_size = || async {
+        pool.query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA cache_size",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap()
+    };
+    let own = cache_size().await;
+    let editor = token_for(&app, "editor").await;
+    let good = ndjson(&[
+        json!({ "type": "expert", "name": "Cache Expert" }),
+        json!({ "type": "article", "title": "Cached", "experts": ["Cache Expert"],
+                "published_at": "2026-10-01", "language": "en" }),
+    ]);
+    let (status, _, body) = post_import(&app, &editor, "", good, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(cache_size().await, own);
+    let bad = ndjson(&[
+        json!({ "type": "article", "title": "Broken", "experts": ["Nobody"],
+                "published_at": "2026-10-01", "language": "en" }),
+    ]);
+    let (status, _, body) = post_import(&app, &editor, "", bad, None).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(cache_size().await, own);
+}
