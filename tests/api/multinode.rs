@@ -113,7 +113,8 @@ impl Drop for Node {
 }
 
 /// nginx on a free port with `deploy/nginx.conf` in front of the nodes; stopped
-/// when dropped.
+/// when dropped. One process (`master_process off`), so that stopping it leaves
+/// no orphaned worker listening behind.
 struct Balancer {
     child: Child,
     url: String,
@@ -156,7 +157,7 @@ impl Balancer {
         let d = dir.path().display();
         std::fs::write(dir.path().join("mediadesk.conf"), site).unwrap();
         let main = format!(
-            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+            "master_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
              events {{ worker_connections 512; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
                fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
