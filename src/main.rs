@@ -1,8 +1,8 @@
 //! The `mediadesk` binary: see `cli` for the commands.
 
 /// mimalloc instead of the system allocator: a request allocates and frees many
-/// small objects (rows, strings, JSON), and glibc's malloc and free took about
-/// 40% of the server's time on the computed sidebar (perf; README "Performance").
+/// small objects (rows, strings, JSON), and glibc's malloc and free took about a
+/// quarter of the server's time on the computed sidebar (perf; README "Benchmarks").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
