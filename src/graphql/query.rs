@@ -187,7 +187,7 @@ impl Query {
     ) -> Result<Conn<SearchResult>> {
         let rc = ctx.data::<RequestCtx>()?;
         let page = page_args(first, after, None, None)?;
-        let index = rc.search.as_deref();
+        let index = rc.search.as_ref();
         let p = services::search::search(&rc.db, index, &rc.actor, &query, &page)
             .await
             .map_err(gql_error)?;

@@ -263,9 +263,27 @@ impl Expert {
         filter: Option<ArticleFilterInput>,
         order_by: Option<ArticleOrder>,
     ) -> Result<Conn<Article>> {
+        let plain = filter.is_none()
+            && after.is_none()
+            && last.is_none()
+            && before.is_none()
+            && order_by.is_none_or(|o| o == ArticleOrder::Newest);
         let mut f = filter.unwrap_or_default().into_domain()?;
         f.expert =
             Some(Slug::parse(&self.slug).map_err(|m| gql_error(AppError::invalid("slug", m)))?);
+        if plain {
+            // The first page of every expert on the page in one statement.
+            let page = page_args(first, None, None, None)?;
+            let l = ctx.data::<Loaders>()?;
+            let found = l
+                .first_articles_of_expert
+                .load_one((self.id, page.limit))
+                .await
+                .map_err(loader_error)?;
+            if let Some(v) = found {
+                return articles_connection(ctx, v.page, Some(v.outlets), f).await;
+            }
+        }
         list_articles(ctx, first, after, last, before, f, order_by).await
     }
     /// How many published mentions feature this expert.
@@ -405,11 +423,30 @@ pub(crate) async fn list_articles(
     let rc = ctx.data::<RequestCtx>()?;
     let page = page_args(first, after, last, before)?;
     let order = order_by.unwrap_or_default().into();
-    let index = rc.search.as_deref();
-    let p = services::articles::list_ranked(&rc.db, index, &rc.actor, &filter, order, &page)
-        .await
-        .map_err(gql_error)?;
-    prefetch_articles(ctx, &p.items).await?;
+    let index = rc.search.as_ref();
+    let (p, outlets) = if node_wants(ctx, "outlet") {
+        let (p, o) =
+            services::articles::list_with_outlets(&rc.db, index, &rc.actor, &filter, order, &page)
+                .await
+                .map_err(gql_error)?;
+        (p, Some(o))
+    } else {
+        let p = services::articles::list_ranked(&rc.db, index, &rc.actor, &filter, order, &page)
+            .await
+            .map_err(gql_error)?;
+        (p, None)
+    };
+    articles_connection(ctx, p, outlets, filter).await
+}
+
+/// A page of articles as a connection, with what its selection asks for primed.
+async fn articles_connection(
+    ctx: &Context<'_>,
+    p: crate::domain::Page<article::Model>,
+    outlets: Option<Vec<outlet::Model>>,
+    filter: ArticleFilter,
+) -> Result<Conn<Article>> {
+    prefetch_articles(ctx, &p.items, outlets).await?;
     Ok(connection(
         p,
         services::articles::cursor_of,
@@ -456,7 +493,7 @@ pub(super) async fn prefetch_experts(ctx: &Context<'_>, items: &[expert::Model])
                     .field(f)
                     .exists()
         };
-        prime_articles(ctx, &latest, mention, false).await?;
+        prime_articles(ctx, &latest, mention, false, None).await?;
     }
     if node_wants(ctx, "mentionCount") {
         l.mention_count
@@ -494,7 +531,12 @@ pub(super) async fn prefetch_outlets(ctx: &Context<'_>, items: &[outlet::Model])
     Ok(())
 }
 
-async fn prefetch_articles(ctx: &Context<'_>, items: &[article::Model]) -> Result<()> {
+/// `outlets`: those the page's articles name, when they were read with it.
+async fn prefetch_articles(
+    ctx: &Context<'_>,
+    items: &[article::Model],
+    outlets: Option<Vec<outlet::Model>>,
+) -> Result<()> {
     let look = ctx.look_ahead();
     let wants = |f: &str| {
         look.field("nodes").field(f).exists() || look.field("edges").field("node").field(f).exists()
@@ -506,16 +548,18 @@ async fn prefetch_articles(ctx: &Context<'_>, items: &[article::Model]) -> Resul
             .field("outlet")
             .field("parent")
             .exists();
-    prime_articles(ctx, items, wants, parents).await
+    prime_articles(ctx, items, wants, parents, outlets).await
 }
 
 /// Primes the loaders with what `wants` says the selection asks for on
-/// `items` (and, with `parents`, the parents of their outlets): one batch each.
+/// `items` (and, with `parents`, the parents of their outlets): one batch each,
+/// none for the outlets when they came with the page (`outlets`).
 async fn prime_articles(
     ctx: &Context<'_>,
     items: &[article::Model],
     wants: impl Fn(&str) -> bool,
     parents: bool,
+    outlets: Option<Vec<outlet::Model>>,
 ) -> Result<()> {
     if items.is_empty() {
         return Ok(());
@@ -543,9 +587,12 @@ async fn prime_articles(
         let mut outlet_ids: Vec<i32> = items.iter().filter_map(|a| a.outlet_id).collect();
         outlet_ids.sort_unstable();
         outlet_ids.dedup();
-        let outlets = services::outlets::by_ids(&rc.db, &outlet_ids)
-            .await
-            .map_err(gql_error)?;
+        let outlets = match outlets {
+            Some(o) => o,
+            None => services::outlets::by_ids(&rc.db, &outlet_ids)
+                .await
+                .map_err(gql_error)?,
+        };
         let mut parent_ids: Vec<i32> = outlets
             .iter()
             .filter_map(|o| o.parent_id)

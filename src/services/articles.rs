@@ -3,6 +3,7 @@
 //! here: the public sees only published articles whose publish time has passed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -12,12 +13,12 @@ use sea_orm::{
 
 use crate::auth::Actor;
 use crate::domain::{ArticleFilter, ArticleOrder, ArticleStatus, Cursor, Page, PageRequest};
-use crate::entities::{article, article_expert, article_topic, expert, topic};
+use crate::entities::{article, article_expert, article_topic, expert, outlet, topic};
 use crate::error::{AppError, AppResult};
 use crate::services::search::TextQuery;
 use crate::services::search_index::SearchIndex;
 
-use super::{keyset, keyset_page, now, ts_cursor};
+use super::{keyset, keyset_page, keyset_window, now, ts_cursor};
 
 /// The condition that hides what `actor` may not see.
 pub(crate) fn visible(actor: &Actor) -> Option<Condition> {
@@ -137,59 +138,178 @@ pub async fn list(
 /// answered from the index (see [`list_from_index`]).
 pub async fn list_ranked(
     db: &impl ConnectionTrait,
-    index: Option<&SearchIndex>,
+    index: Option<&Arc<SearchIndex>>,
     actor: &Actor,
     filter: &ArticleFilter,
     order: ArticleOrder,
     page: &PageRequest,
 ) -> AppResult<Page<article::Model>> {
-    if order == ArticleOrder::Relevance && filter.query.is_none() {
-        return Err(AppError::invalid(
-            "orderBy",
-            "RELEVANCE ordering needs a text query",
-        ));
-    }
-    let Some(r) = resolve_filter(db, actor, filter).await? else {
-        return Ok(Page {
-            items: vec![],
-            has_next: false,
-            has_previous: false,
-        });
-    };
-    if let (ArticleOrder::Relevance, Some(text)) = (order, &r.text) {
-        if let Some(ix) = index.filter(|_| index_answers(filter)) {
-            ix.wait_small_build().await;
-            ix.catch_up(false).await?;
-            if ix.is_ready() {
-                return list_from_index(db, ix, actor, filter, text, page).await;
-            }
-        }
-        return list_by_relevance(db, actor, filter, &r, text, page).await;
-    }
-    let (key, id) = match r.driver {
-        Driver::Articles => (
-            Expr::col((article::Entity, article::Column::PublishedAt)),
-            Expr::col((article::Entity, article::Column::Id)),
-        ),
-        Driver::Expert(_) => (
-            Expr::col((article_expert::Entity, article_expert::Column::PublishedAt)),
-            Expr::col((article_expert::Entity, article_expert::Column::ArticleId)),
-        ),
-        Driver::Topic(_) => (
-            Expr::col((article_topic::Entity, article_topic::Column::PublishedAt)),
-            Expr::col((article_topic::Entity, article_topic::Column::ArticleId)),
-        ),
-    };
-    keyset_page(
-        db,
-        filtered(actor, filter, &r),
-        key,
-        id,
-        ts_cursor(page),
-        order != ArticleOrder::Oldest,
+    let q = ListQuery {
+        index,
+        actor,
+        filter,
+        order,
         page,
-    )
-    .await
+    };
+    Ok(q.run(db, false).await?.0)
+}
+
+/// [`list_ranked`] and the outlets its articles name: read with the page in
+/// one statement (a join) where the page comes from the database in date
+/// order; by their ids otherwise.
+pub async fn list_with_outlets(
+    db: &impl ConnectionTrait,
+    index: Option<&Arc<SearchIndex>>,
+    actor: &Actor,
+    filter: &ArticleFilter,
+    order: ArticleOrder,
+    page: &PageRequest,
+) -> AppResult<(Page<article::Model>, Vec<outlet::Model>)> {
+    let q = ListQuery {
+        index,
+        actor,
+        filter,
+        order,
+        page,
+    };
+    q.run(db, true).await
+}
+
+/// The arguments of one article listing.
+struct ListQuery<'a> {
+    index: Option<&'a Arc<SearchIndex>>,
+    actor: &'a Actor,
+    filter: &'a ArticleFilter,
+    order: ArticleOrder,
+    page: &'a PageRequest,
+}
+
+impl ListQuery<'_> {
+    /// The page, and with `outlets` the outlets it names.
+    async fn run(
+        &self,
+        db: &impl ConnectionTrait,
+        outlets: bool,
+    ) -> AppResult<(Page<article::Model>, Vec<outlet::Model>)> {
+        let p = match self.ranked(db).await? {
+            Ranking::Done(p) => p,
+            Ranking::ByDate(r) if outlets => return self.by_date_with_outlets(db, &r).await,
+            Ranking::ByDate(r) => self.by_date(db, &r).await?,
+        };
+        let named = if outlets {
+            let mut ids: Vec<i32> = p.items.iter().filter_map(|a| a.outlet_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            super::outlets::by_ids(db, &ids).await?
+        } else {
+            vec![]
+        };
+        Ok((p, named))
+    }
+
+    /// A page answered by relevance (or an empty one), or the filter to page
+    /// through by date.
+    async fn ranked(&self, db: &impl ConnectionTrait) -> AppResult<Ranking> {
+        let Self {
+            index,
+            actor,
+            filter,
+            order,
+            page,
+        } = *self;
+        if order == ArticleOrder::Relevance && filter.query.is_none() {
+            return Err(AppError::invalid(
+                "orderBy",
+                "RELEVANCE ordering needs a text query",
+            ));
+        }
+        let Some(r) = resolve_filter(db, actor, filter).await? else {
+            return Ok(Ranking::Done(Page {
+                items: vec![],
+                has_next: false,
+                has_previous: false,
+            }));
+        };
+        if let (ArticleOrder::Relevance, Some(text)) = (order, &r.text) {
+            if let Some(ix) = index.filter(|_| index_answers(filter)) {
+                ix.wait_small_build().await;
+                ix.catch_up(false).await?;
+                if ix.is_ready() {
+                    let p = list_from_index(db, ix, actor, filter, text, page).await?;
+                    return Ok(Ranking::Done(p));
+                }
+            }
+            let p = list_by_relevance(db, actor, filter, &r, text, page).await?;
+            return Ok(Ranking::Done(p));
+        }
+        Ok(Ranking::ByDate(r))
+    }
+
+    /// The page's ordering key and tie-break: the date and id of the table the
+    /// filter drives the listing from.
+    fn date_key(r: &Resolved) -> (Expr, Expr) {
+        match r.driver {
+            Driver::Articles => (
+                Expr::col((article::Entity, article::Column::PublishedAt)),
+                Expr::col((article::Entity, article::Column::Id)),
+            ),
+            Driver::Expert(_) => (
+                Expr::col((article_expert::Entity, article_expert::Column::PublishedAt)),
+                Expr::col((article_expert::Entity, article_expert::Column::ArticleId)),
+            ),
+            Driver::Topic(_) => (
+                Expr::col((article_topic::Entity, article_topic::Column::PublishedAt)),
+                Expr::col((article_topic::Entity, article_topic::Column::ArticleId)),
+            ),
+        }
+    }
+
+    async fn by_date(
+        &self,
+        db: &impl ConnectionTrait,
+        r: &Resolved,
+    ) -> AppResult<Page<article::Model>> {
+        let (key, id) = Self::date_key(r);
+        let newest_first = self.order != ArticleOrder::Oldest;
+        let q = filtered(self.actor, self.filter, r);
+        keyset_page(
+            db,
+            q,
+            key,
+            id,
+            ts_cursor(self.page),
+            newest_first,
+            self.page,
+        )
+        .await
+    }
+
+    /// [`Self::by_date`] with each article's outlet joined in.
+    async fn by_date_with_outlets(
+        &self,
+        db: &impl ConnectionTrait,
+        r: &Resolved,
+    ) -> AppResult<(Page<article::Model>, Vec<outlet::Model>)> {
+        let (key, id) = Self::date_key(r);
+        let newest_first = self.order != ArticleOrder::Oldest;
+        let q = filtered(self.actor, self.filter, r)
+            .join(JoinType::LeftJoin, outlet_of())
+            .select_also(outlet::Entity);
+        let rows = keyset_window(q, key, id, ts_cursor(self.page), newest_first, self.page)
+            .all(db)
+            .await?;
+        let (items, named): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+        let mut named: Vec<outlet::Model> = named.into_iter().flatten().collect();
+        named.sort_unstable_by_key(|o| o.id);
+        named.dedup_by_key(|o| o.id);
+        Ok((Page::from_fetched(items, self.page), named))
+    }
+}
+
+/// What [`ListQuery::ranked`] found.
+enum Ranking {
+    Done(Page<article::Model>),
+    ByDate(Resolved),
 }
 
 /// How many articles `actor` may see match `filter` (for `totalCount`).
@@ -443,6 +563,83 @@ pub async fn by_ids(
     ids: &[i32],
 ) -> AppResult<Vec<article::Model>> {
     super::by_ids(db, scoped(actor), ids).await
+}
+
+/// The first page (newest first, `page.limit` articles) of each of `experts`'
+/// listings, as `list_with_outlets` with only an expert filter gives it, with
+/// the outlets those articles name: one statement for any number of experts, a
+/// `UNION ALL` of one branch per expert, each read along the links' date index
+/// and limited like a keyset page.
+pub async fn first_pages_of_experts(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    experts: &[i32],
+    page: &PageRequest,
+) -> AppResult<(HashMap<i32, Page<article::Model>>, Vec<outlet::Model>)> {
+    use sea_orm::sea_query::{Alias, Asterisk, SelectStatement, UnionType};
+    use sea_orm::{FromQueryResult, QueryTrait};
+    let backend = db.get_database_backend();
+    let filter = ArticleFilter::default();
+    let branch = |expert: i32| -> SelectStatement {
+        let r = Resolved {
+            driver: Driver::Expert(expert),
+            text: None,
+            backend,
+            outlet_ids: None,
+            extra_topic: None,
+        };
+        let (key, id) = ListQuery::date_key(&r);
+        let q = filtered(actor, &filter, &r)
+            .join(JoinType::LeftJoin, outlet_of())
+            .select_also(outlet::Entity)
+            .expr_as(Expr::val(expert), "k");
+        let q = keyset_window(q, key, id, None, true, page).into_query();
+        Query::select()
+            .column(Asterisk)
+            .from_subquery(q, Alias::new("b"))
+            .to_owned()
+    };
+    let mut ids = experts.iter().copied();
+    let Some(first) = ids.next() else {
+        return Ok((HashMap::new(), vec![]));
+    };
+    let mut stmt = branch(first);
+    for e in ids {
+        stmt.union(UnionType::All, branch(e));
+    }
+    let rows = db.query_all_raw(backend.build(&stmt)).await?;
+    let mut fetched: HashMap<i32, Vec<article::Model>> = HashMap::new();
+    let mut named = Vec::new();
+    for row in &rows {
+        let expert: i32 = row.try_get("", "k")?;
+        fetched
+            .entry(expert)
+            .or_default()
+            .push(article::Model::from_query_result(row, "A_")?);
+        if let Some(o) = outlet::Model::from_query_result_optional(row, "B_")? {
+            named.push(o);
+        }
+    }
+    named.sort_unstable_by_key(|o| o.id);
+    named.dedup_by_key(|o| o.id);
+    let pages = experts
+        .iter()
+        .map(|e| {
+            let mut rows = fetched.remove(e).unwrap_or_default();
+            // A union keeps no order: each branch's, newest first, again.
+            rows.sort_by_key(|a| std::cmp::Reverse((a.published_at, a.id)));
+            (*e, Page::from_fetched(rows, page))
+        })
+        .collect();
+    Ok((pages, named))
+}
+
+/// An article's outlet, for a join.
+fn outlet_of() -> sea_orm::RelationDef {
+    article::Entity::belongs_to(outlet::Entity)
+        .from(article::Column::OutletId)
+        .to(outlet::Column::Id)
+        .into()
 }
 
 /// The featured experts of each article, in the article's order: one statement

@@ -282,7 +282,26 @@ where
     E: sea_orm::EntityTrait,
     E::Model: Send + Sync,
 {
-    use sea_orm::{QueryFilter, QueryOrder, QuerySelect};
+    let rows = keyset_window(q, key, id, cursor, descending, page)
+        .all(db)
+        .await?;
+    Ok(crate::domain::Page::from_fetched(rows, page))
+}
+
+/// [`keyset_page`]'s query without the fetch, for a select that also reads a
+/// joined record (`select_also`): the filter past the cursor, the order and
+/// the limit of one page.
+pub(crate) fn keyset_window<Q>(
+    q: Q,
+    key: Expr,
+    id: Expr,
+    cursor: Option<(sea_orm::Value, i32)>,
+    descending: bool,
+    page: &PageRequest,
+) -> Q
+where
+    Q: sea_orm::QueryFilter + sea_orm::QueryOrder + sea_orm::QuerySelect,
+{
     let (cursor_key, cursor_id) = match cursor {
         Some((k, i)) => (Some(Expr::val(k)), Some(i)),
         None => (None, None),
@@ -299,11 +318,7 @@ where
         Some(c) => q.filter(c),
         None => q,
     };
-    let rows = q
-        .order_by(key, ord.clone())
+    q.order_by(key, ord.clone())
         .order_by(id, ord)
         .limit(page.limit + 1)
-        .all(db)
-        .await?;
-    Ok(crate::domain::Page::from_fetched(rows, page))
 }

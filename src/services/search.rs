@@ -320,7 +320,7 @@ type Found<'a, T> = BoxFuture<'a, AppResult<T>>;
 /// A page of one kind's matches for a query, after a cursor of its own.
 type PageOf = for<'a> fn(
     &'a DatabaseConnection,
-    Option<&'a SearchIndex>,
+    Option<&'a std::sync::Arc<SearchIndex>>,
     &'a Actor,
     &'a str,
     &'a PageRequest,
@@ -425,7 +425,7 @@ const SECTIONS: [Section; 4] = [
 /// from the server's relevance index when it has one).
 pub async fn search(
     db: &DatabaseConnection,
-    index: Option<&SearchIndex>,
+    index: Option<&std::sync::Arc<SearchIndex>>,
     actor: &Actor,
     query: &str,
     page: &PageRequest,

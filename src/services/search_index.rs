@@ -23,11 +23,16 @@
 //! Position in the log: on SQLite writes are serialized, so sequence numbers
 //! become visible in order and "past the last one applied" is enough. On
 //! PostgreSQL a transaction draws its number before it commits, so the position
-//! is the oldest transaction still running when the log was last read
-//! (`pg_snapshot_xmin`): rows of later transactions are read again until that
-//! horizon passes them, and those already applied are skipped.
+//! is the snapshot the log (or, for a build, every article) was last read under
+//! (`pg_current_snapshot()`): the next read takes exactly the rows of
+//! transactions that snapshot did not see (`pg_visible_in_snapshot`), so
+//! nothing is missed and nothing already applied is read again — however long
+//! an unrelated transaction elsewhere on the cluster keeps running.
+//!
+//! Tantivy's indexing and commits block: they run on the blocking pool, never on
+//! a server worker. A rebuild a search asks for runs in the background; searches
+//! meanwhile answer from the index as it was.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -77,14 +82,16 @@ struct Fields {
 }
 
 /// Where the index has read the change log up to.
-#[derive(Default)]
-struct Position {
+#[derive(Default, Clone)]
+enum Position {
+    /// Nothing read yet.
+    #[default]
+    Start,
     /// SQLite: every row up to this sequence number is applied.
-    seq: i64,
-    /// PostgreSQL: every transaction below this id is applied...
-    xmin: i64,
-    /// ...and these rows of later ones.
-    applied: HashSet<i64>,
+    Seq(i64),
+    /// PostgreSQL: the rows of every transaction this snapshot (its text form,
+    /// `xmin:xmax:xip,...`) sees are applied.
+    Snapshot(String),
 }
 
 /// A ranked hit: the article and its score.
@@ -93,7 +100,7 @@ pub type Hit = (f64, i32);
 /// One process's relevance index (see the module header).
 pub struct SearchIndex {
     reader: IndexReader,
-    writer: Mutex<IndexWriter<TantivyDocument>>,
+    writer: Arc<Mutex<IndexWriter<TantivyDocument>>>,
     fields: Fields,
     stamps: Arc<StampWatch>,
     /// The primary database: the stamp, the change log and the documents are
@@ -105,6 +112,8 @@ pub struct SearchIndex {
     /// ([`Self::wait_small_build`]).
     built: tokio::sync::watch::Sender<bool>,
     small_build: AtomicBool,
+    /// A rebuild runs (searches do not wait for it).
+    rebuilding: AtomicBool,
     /// The content version of the last catch-up (`i64::MIN`: none yet).
     version: AtomicI64,
     position: tokio::sync::Mutex<(Position, Option<Instant>)>,
@@ -169,13 +178,14 @@ impl SearchIndex {
             .try_into()?;
         Ok(Self {
             reader,
-            writer: Mutex::new(writer),
+            writer: Arc::new(Mutex::new(writer)),
             fields,
             stamps,
             primary,
             ready: AtomicBool::new(false),
             built: tokio::sync::watch::Sender::new(false),
             small_build: AtomicBool::new(false),
+            rebuilding: AtomicBool::new(false),
             version: AtomicI64::new(i64::MIN),
             position: tokio::sync::Mutex::new((Position::default(), None)),
             owned,
@@ -199,14 +209,33 @@ impl SearchIndex {
     }
 
     /// (Re)builds the index from every article in the database, then marks it
-    /// ready. Searches use the SQL path meanwhile.
+    /// ready. Searches use the SQL path meanwhile (the first build) or the index
+    /// as it was (a rebuild).
     pub async fn build(&self) -> AppResult<()> {
-        let db = &self.primary;
         let mut guard = self.position.lock().await;
+        self.rebuilding.store(true, Ordering::SeqCst);
+        let built = self.build_locked(&mut guard).await;
+        self.rebuilding.store(false, Ordering::SeqCst);
+        built
+    }
+
+    async fn build_locked(&self, guard: &mut (Position, Option<Instant>)) -> AppResult<()> {
+        use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
         let started = Instant::now();
-        // The stamp first, then the log's position, then the articles: whatever
-        // commits after the position was read is applied by the next catch-up.
-        let version = self.stamps.current(db).await?.stamp.version;
+        // The stamp first, then the position and the articles: whatever commits
+        // later is applied by the next catch-up. On PostgreSQL the articles are
+        // read in one snapshot, which is the position; on SQLite the log's last
+        // number (read in the same transaction).
+        let version = self.stamps.current(&self.primary).await?.stamp.version;
+        let txn = if self.primary.get_database_backend() == DbBackend::Postgres {
+            let snapshot = (IsolationLevel::RepeatableRead, AccessMode::ReadOnly);
+            self.primary
+                .begin_with_config(Some(snapshot.0), Some(snapshot.1))
+                .await?
+        } else {
+            self.primary.begin().await?
+        };
+        let db = &txn;
         let position = position_now(db).await?;
         if !self.is_ready() {
             let n = article_count(db).await?;
@@ -225,9 +254,10 @@ impl SearchIndex {
             after = *last;
             let docs = super::search::documents(db, &ids).await?;
             n += docs.len();
-            self.add(docs)?;
+            self.add(docs).await?;
         }
-        self.commit()?;
+        txn.commit().await?;
+        self.commit().await?;
         *guard = (position, Some(Instant::now()));
         self.version.store(version, Ordering::SeqCst);
         self.ready.store(true, Ordering::SeqCst);
@@ -245,10 +275,12 @@ impl SearchIndex {
     /// says there may be any (`force`: read the log anyway, as the server does
     /// once a minute so that an idle node never falls behind the pruned log).
     /// Rebuilds when the last catch-up is older than the log reaches back, or
-    /// for a very large batch (an import).
-    pub async fn catch_up(&self, force: bool) -> AppResult<()> {
+    /// for a very large batch (an import): in the background when a search
+    /// asked (`force` false), which, like every search during a rebuild, then
+    /// answers from the index as it was.
+    pub async fn catch_up(self: &Arc<Self>, force: bool) -> AppResult<()> {
         let db = &self.primary;
-        if !self.is_ready() {
+        if !self.is_ready() || (!force && self.rebuilding.load(Ordering::SeqCst)) {
             return Ok(());
         }
         let version = self.stamps.current(db).await?.stamp.version;
@@ -262,19 +294,31 @@ impl SearchIndex {
         }
         // The stamp before the log: a write in between is read again next time.
         let version = self.stamps.current(db).await?.stamp.version;
-        if guard
+        let stale = guard
             .1
-            .is_none_or(|at| at.elapsed() > KEEP - Duration::from_secs(3600))
-        {
+            .is_none_or(|at| at.elapsed() > KEEP - Duration::from_secs(3600));
+        let changes = if stale {
+            None
+        } else {
+            Some(read_changes(db, &guard.0).await?).filter(|(c, _)| c.len() <= REBUILD_ABOVE)
+        };
+        let Some((mut ids, next)) = changes else {
             drop(guard);
-            return self.build().await;
-        }
-        let (changes, next) = read_changes(db, &guard.0).await?;
-        if changes.len() > REBUILD_ABOVE {
-            drop(guard);
-            return self.build().await;
-        }
-        let mut ids: Vec<i32> = changes;
+            tracing::info!("the search index rebuilds (log too old or a large batch)");
+            if force {
+                return self.build().await;
+            }
+            if self.rebuilding.swap(true, Ordering::SeqCst) {
+                return Ok(());
+            }
+            let index = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = index.build().await {
+                    tracing::warn!(error = %e, "the search index was not rebuilt");
+                }
+            });
+            return Ok(());
+        };
         ids.sort_unstable();
         ids.dedup();
         if !ids.is_empty() {
@@ -288,33 +332,40 @@ impl SearchIndex {
                     w.delete_term(Term::from_field_i64(self.fields.id, i64::from(*id)));
                 }
             }
-            self.add(docs)?;
-            self.commit()?;
+            self.add(docs).await?;
+            self.commit().await?;
         }
         *guard = (next, Some(Instant::now()));
         self.version.store(version, Ordering::SeqCst);
         Ok(())
     }
 
-    fn add(&self, docs: Vec<(i32, String, String)>) -> AppResult<()> {
-        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        for (id, title, rest) in docs {
-            let mut d = TantivyDocument::default();
-            d.add_i64(self.fields.id, i64::from(id));
-            d.add_text(self.fields.title, &title);
-            d.add_text(self.fields.rest, &rest);
-            w.add_document(d).map_err(index_error)?;
-        }
-        Ok(())
+    /// Hands documents to the writer (on the blocking pool: the writer's queue
+    /// blocks while its indexing thread is behind).
+    async fn add(&self, docs: Vec<(i32, String, String)>) -> AppResult<()> {
+        let (writer, f) = (self.writer.clone(), self.fields);
+        blocking(move || {
+            let w = writer.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, title, rest) in docs {
+                let mut d = TantivyDocument::default();
+                d.add_i64(f.id, i64::from(id));
+                d.add_text(f.title, &title);
+                d.add_text(f.rest, &rest);
+                w.add_document(d)?;
+            }
+            Ok(())
+        })
+        .await
     }
 
-    fn commit(&self) -> AppResult<()> {
-        self.writer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .commit()
-            .map_err(index_error)?;
-        self.reader.reload().map_err(index_error)
+    /// Commits what was added and shows it to searches (on the blocking pool).
+    async fn commit(&self) -> AppResult<()> {
+        let (writer, reader) = (self.writer.clone(), self.reader.clone());
+        blocking(move || {
+            writer.lock().unwrap_or_else(|e| e.into_inner()).commit()?;
+            reader.reload()
+        })
+        .await
     }
 
     /// The query: every token, in the title (weighted [`TITLE_BOOST`]) or the rest.
@@ -430,27 +481,29 @@ async fn article_count(db: &impl ConnectionTrait) -> AppResult<u64> {
     Ok(article::Entity::find().count(db).await?)
 }
 
-/// The log's position now: what a build that starts now will have seen.
+/// Runs blocking index work on the blocking pool.
+async fn blocking(work: impl FnOnce() -> tantivy::Result<()> + Send + 'static) -> AppResult<()> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("search index: {e}")))?
+        .map_err(index_error)
+}
+
+/// The log's position now: on PostgreSQL the snapshot `db` reads under.
 async fn position_now(db: &impl ConnectionTrait) -> AppResult<Position> {
     let backend = db.get_database_backend();
     let sql = match backend {
-        DbBackend::Postgres => "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS p",
-        _ => "SELECT COALESCE(MAX(seq), 0) AS p FROM search_changes",
+        DbBackend::Postgres => "SELECT pg_current_snapshot()::text AS p",
+        _ => "SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) AS p FROM search_changes",
     };
     let row = db
         .query_one_raw(Statement::from_string(backend, sql))
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no position row")))?;
-    let p: i64 = row.try_get("", "p")?;
+    let p: String = row.try_get("", "p")?;
     Ok(match backend {
-        DbBackend::Postgres => Position {
-            xmin: p,
-            ..Default::default()
-        },
-        _ => Position {
-            seq: p,
-            ..Default::default()
-        },
+        DbBackend::Postgres => Position::Snapshot(p),
+        _ => Position::Seq(p.parse().unwrap_or_default()),
     })
 }
 
@@ -460,66 +513,46 @@ async fn read_changes(
     from: &Position,
 ) -> AppResult<(Vec<i32>, Position)> {
     let backend = db.get_database_backend();
-    match backend {
-        DbBackend::Postgres => {
-            // One statement, one snapshot: its xmin and the rows it sees agree.
-            let rows = db
-                .query_all_raw(Statement::from_sql_and_values(
-                    backend,
-                    "SELECT x.xmin, s.seq, s.article_id, s.txid \
-                     FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) x \
-                     LEFT JOIN search_changes s ON s.txid >= $1 ORDER BY s.seq",
-                    [from.xmin.into()],
-                ))
-                .await?;
-            let mut next = Position {
-                xmin: from.xmin,
-                ..Default::default()
-            };
-            let mut ids = Vec::new();
-            let mut later = Vec::new();
-            for row in &rows {
-                next.xmin = row.try_get("", "xmin")?;
-                let seq: Option<i64> = row.try_get("", "seq")?;
-                let (Some(seq), Some(id), Some(txid)) = (
-                    seq,
-                    row.try_get::<Option<i32>>("", "article_id")?,
-                    row.try_get::<Option<i64>>("", "txid")?,
-                ) else {
-                    continue;
-                };
-                if !from.applied.contains(&seq) {
-                    ids.push(id);
-                }
-                later.push((seq, txid));
-            }
-            next.applied = later
-                .into_iter()
-                .filter(|(_, txid)| *txid >= next.xmin)
-                .map(|(seq, _)| seq)
-                .collect();
-            Ok((ids, next))
+    let rows = match (backend, from) {
+        // One statement, one snapshot: the rows it returns are exactly those of
+        // the transactions it sees and `from` did not, and it is the next position.
+        (DbBackend::Postgres, Position::Snapshot(snap)) => {
+            db.query_all_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT x.p, s.article_id \
+                 FROM (SELECT pg_current_snapshot()::text AS p) x \
+                 LEFT JOIN search_changes s \
+                   ON s.txid >= pg_snapshot_xmin($1::pg_snapshot)::text::bigint \
+                  AND NOT pg_visible_in_snapshot(s.txid::text::xid8, $1::pg_snapshot) \
+                 ORDER BY s.seq",
+                [snap.clone().into()],
+            ))
+            .await?
         }
-        _ => {
-            let rows = db
-                .query_all_raw(Statement::from_sql_and_values(
-                    backend,
-                    "SELECT seq, article_id FROM search_changes WHERE seq > ? ORDER BY seq",
-                    [from.seq.into()],
-                ))
-                .await?;
-            let mut next = Position {
-                seq: from.seq,
-                ..Default::default()
-            };
-            let mut ids = Vec::with_capacity(rows.len());
-            for row in &rows {
-                next.seq = row.try_get("", "seq")?;
-                ids.push(row.try_get("", "article_id")?);
-            }
-            Ok((ids, next))
+        (_, Position::Seq(seq)) => {
+            db.query_all_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT CAST(seq AS TEXT) AS p, article_id FROM search_changes \
+                 WHERE seq > ? ORDER BY seq",
+                [(*seq).into()],
+            ))
+            .await?
+        }
+        _ => return Err(AppError::Internal(anyhow::anyhow!("no log position"))),
+    };
+    let mut next = from.clone();
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let p: String = row.try_get("", "p")?;
+        next = match backend {
+            DbBackend::Postgres => Position::Snapshot(p),
+            _ => Position::Seq(p.parse().unwrap_or_default()),
+        };
+        if let Some(id) = row.try_get::<Option<i32>>("", "article_id")? {
+            ids.push(id);
         }
     }
+    Ok((ids, next))
 }
 
 /// Deletes log rows older than [`KEEP`].

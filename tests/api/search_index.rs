@@ -346,3 +346,41 @@ async fn a_second_node_sees_a_write_within_the_bound() {
     })
     .await;
 }
+
+/// On PostgreSQL the index's position is a snapshot: a transaction left open
+/// elsewhere on the cluster (here one holding a transaction id, so it is the
+/// oldest running) neither hides later writes from the next search nor makes a
+/// catch-up read rows it has applied (nothing shows twice, each write shows once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_transaction_elsewhere_holds_no_write_back() {
+    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+    let app = spawn(Backend::Postgres).await;
+    let editor = token_for(&app, "editor").await;
+    let other = Database::connect(&app.db.url).await.unwrap();
+    let open = other.begin().await.unwrap();
+    open.execute_unprepared("SELECT pg_current_xact_id()")
+        .await
+        .unwrap();
+    let mut made = Vec::new();
+    for (i, title) in ["Quokka census", "Quokka count", "Quokka survey"]
+        .iter()
+        .enumerate()
+    {
+        made.push(create(&app, &editor, article(title, "Island counts", "published")).await);
+        let mut found = search(&app, None, "quokka").await;
+        found.sort();
+        let mut want = made.clone();
+        want.sort();
+        assert_eq!(found, want, "after write {i}");
+    }
+    open.commit().await.unwrap();
+    made.push(
+        create(
+            &app,
+            &editor,
+            article("Quokka tally", "Island counts", "published"),
+        )
+        .await,
+    );
+    assert_eq!(search(&app, None, "quokka").await.len(), made.len());
+}

@@ -121,7 +121,7 @@ async fn articles_response(
 ) -> AppResult<HttpResponse> {
     let actor = actor(req, state).await?;
     let (actor, filter, page) = (&actor, &filter, &page);
-    let index = state.search.as_deref();
+    let index = state.search.as_ref();
     conditional(req, state, |db| async move {
         let p = services::articles::list_ranked(db, index, actor, filter, order, page).await?;
         let next = p.next_cursor(services::articles::cursor_of);
@@ -374,7 +374,7 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
     };
     let actor = actor(&req, &state).await?;
     let (actor, q, page, req) = (&actor, &q, &page, &req);
-    let index = state.search.as_deref();
+    let index = state.search.as_ref();
     conditional(req, &state, |db| async move {
         use services::search::Hit;
         let r = services::search::search(db, index, actor, q, page).await?;
