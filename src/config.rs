@@ -107,9 +107,35 @@ pub struct ServeArgs {
     /// bm25 on SQLite, ts_rank_cd on PostgreSQL, which rank differently).
     #[arg(long, env = "MEDIADESK_NO_SEARCH_INDEX", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub no_search_index: bool,
+    /// How long change log entries are kept (`90d`, `12h`, `30m`, `45s`); older
+    /// ones are pruned every minute, and a sync position before them expires.
+    #[arg(long, env = "MEDIADESK_CHANGE_RETENTION", default_value = "90d", value_parser = parse_duration)]
+    pub change_retention: std::time::Duration,
     /// Serve `GET /__test/panic`, which panics (for tests of panic handling only).
     #[arg(long, hide = true)]
     pub panic_route: bool,
+}
+
+/// A duration: a whole number with a unit, `d`, `h`, `m` or `s`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let unit = match s.chars().last() {
+        Some('d') => 86_400,
+        Some('h') => 3_600,
+        Some('m') => 60,
+        Some('s') => 1,
+        _ => {
+            return Err(format!(
+                "{s:?}: a number and a unit (d, h, m or s), like 90d"
+            ));
+        }
+    };
+    let n: u64 = s[..s.len() - 1]
+        .parse()
+        .map_err(|_| format!("{s:?}: a number and a unit (d, h, m or s), like 90d"))?;
+    n.checked_mul(unit)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{s:?} is too long"))
 }
 
 fn parse_store(s: &str) -> Result<crate::services::shared_store::StoreKind, String> {

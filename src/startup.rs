@@ -250,6 +250,7 @@ impl Application {
         };
         // Forget callers whose budget has refilled, so the key maps stay small.
         let pruned = std::sync::Arc::downgrade(&state.clone().into_inner());
+        let change_retention = args.change_retention;
         tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
@@ -259,6 +260,9 @@ impl Application {
                 let conn = &state.db.conn;
                 if let Err(e) = crate::services::search_index::prune(conn).await {
                     tracing::warn!(error = %e, "the search change log was not pruned");
+                }
+                if let Err(e) = crate::services::changes::prune(conn, change_retention).await {
+                    tracing::warn!(error = %e, "the change log was not pruned");
                 }
                 if let Some(index) = &state.search
                     && let Err(e) = index.catch_up(true).await

@@ -10,6 +10,7 @@ mod m20261127_000003_accounts;
 mod m20261127_000004_ownership;
 mod m20261130_000001_shared_state;
 mod m20261130_000002_search_changes;
+mod m20261201_000001_changes;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_ownership::Migration),
             Box::new(m20261130_000001_shared_state::Migration),
             Box::new(m20261130_000002_search_changes::Migration),
+            Box::new(m20261201_000001_changes::Migration),
         ]
     }
 }

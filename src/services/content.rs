@@ -1,15 +1,16 @@
-//! The global content version: every write bumps it inside its own transaction, so
+//! The global content version: every write bumps it inside its own transaction
+//! (as it seals its change log batch, `services::changes::seal`), so
 //! ETags derived from it change on every node that shares the database; and the
 //! [`StampWatch`], which keeps the stamp known in the process so that a public
 //! read that is answered from a cache (or with a 304) costs no statement.
 //!
 //! How a watched stamp stays true:
 //! - a write committed by this process (any connection) makes it stale at once
-//!   (`WriteTxn::commit` after [`bump`]), so the node that took a write answers
-//!   fresh immediately;
-//! - writes by other processes: on PostgreSQL, [`bump`] sends `NOTIFY` on
-//!   [`CHANNEL`] (delivered at commit) and [`listen`] makes the watch stale when
-//!   it hears one; without a live listener (SQLite, or the listener's connection
+//!   (`WriteTxn::commit` of a transaction that logged changes), so the node
+//!   that took a write answers fresh immediately;
+//! - writes by other processes: on PostgreSQL, the commit of a content write
+//!   sends `NOTIFY` on [`CHANNEL`] (`changes::seal`; delivered at commit) and
+//!   [`listen`] makes the watch stale when it hears one; without a live listener (SQLite, or the listener's connection
 //!   lost) the stamp is trusted for at most [`MAX_AGE`];
 //! - the passage of time: the stamp is read with the next scheduled publication
 //!   and event start, and is stale from that instant on.
@@ -23,10 +24,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
-use crate::entities::content_state;
 use crate::error::{AppError, AppResult};
 
 /// The PostgreSQL notification channel every content write signals on.
@@ -84,37 +83,6 @@ impl LocalCommits {
     fn get(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
-}
-
-/// Records that content changed. Call inside the writing transaction.
-pub(crate) async fn bump(txn: &super::WriteTxn) -> AppResult<()> {
-    txn.content_changed();
-    let db: &sea_orm::DatabaseTransaction = txn;
-    let now = super::now();
-    let stmt = Query::insert()
-        .into_table(content_state::Entity)
-        .columns([
-            content_state::Column::Id,
-            content_state::Column::Version,
-            content_state::Column::UpdatedAt,
-        ])
-        .values_panic([1.into(), 1i64.into(), now.into()])
-        .on_conflict(
-            OnConflict::column(content_state::Column::Id)
-                .value(
-                    content_state::Column::Version,
-                    Expr::col((content_state::Entity, content_state::Column::Version)).add(1),
-                )
-                .value(content_state::Column::UpdatedAt, now)
-                .to_owned(),
-        )
-        .to_owned();
-    db.execute(&stmt).await?;
-    if db.get_database_backend() == DbBackend::Postgres {
-        // Delivered to every listening node when (and only if) this commits.
-        db.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await?;
-    }
-    Ok(())
 }
 
 /// What cached public reads depend on: the content version, when it changed, and

@@ -12,6 +12,10 @@
 //! `PATCH /site` by an editor is, and the refusal (403) rolls the whole file
 //! back, `skip_invalid` or not. The CLI imports as the system actor.
 //!
+//! Every object written gets its change log entry (`services::changes`, cause
+//! `import`), in the same transaction, written a chunk at a time as the
+//! articles are: a rolled-back import logs nothing.
+//!
 //! The demo data set (`demo.rs`) is loaded through this same path.
 
 use std::collections::HashSet;
@@ -30,6 +34,7 @@ use crate::domain::{FieldError, Slug, SourceUrl};
 use crate::entities::{article, article_expert, article_topic, event, expert, outlet, site, topic};
 use crate::error::{AppError, AppResult};
 
+use super::changes::{self, Cause, Entry, Op as ChangeOp};
 use super::lines::{
     ArticleLine, EventLine, ExpertLine, OutletLine, SiteLine, TopicLine, ValidArticle,
     validate_article, validate_event, validate_expert, validate_outlet, validate_site,
@@ -114,6 +119,9 @@ struct PendingArticle {
     url: Option<SourceUrl>,
     values: Vec<sea_orm::Value>,
     published_at: DateTime<Utc>,
+    outlet_id: Option<i32>,
+    /// May the public see it (`services::changes`)?
+    public: bool,
     expert_ids: Vec<i32>,
     topic_ids: Vec<i32>,
 }
@@ -147,7 +155,7 @@ pub async fn import<R: AsyncBufRead + Unpin>(
     let txn = super::begin_write(db).await?;
     let cache = PageCache::widen(&*txn).await?;
     let read = async {
-        let mut im = Importer::begin(&*txn, actor).await?;
+        let mut im = Importer::begin(&*txn, &txn, actor).await?;
         read_lines(&mut im, reader, progress).await?;
         Ok::<_, AppError>(im.report)
     }
@@ -263,8 +271,9 @@ async fn read_lines<C: ConnectionTrait>(
 }
 
 /// The end of an import: all or nothing unless `skip_invalid` (a file with a
-/// bad line is rolled back), else audited, the content version bumped and
-/// committed; a bulk load leaves fresh planner statistics.
+/// bad line is rolled back), else audited and committed (its change log
+/// entries, one per object written, sealed and the content version bumped by
+/// the commit); a bulk load leaves fresh planner statistics.
 async fn settle(
     db: &DatabaseConnection,
     txn: super::WriteTxn,
@@ -298,7 +307,6 @@ async fn settle(
         })),
     )
     .await?;
-    super::content::bump(&txn).await?;
     txn.commit().await?;
     report.committed = true;
     if report.created.articles >= 1000 {
@@ -325,6 +333,8 @@ fn json_error(e: serde_json::Error) -> String {
 
 struct Importer<'a, C: ConnectionTrait> {
     txn: &'a C,
+    /// The same transaction, for the change log.
+    log: &'a super::WriteTxn,
     actor: &'a Actor,
     resolver: Resolver,
     next_article_id: i32,
@@ -356,7 +366,7 @@ fn join_errors(errors: Vec<FieldError>) -> String {
 impl<'a, C: ConnectionTrait> Importer<'a, C> {
     /// An importer writing in `txn`: the name tables read, article ids
     /// assigned from the highest one on.
-    async fn begin(txn: &'a C, actor: &'a Actor) -> AppResult<Self> {
+    async fn begin(txn: &'a C, log: &'a super::WriteTxn, actor: &'a Actor) -> AppResult<Self> {
         if txn.get_database_backend() == DbBackend::Postgres {
             // Ids are assigned here, so no other writer may insert articles meanwhile.
             txn.execute_unprepared("LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE")
@@ -371,6 +381,7 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
             .flatten();
         Ok(Importer {
             txn,
+            log,
             actor,
             resolver: Resolver::load(txn).await?,
             next_article_id: max_id.unwrap_or(0) + 1,
@@ -430,15 +441,38 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
         Ok(())
     }
 
-    /// Inserts a new row at version 1, created and updated now; its id.
-    async fn insert<E>(&self, mut am: E::ActiveModel) -> AppResult<i32>
+    /// Inserts a new row at version 1, created and updated now, and logs its
+    /// creation (`is_public`: may the public see it); its id.
+    async fn insert<E>(
+        &self,
+        kind: &'static str,
+        slug: &str,
+        is_public: bool,
+        mut am: E::ActiveModel,
+    ) -> AppResult<i32>
     where
         E: Versioned,
         E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
         E::PrimaryKey: PrimaryKeyTrait<ValueType = i32>,
     {
         stamp_new::<E>(&mut am, self.now)?;
-        Ok(E::insert(am).exec(self.txn).await?.last_insert_id)
+        let id = E::insert(am).exec(self.txn).await?.last_insert_id;
+        self.log_changes([Entry {
+            kind,
+            object_id: id,
+            slug: slug.to_owned(),
+            op: ChangeOp::Create,
+            version: 1,
+            was_public: false,
+            is_public,
+            refs: None,
+        }])
+        .await?;
+        Ok(id)
+    }
+
+    async fn log_changes(&self, entries: impl IntoIterator<Item = Entry>) -> AppResult<()> {
+        changes::record(self.log, Cause::Import, self.actor, entries).await
     }
 
     async fn outlet(&mut self, l: OutletLine) -> AppResult<Result<(), Vec<FieldError>>> {
@@ -453,7 +487,25 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
         }
         let name = value_of(&am.name);
         let aliases = super::experts::aliases(&value_of(&am.aliases));
-        let id = self.insert::<outlet::Entity>(am).await?;
+        let parent = value_of(&am.parent_id);
+        let id = self
+            .insert::<outlet::Entity>("outlet", &slug, true, am)
+            .await?;
+        if let Some(p) = parent {
+            // The parent lists its children (`services::changes`, D4).
+            let parents = super::outlets::by_ids(self.txn, &[p]).await?;
+            self.log_changes(parents.into_iter().map(|o| Entry {
+                kind: "outlet",
+                object_id: o.id,
+                slug: o.slug,
+                op: ChangeOp::Touch,
+                version: o.version,
+                was_public: true,
+                is_public: true,
+                refs: None,
+            }))
+            .await?;
+        }
         self.resolver.outlets.add(id, &slug, &name, &aliases);
         self.report.created.outlets += 1;
         Ok(Ok(()))
@@ -471,7 +523,9 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
         }
         let name = value_of(&am.name);
         let aliases = super::experts::aliases(&value_of(&am.aliases));
-        let id = self.insert::<expert::Entity>(am).await?;
+        let id = self
+            .insert::<expert::Entity>("expert", &slug, true, am)
+            .await?;
         super::experts::write_topics(self.txn, id, &topic_ids).await?;
         self.resolver.experts.add(id, &slug, &name, &aliases);
         self.report.created.experts += 1;
@@ -489,7 +543,9 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
             return Ok(Ok(()));
         }
         let name = value_of(&am.name);
-        let id = self.insert::<topic::Entity>(am).await?;
+        let id = self
+            .insert::<topic::Entity>("topic", &slug, true, am)
+            .await?;
         self.resolver.topics.add(id, &slug, &name, &[]);
         self.report.created.topics += 1;
         Ok(Ok(()))
@@ -515,6 +571,7 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
         } = validate_article(&self.resolver, &l)?;
         let id = self.next_article_id;
         self.next_article_id += 1;
+        let public = changes::article_public(status.as_str(), publish_at, self.now);
         let slug = slug
             .map(Slug::into_string)
             .ok_or_else(|| Slug::from_text(&title));
@@ -547,6 +604,8 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
             url,
             values,
             published_at,
+            outlet_id,
+            public,
             expert_ids,
             topic_ids,
         });
@@ -617,8 +676,9 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
             self.fail(line, message);
         }
         self.timing.slugs += t0.elapsed() - url_time;
-        self.report.created.articles += inserts.exec(self.txn, &mut self.timing).await?;
-        Ok(())
+        let entries = inserts.exec(self.txn, &mut self.timing).await?;
+        self.report.created.articles += entries.len() as u64;
+        self.log_changes(entries).await
     }
 
     async fn event(&mut self, l: EventLine) -> AppResult<Result<(), Vec<FieldError>>> {
@@ -638,7 +698,10 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
                 format!("an event with slug {slug:?} already exists"),
             )]));
         }
-        self.insert::<event::Entity>(am).await?;
+        let public = changes::event_public(&value_of(&am.status));
+        let slug = value_of(&am.slug);
+        self.insert::<event::Entity>("event", &slug, public, am)
+            .await?;
         self.report.created.events += 1;
         Ok(Ok(()))
     }
@@ -650,13 +713,29 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
             Ok(am) => am,
             Err(e) => return Ok(Err(e)),
         };
-        am.version = Set(existing.as_ref().map_or(1, |s| s.version + 1));
+        let version = existing.as_ref().map_or(1, |s| s.version + 1);
+        am.version = Set(version);
         am.updated_at = Set(self.now);
         if existing.is_some() {
             site::Entity::update(am).exec(self.txn).await?;
         } else {
             site::Entity::insert(am).exec(self.txn).await?;
         }
+        self.log_changes([Entry {
+            kind: "site",
+            object_id: 1,
+            slug: "site".into(),
+            op: if existing.is_some() {
+                ChangeOp::Update
+            } else {
+                ChangeOp::Create
+            },
+            version,
+            was_public: existing.is_some(),
+            is_public: true,
+            refs: None,
+        }])
+        .await?;
         self.report.created.site += 1;
         Ok(Ok(()))
     }
@@ -686,12 +765,13 @@ async fn taken_urls(
 }
 
 /// The three multi-row inserts of one batch: articles, their experts (in
-/// order) and their topics.
+/// order) and their topics; and the articles' change log entries.
 struct Inserts {
     articles: InsertStatement,
     experts: InsertStatement,
     topics: InsertStatement,
     ids: Vec<i32>,
+    entries: Vec<Entry>,
     expert_rows: u64,
     topic_rows: u64,
 }
@@ -738,6 +818,7 @@ impl Inserts {
             experts,
             topics,
             ids: Vec::with_capacity(BATCH),
+            entries: Vec::with_capacity(BATCH),
             expert_rows: 0,
             topic_rows: 0,
         }
@@ -745,6 +826,20 @@ impl Inserts {
 
     /// Adds an article, stored under `slug`, and its links.
     fn push(&mut self, mut p: PendingArticle, slug: String) {
+        self.entries.push(Entry {
+            kind: "article",
+            object_id: p.id,
+            slug: slug.clone(),
+            op: ChangeOp::Create,
+            version: 1,
+            was_public: false,
+            is_public: p.public,
+            refs: Some(changes::article_refs(
+                p.outlet_id,
+                &p.expert_ids,
+                &p.topic_ids,
+            )),
+        });
         p.values[1] = slug.into();
         self.articles
             .values_panic(p.values.into_iter().map(Into::into));
@@ -765,8 +860,9 @@ impl Inserts {
         }
     }
 
-    /// Runs the inserts and indexes the articles for search; how many articles.
-    async fn exec(self, db: &impl ConnectionTrait, timing: &mut Timing) -> AppResult<u64> {
+    /// Runs the inserts and indexes the articles for search; the articles'
+    /// change log entries.
+    async fn exec(self, db: &impl ConnectionTrait, timing: &mut Timing) -> AppResult<Vec<Entry>> {
         let t = std::time::Instant::now();
         exec_if(db, &self.articles, self.ids.len() as u64).await?;
         exec_if(db, &self.experts, self.expert_rows).await?;
@@ -775,7 +871,7 @@ impl Inserts {
         let t = std::time::Instant::now();
         super::search::index_articles(db, &self.ids).await?;
         timing.index += t.elapsed();
-        Ok(self.ids.len() as u64)
+        Ok(self.entries)
     }
 }
 

@@ -20,6 +20,7 @@ use crate::domain::{FieldError, OutletKind, Role, Slug, SourceUrl, name_key, sea
 use crate::entities::{article, expert, outlet};
 use crate::error::{AppError, AppResult};
 
+use super::changes::{self, Cause, Entry, Op};
 use super::lines::{ArticleLine, validate_article};
 use super::records::Record;
 use super::resolve::Resolver;
@@ -89,11 +90,12 @@ pub async fn record_mention(
     }
     // The names as this transaction sees them.
     let mut resolver = Resolver::shared(db, &*txn).await?;
+    let mut created = Vec::new();
     if input.create_missing {
         // The article's table first, as the import locks it, so the two never
         // wait on each other's locks (PostgreSQL; see `services::slugs`).
         super::slugs::lock::<article::Entity>(&*txn).await?;
-        create_missing(
+        created = create_missing(
             &*txn,
             actor,
             std::sync::Arc::make_mut(&mut resolver),
@@ -133,7 +135,18 @@ pub async fn record_mention(
         Some(serde_json::Value::Object(after)),
     )
     .await?;
-    super::content::bump(&txn).await?;
+    let article = Entry {
+        kind: "article",
+        object_id: inserted.id,
+        slug: inserted.slug.clone(),
+        op: Op::Create,
+        version: inserted.version,
+        was_public: false,
+        is_public: inserted.publicity(),
+        refs: inserted.refs(&txn).await?,
+    };
+    created.push(article);
+    changes::record(&txn, Cause::Mention, actor, created).await?;
     txn.commit().await?;
     Ok((inserted, true))
 }
@@ -197,15 +210,17 @@ async fn recorded(
     }))
 }
 
-/// Creates the outlet and experts that nothing matches (editors and up).
+/// Creates the outlet and experts that nothing matches (editors and up); their
+/// change log entries.
 async fn create_missing(
     db: &impl ConnectionTrait,
     actor: &Actor,
     resolver: &mut Resolver,
     input: &MentionInput,
-) -> AppResult<()> {
+) -> AppResult<Vec<Entry>> {
     actor.require(Role::Editor)?;
     let now = super::now();
+    let mut created = Vec::new();
     if let Some(name) = input
         .outlet
         .as_deref()
@@ -217,6 +232,7 @@ async fn create_missing(
         let o = new_outlet(db, name, now).await?;
         audit_created(db, actor, "outlet", &o.slug, &o.name).await?;
         resolver.outlets.add(o.id, &o.slug, &o.name, &[]);
+        created.push(new_entry("outlet", o.id, o.slug));
     }
     for name in &input.experts {
         let name = name.trim();
@@ -227,8 +243,24 @@ async fn create_missing(
         let e = new_expert(db, name, now).await?;
         audit_created(db, actor, "expert", &e.slug, &e.name).await?;
         resolver.experts.add(e.id, &e.slug, &e.name, &[]);
+        created.push(new_entry("expert", e.id, e.slug));
     }
-    Ok(())
+    Ok(created)
+}
+
+/// The change log entry of an outlet or expert a mention created (version 1,
+/// public).
+fn new_entry(kind: &'static str, object_id: i32, slug: String) -> Entry {
+    Entry {
+        kind,
+        object_id,
+        slug,
+        op: Op::Create,
+        version: 1,
+        was_public: false,
+        is_public: true,
+        refs: None,
+    }
 }
 
 /// A new outlet known by its name only.

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod articles;
 pub mod audit;
+pub mod changes;
 pub mod content;
 pub mod demo;
 pub mod events;
@@ -37,8 +38,11 @@ use crate::domain::{Cursor, Direction, PageRequest};
 pub(crate) struct WriteTxn {
     txn: sea_orm::DatabaseTransaction,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-    /// Set by `content::bump`: the commit tells this process's stamp watches.
+    /// Set by `changes::record`: the commit seals the
+    /// change log's batch and tells this process's stamp watches.
     content_changed: std::sync::atomic::AtomicBool,
+    /// What this transaction appended to the change log.
+    changes: std::sync::Mutex<changes::Pending>,
     /// The commit counter of the database written to.
     commits: content::LocalCommits,
 }
@@ -60,6 +64,7 @@ impl WriteTxn {
             txn,
             _turn: turn,
             content_changed: Default::default(),
+            changes: Default::default(),
             commits: content::LocalCommits::of(db),
         }
     }
@@ -69,12 +74,27 @@ impl WriteTxn {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// Commits; after a content change, this process's cached stamps are stale
-    /// from now on (even if the commit reports an error: it may have landed).
+    /// The change log entries this transaction holds.
+    pub(crate) fn log(&self) -> std::sync::MutexGuard<'_, changes::Pending> {
+        self.changes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Commits; a content change first seals its change log batch (numbered in
+    /// commit order, the content version bumped: `changes::seal`), and after it
+    /// this process's cached stamps are stale (even if the commit reports an
+    /// error: it may have landed).
     pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
         let changed = self
             .content_changed
             .load(std::sync::atomic::Ordering::SeqCst);
+        debug_assert_eq!(
+            changed,
+            !self.log().is_empty(),
+            "a content write logs its changes (services::changes::record), and only a content write does"
+        );
+        if changed {
+            changes::seal(&self).await?;
+        }
         let done = self.txn.commit().await;
         if changed {
             self.commits.committed();

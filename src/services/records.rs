@@ -7,7 +7,8 @@
 //! values, check the result by the import rules (`services::lines`), write it
 //! only if the row is still at the version the caller saw (a conditional
 //! `UPDATE ... WHERE version = ?`, so of concurrent changes exactly one wins),
-//! record before and after in the audit log and bump the content version. A
+//! record before and after in the audit log and append the change to the
+//! change log (`services::changes`; its seal bumps the content version). A
 //! refused write returns before anything is written, or rolls back.
 
 use std::future::Future;
@@ -22,6 +23,7 @@ use serde_json::{Map, Value};
 
 use std::sync::Arc;
 
+use super::changes::{self, Cause, Entry, Op as ChangeOp};
 use super::resolve::Resolver;
 use crate::auth::Actor;
 use crate::domain::{FieldError, Role};
@@ -48,8 +50,38 @@ pub trait Record: Sized + Send + Sync {
     /// Its import-format line: what a create sends, what a patch is applied to.
     type Line: DeserializeOwned + Send;
 
+    fn id(&self) -> i32;
     fn slug(&self) -> &str;
     fn version(&self) -> i32;
+
+    /// May the anonymous public see it now (`services::changes`, D3)? Yes,
+    /// unless the kind has drafts.
+    fn publicity(&self) -> bool {
+        true
+    }
+
+    /// The `touch` entries of the other records whose representation a write
+    /// changes because they embed this one's slug or name (`services::changes`,
+    /// D4): `before` and `after` the write (`after` is `None` for a delete,
+    /// asked before it). None by default.
+    fn touches(
+        db: &DatabaseTransaction,
+        before: Option<&Self>,
+        after: Option<&Self>,
+    ) -> impl Future<Output = AppResult<Vec<Entry>>> + Send {
+        let _ = (db, before, after);
+        std::future::ready(Ok(vec![]))
+    }
+
+    /// What its change log entries say it refers to (articles: outlet,
+    /// experts, topics by id).
+    fn refs(
+        &self,
+        db: &DatabaseTransaction,
+    ) -> impl Future<Output = AppResult<Option<String>>> + Send {
+        let _ = db;
+        std::future::ready(Ok(None))
+    }
 
     /// The record with this slug, if `actor` may see it (the kind's visibility
     /// rule: a record the caller may not see is as absent as a missing one, so
@@ -213,17 +245,40 @@ async fn names_in<R: Record>(
     }
 }
 
+/// The change log entry of a write to `r` (after it; before it for a delete).
+async fn entry_of<R: Record>(
+    db: &DatabaseTransaction,
+    r: &R,
+    op: ChangeOp,
+    was_public: bool,
+    is_public: bool,
+) -> AppResult<Entry> {
+    Ok(Entry {
+        kind: R::KIND,
+        object_id: r.id(),
+        slug: r.slug().to_owned(),
+        op,
+        version: r.version(),
+        was_public,
+        is_public,
+        refs: r.refs(db).await?,
+    })
+}
+
+/// Audits the write, logs its change (and what it touched) and commits.
 async fn finish(
     txn: super::WriteTxn,
     actor: &Actor,
     action: &str,
-    kind: &str,
-    slug: &str,
     before: Option<Value>,
     after: Option<Value>,
+    change: Entry,
+    touched: Vec<Entry>,
 ) -> AppResult<()> {
-    super::audit::record(&*txn, actor, action, kind, Some(slug.into()), before, after).await?;
-    super::content::bump(&txn).await?;
+    let slug = Some(change.slug.clone());
+    super::audit::record(&*txn, actor, action, change.kind, slug, before, after).await?;
+    let entries = std::iter::once(change).chain(touched);
+    changes::record(&txn, Cause::Write, actor, entries).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -243,15 +298,16 @@ pub async fn create<R: Record>(
     let created = with_unknown(&unknown, R::save(&txn, actor, &names, line, None).await)?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("insert returned no row")))?;
     let after = created.to_line(&txn).await?;
-    let slug = created.slug().to_owned();
+    let change = entry_of(&txn, &created, ChangeOp::Create, false, created.publicity()).await?;
+    let touched = R::touches(&txn, None, Some(&created)).await?;
     finish(
         txn,
         actor,
         "create",
-        R::KIND,
-        &slug,
         None,
         Some(Value::Object(after)),
+        change,
+        touched,
     )
     .await?;
     Ok(created)
@@ -266,11 +322,11 @@ pub async fn update<R: Record>(
     expected: &Expected,
     patch: Map<String, Value>,
 ) -> AppResult<R> {
-    change::<R>(db, actor, slug, expected, patch, false).await
+    change::<R>(db, actor, slug, expected, patch, ChangeOp::Update).await
 }
 
-/// `update`, for editors only when `editors_only` (publishing): that is
-/// checked after the lookup, so a record the caller may not see is a 404
+/// `update` as `op`; publishing and unpublishing are for editors only: that
+/// is checked after the lookup, so a record the caller may not see is a 404
 /// whatever the caller's role.
 async fn change<R: Record>(
     db: &DatabaseConnection,
@@ -278,8 +334,9 @@ async fn change<R: Record>(
     slug: &str,
     expected: &Expected,
     patch: Map<String, Value>,
-    editors_only: bool,
+    op: ChangeOp,
 ) -> AppResult<R> {
+    let editors_only = op != ChangeOp::Update;
     actor.require(Role::Contributor)?;
     let mut patch = patch;
     let unknown = take_unknown::<R>(&mut patch);
@@ -294,6 +351,7 @@ async fn change<R: Record>(
     expected.check(&before)?;
     let mut values = before.to_line(&txn).await?;
     let before_json = Value::Object(values.clone());
+    let was_public = before.publicity();
     for (k, v) in patch {
         values.insert(k, v);
     }
@@ -307,15 +365,16 @@ async fn change<R: Record>(
     )?
     .ok_or_else(|| stale::<R>(before.version(), before.version() + 1))?;
     let after_json = after.to_line(&txn).await?;
-    let slug = after.slug().to_owned();
+    let change = entry_of(&txn, &after, op, was_public, after.publicity()).await?;
+    let touched = R::touches(&txn, Some(&before), Some(&after)).await?;
     finish(
         txn,
         actor,
         "update",
-        R::KIND,
-        &slug,
         Some(before_json),
         Some(Value::Object(after_json)),
+        change,
+        touched,
     )
     .await?;
     Ok(after)
@@ -336,6 +395,8 @@ pub async fn delete<R: Record>(
     R::authorize(actor, Op::Delete, Some(&before))?;
     expected.check(&before)?;
     let before_json = before.to_line(&txn).await?;
+    let change = entry_of(&txn, &before, ChangeOp::Delete, before.publicity(), false).await?;
+    let touched = R::touches(&txn, Some(&before), None).await?;
     if !before.remove(&txn).await? {
         return Err(stale::<R>(before.version(), before.version() + 1));
     }
@@ -343,10 +404,10 @@ pub async fn delete<R: Record>(
         txn,
         actor,
         "delete",
-        R::KIND,
-        slug,
         Some(Value::Object(before_json)),
         None,
+        change,
+        touched,
     )
     .await
 }
@@ -361,7 +422,12 @@ pub async fn set_status<R: Record>(
 ) -> AppResult<R> {
     let mut patch = Map::new();
     patch.insert("status".into(), status.as_str().into());
-    change::<R>(db, actor, slug, expected, patch, true).await
+    let op = if status == crate::domain::ArticleStatus::Published {
+        ChangeOp::Publish
+    } else {
+        ChangeOp::Unpublish
+    };
+    change::<R>(db, actor, slug, expected, patch, op).await
 }
 
 /// The columns every versioned table has.

@@ -288,6 +288,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         read_database_url: None,
         search_index_dir: None,
         no_search_index: false,
+        change_retention: std::time::Duration::from_secs(90 * 86_400),
         panic_route: false,
     }
 }

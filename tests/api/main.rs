@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod backup;
+mod changes;
 mod contract;
 mod demo;
 mod edge;

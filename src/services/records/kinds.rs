@@ -8,8 +8,11 @@ use serde_json::{Map, Value, json};
 use super::{Op, Record, Versioned, delete_if, slug_free, store};
 use crate::auth::Actor;
 use crate::domain::{ArticleStatus, FieldError, Role, Slug, SourceUrl};
-use crate::entities::{article, article_expert, article_topic, event, expert, outlet, site, topic};
+use crate::entities::{
+    article, article_expert, article_topic, event, expert, expert_topic, outlet, site, topic,
+};
 use crate::error::{AppError, AppResult};
+use crate::services::changes::{Entry, Op as ChangeOp};
 use crate::services::lines::{
     ArticleLine, EventLine, ExpertLine, OutletLine, SiteLine, TopicLine, ValidArticle,
     validate_article, validate_event, validate_expert, validate_outlet, validate_site,
@@ -17,7 +20,7 @@ use crate::services::lines::{
 };
 use crate::services::resolve::Resolver;
 use crate::services::slugs;
-use crate::services::{articles, events, experts, outlets, search};
+use crate::services::{articles, changes, events, experts, outlets, search};
 
 fn object(v: Value) -> Map<String, Value> {
     match v {
@@ -45,6 +48,78 @@ async fn reindex(db: &DatabaseTransaction, ids: Vec<i32>) -> AppResult<()> {
         search::index_articles(db, chunk).await?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- touches (D4)
+
+/// The `touch` entry of a record another write changed the representation of.
+fn touch_of<R: Record>(r: &R) -> Entry {
+    let public = r.publicity();
+    Entry {
+        kind: R::KIND,
+        object_id: r.id(),
+        slug: r.slug().to_owned(),
+        op: ChangeOp::Touch,
+        version: r.version(),
+        was_public: public,
+        is_public: public,
+        refs: None,
+    }
+}
+
+/// The `touch` entries of the articles with these ids.
+async fn touch_articles(db: &DatabaseTransaction, ids: &[i32]) -> AppResult<Vec<Entry>> {
+    use sea_orm::QuerySelect;
+    type Row = (
+        i32,
+        String,
+        i32,
+        String,
+        Option<chrono::DateTime<chrono::Utc>>,
+    );
+    let now = crate::services::now();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<Row> = article::Entity::find()
+            .select_only()
+            .columns([
+                article::Column::Id,
+                article::Column::Slug,
+                article::Column::Version,
+                article::Column::Status,
+                article::Column::PublishAt,
+            ])
+            .filter(article::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, slug, version, status, publish_at)| {
+                    let public = changes::article_public(&status, publish_at, now);
+                    Entry {
+                        kind: "article",
+                        object_id: id,
+                        slug,
+                        op: ChangeOp::Touch,
+                        version,
+                        was_public: public,
+                        is_public: public,
+                        refs: None,
+                    }
+                }),
+        );
+    }
+    Ok(out)
+}
+
+/// The `touch` entries of the outlets with these ids.
+async fn touch_outlets(db: &DatabaseTransaction, ids: &[i32]) -> AppResult<Vec<Entry>> {
+    Ok(outlets::by_ids(db, ids)
+        .await?
+        .iter()
+        .map(touch_of)
+        .collect())
 }
 
 macro_rules! versioned {
@@ -194,11 +269,43 @@ impl Record for article::Model {
     const FIELDS: &'static [&'static str] = ArticleLine::FIELDS;
     type Line = ArticleLine;
 
+    fn id(&self) -> i32 {
+        self.id
+    }
     fn slug(&self) -> &str {
         &self.slug
     }
     fn version(&self) -> i32 {
         self.version
+    }
+
+    fn publicity(&self) -> bool {
+        changes::article_public(&self.status, self.publish_at, crate::services::now())
+    }
+
+    async fn refs(&self, db: &DatabaseTransaction) -> AppResult<Option<String>> {
+        use sea_orm::{QueryOrder, QuerySelect};
+        let experts: Vec<i32> = article_expert::Entity::find()
+            .select_only()
+            .column(article_expert::Column::ExpertId)
+            .filter(article_expert::Column::ArticleId.eq(self.id))
+            .order_by_asc(article_expert::Column::Position)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let topics: Vec<i32> = article_topic::Entity::find()
+            .select_only()
+            .column(article_topic::Column::TopicId)
+            .filter(article_topic::Column::ArticleId.eq(self.id))
+            .order_by_asc(article_topic::Column::TopicId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        Ok(Some(changes::article_refs(
+            self.outlet_id,
+            &experts,
+            &topics,
+        )))
     }
 
     async fn find(db: &DatabaseTransaction, actor: &Actor, slug: &str) -> AppResult<Option<Self>> {
@@ -305,6 +412,9 @@ impl Record for expert::Model {
     const FIELDS: &'static [&'static str] = ExpertLine::FIELDS;
     type Line = ExpertLine;
 
+    fn id(&self) -> i32 {
+        self.id
+    }
     fn slug(&self) -> &str {
         &self.slug
     }
@@ -362,6 +472,20 @@ impl Record for expert::Model {
         Ok(Some(saved))
     }
 
+    /// A new slug or name changes the articles that embed the expert.
+    async fn touches(
+        db: &DatabaseTransaction,
+        before: Option<&Self>,
+        after: Option<&Self>,
+    ) -> AppResult<Vec<Entry>> {
+        match (before, after) {
+            (Some(b), Some(a)) if b.slug != a.slug || b.name != a.name => {
+                touch_articles(db, &articles_of_expert(db, a.id).await?).await
+            }
+            _ => Ok(vec![]),
+        }
+    }
+
     /// Refused while articles mention the expert: deleting would silently take
     /// the expert off them.
     async fn remove(&self, db: &DatabaseTransaction) -> AppResult<bool> {
@@ -393,6 +517,9 @@ impl Record for outlet::Model {
     const FIELDS: &'static [&'static str] = OutletLine::FIELDS;
     type Line = OutletLine;
 
+    fn id(&self) -> i32 {
+        self.id
+    }
     fn slug(&self) -> &str {
         &self.slug
     }
@@ -446,6 +573,40 @@ impl Record for outlet::Model {
             reindex(db, articles_of_outlet(db, o.id).await?).await?;
         }
         Ok(saved)
+    }
+
+    /// A new slug or name changes the articles that embed the outlet, its
+    /// children and its parent (which lists it); a new, moved or deleted
+    /// outlet changes its old and new parents.
+    async fn touches(
+        db: &DatabaseTransaction,
+        before: Option<&Self>,
+        after: Option<&Self>,
+    ) -> AppResult<Vec<Entry>> {
+        let mut parents: Vec<i32> = before
+            .and_then(|o| o.parent_id)
+            .into_iter()
+            .chain(after.and_then(|o| o.parent_id))
+            .collect();
+        let mut out = Vec::new();
+        if let (Some(b), Some(a)) = (before, after) {
+            if b.parent_id == a.parent_id && b.slug == a.slug && b.name == a.name {
+                return Ok(out);
+            }
+            if b.slug != a.slug || b.name != a.name {
+                out = touch_articles(db, &articles_of_outlet(db, a.id).await?).await?;
+                out.extend(
+                    outlets::children_of(db, &[a.id])
+                        .await?
+                        .iter()
+                        .map(touch_of),
+                );
+            }
+        }
+        parents.sort_unstable();
+        parents.dedup();
+        out.extend(touch_outlets(db, &parents).await?);
+        Ok(out)
     }
 
     /// Refused while articles cite the outlet or outlets sit under it.
@@ -503,6 +664,9 @@ impl Record for topic::Model {
     const USES_NAMES: bool = false;
     type Line = TopicLine;
 
+    fn id(&self) -> i32 {
+        self.id
+    }
     fn slug(&self) -> &str {
         &self.slug
     }
@@ -539,6 +703,42 @@ impl Record for topic::Model {
         store::<topic::Entity>(db, am, existing.map(|x| (x.id, x.version))).await
     }
 
+    /// A new slug or name, or its deletion, changes the articles and experts
+    /// tagged with it (asked before the deletion, while they still are).
+    async fn touches(
+        db: &DatabaseTransaction,
+        before: Option<&Self>,
+        after: Option<&Self>,
+    ) -> AppResult<Vec<Entry>> {
+        use sea_orm::QuerySelect;
+        let Some(b) = before else {
+            return Ok(vec![]);
+        };
+        if after.is_some_and(|a| a.slug == b.slug && a.name == b.name) {
+            return Ok(vec![]);
+        }
+        let tagged: Vec<i32> = article_topic::Entity::find()
+            .select_only()
+            .column(article_topic::Column::ArticleId)
+            .filter(article_topic::Column::TopicId.eq(b.id))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut out = touch_articles(db, &tagged).await?;
+        let experts: Vec<i32> = expert_topic::Entity::find()
+            .select_only()
+            .column(expert_topic::Column::ExpertId)
+            .filter(expert_topic::Column::TopicId.eq(b.id))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for chunk in experts.chunks(500) {
+            let found = crate::services::by_ids(db, expert::Entity::find(), chunk).await?;
+            out.extend(found.iter().map(touch_of));
+        }
+        Ok(out)
+    }
+
     /// Deleting a topic takes it off the articles and experts tagged with it.
     async fn remove(&self, db: &DatabaseTransaction) -> AppResult<bool> {
         delete_if::<topic::Entity>(db, self.id, self.version).await
@@ -553,11 +753,18 @@ impl Record for event::Model {
     const USES_NAMES: bool = false;
     type Line = EventLine;
 
+    fn id(&self) -> i32 {
+        self.id
+    }
     fn slug(&self) -> &str {
         &self.slug
     }
     fn version(&self) -> i32 {
         self.version
+    }
+
+    fn publicity(&self) -> bool {
+        changes::event_public(&self.status)
     }
 
     async fn find(db: &DatabaseTransaction, actor: &Actor, slug: &str) -> AppResult<Option<Self>> {
@@ -613,6 +820,9 @@ impl Record for site::Model {
     const USES_NAMES: bool = false;
     type Line = SiteLine;
 
+    fn id(&self) -> i32 {
+        self.id
+    }
     fn slug(&self) -> &str {
         "site"
     }
