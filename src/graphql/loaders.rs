@@ -17,46 +17,6 @@ type LoadResult<V> = Result<HashMap<i32, V>, Arc<AppError>>;
 
 /// Loads outlets by id.
 pub struct OutletById(DatabaseConnection);
-/// Loads the first page of an expert's articles (newest first), by expert id
-/// and page size, with the outlets the page names.
-pub struct FirstArticlesOfExpert(DatabaseConnection, Actor);
-
-/// A page of one expert's articles and the outlets they name.
-#[derive(Clone)]
-pub struct ExpertPage {
-    pub page: crate::domain::Page<article::Model>,
-    pub outlets: Vec<outlet::Model>,
-}
-
-impl Loader<(i32, u64)> for FirstArticlesOfExpert {
-    type Value = ExpertPage;
-    type Error = Arc<AppError>;
-    /// One statement per page size asked for (in practice one).
-    async fn load(
-        &self,
-        keys: &[(i32, u64)],
-    ) -> Result<HashMap<(i32, u64), ExpertPage>, Arc<AppError>> {
-        let mut sizes: Vec<u64> = keys.iter().map(|k| k.1).collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        let mut out = HashMap::new();
-        for limit in sizes {
-            let experts: Vec<i32> = keys.iter().filter(|k| k.1 == limit).map(|k| k.0).collect();
-            let page = crate::domain::PageRequest {
-                limit,
-                ..Default::default()
-            };
-            let (pages, outlets) =
-                services::articles::first_pages_of_experts(&self.0, &self.1, &experts, &page)
-                    .await?;
-            out.extend(pages.into_iter().map(|(e, page)| {
-                let outlets = outlets.clone();
-                ((e, limit), ExpertPage { page, outlets })
-            }));
-        }
-        Ok(out)
-    }
-}
 /// Loads an article's experts, in order, by article id.
 pub struct ExpertsOfArticle(DatabaseConnection);
 /// Loads an article's topics by article id.
@@ -160,7 +120,6 @@ pub struct Loaders {
     pub mention_count: DataLoader<MentionCount, HashMapCache>,
     pub latest_mention: DataLoader<LatestMention, HashMapCache>,
     pub children: DataLoader<ChildrenOf, HashMapCache>,
-    pub first_articles_of_expert: DataLoader<FirstArticlesOfExpert, HashMapCache>,
 }
 
 fn cached<T: Loader<i32>>(loader: T) -> DataLoader<T, HashMapCache> {
@@ -177,11 +136,6 @@ impl Loaders {
             mention_count: cached(MentionCount(db.clone(), actor.clone())),
             latest_mention: cached(LatestMention(db.clone(), actor.clone())),
             children: cached(ChildrenOf(db.clone())),
-            first_articles_of_expert: DataLoader::with_cache(
-                FirstArticlesOfExpert(db.clone(), actor.clone()),
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
         }
     }
 }

@@ -263,27 +263,9 @@ impl Expert {
         filter: Option<ArticleFilterInput>,
         order_by: Option<ArticleOrder>,
     ) -> Result<Conn<Article>> {
-        let plain = filter.is_none()
-            && after.is_none()
-            && last.is_none()
-            && before.is_none()
-            && order_by.is_none_or(|o| o == ArticleOrder::Newest);
         let mut f = filter.unwrap_or_default().into_domain()?;
         f.expert =
             Some(Slug::parse(&self.slug).map_err(|m| gql_error(AppError::invalid("slug", m)))?);
-        if plain {
-            // The first page of every expert on the page in one statement.
-            let page = page_args(first, None, None, None)?;
-            let l = ctx.data::<Loaders>()?;
-            let found = l
-                .first_articles_of_expert
-                .load_one((self.id, page.limit))
-                .await
-                .map_err(loader_error)?;
-            if let Some(v) = found {
-                return articles_connection(ctx, v.page, Some(v.outlets), f).await;
-            }
-        }
         list_articles(ctx, first, after, last, before, f, order_by).await
     }
     /// How many published mentions feature this expert.
