@@ -31,6 +31,10 @@ pub enum AppError {
     /// A change must say which version it is based on (`If-Match`).
     #[error("{0}")]
     PreconditionRequired(String),
+    /// A sync token the change log can no longer answer (pruned past it, or
+    /// from another database or an older copy of this one): resync.
+    #[error("{0}")]
+    SyncTokenExpired(String),
     #[error("authentication required")]
     Unauthenticated,
     #[error("{0}")]
@@ -75,6 +79,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::Conflict(_) | Self::Stale(_) => "CONFLICT",
             Self::PreconditionRequired(_) => "PRECONDITION_REQUIRED",
+            Self::SyncTokenExpired(_) => "SYNC_TOKEN_EXPIRED",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::TooManyRequests { .. } => "RATE_LIMITED",

@@ -196,6 +196,8 @@ impl Application {
             stamps.clone(),
             db.conn.clone(),
         ));
+        // Scheduled publications are logged as they come due.
+        tokio::spawn(crate::services::changes::run_scheduler(db.conn.clone()));
         // The relevance index is built in the background; the database ranks
         // searches until it is ready.
         let search = if args.no_search_index {
@@ -252,7 +254,10 @@ impl Application {
         let pruned = std::sync::Arc::downgrade(&state.clone().into_inner());
         let change_retention = args.change_retention;
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            // The first round waits a period too: at start there is nothing to
+            // prune, and its statements would land amid the first requests.
+            let period = std::time::Duration::from_secs(60);
+            let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 every.tick().await;
                 let Some(state) = pruned.upgrade() else { break };

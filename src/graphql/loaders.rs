@@ -151,6 +151,7 @@ pub(crate) fn loader_error(e: Arc<AppError>) -> async_graphql::Error {
         AppError::Conflict(m) => AppError::Conflict(m.clone()),
         AppError::Stale(m) => AppError::Stale(m.clone()),
         AppError::PreconditionRequired(m) => AppError::PreconditionRequired(m.clone()),
+        AppError::SyncTokenExpired(m) => AppError::SyncTokenExpired(m.clone()),
         AppError::Unauthenticated => AppError::Unauthenticated,
         AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
         AppError::TooManyRequests {

@@ -3,6 +3,7 @@
 //! go through per-request DataLoaders (`loaders.rs`) so a page costs a constant
 //! number of SQL statements.
 
+mod changes;
 mod connection;
 mod loaders;
 mod mutation;
@@ -123,6 +124,20 @@ pub(crate) fn gql_error(e: AppError) -> async_graphql::Error {
 /// A Relay global ID: `base64url("Type:id")`.
 pub fn global_id(kind: &str, id: i32) -> async_graphql::ID {
     async_graphql::ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{id}")))
+}
+
+/// The global ID of the object of a change log kind (`article`, ...; none
+/// for the site, which has no ID).
+pub fn kind_id(kind: &str, id: i32) -> Option<async_graphql::ID> {
+    let name = match kind {
+        "article" => "Article",
+        "expert" => "Expert",
+        "outlet" => "Outlet",
+        "topic" => "Topic",
+        "event" => "Event",
+        _ => return None,
+    };
+    Some(global_id(name, id))
 }
 
 /// The `id` of each kind of node, for the entity models that are GraphQL

@@ -199,6 +199,38 @@ impl Query {
         ))
     }
 
+    /// The change log after the token `after`, in commit order: how a mirror
+    /// catches up (see `GET /api/v1/changes`). Without `after`, an empty page
+    /// whose `pageInfo.endCursor` is the head: where a mirror starts before it
+    /// copies the lists. `first` counts entries of the log read (1 to 1000),
+    /// including those the caller may not see. A token the log can no longer
+    /// answer is an error with code `SYNC_TOKEN_EXPIRED`: copy the lists again.
+    #[graphql(
+        complexity = "super::connection::connection_cost(Some(first), None, child_complexity)"
+    )]
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        #[graphql(default = 100)] first: i32,
+    ) -> Result<super::changes::ChangeConnection> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let max = services::sync::MAX_LIMIT;
+        let limit = u64::try_from(first)
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                gql_error(AppError::invalid(
+                    "first",
+                    format!("must be from 1 to {max}"),
+                ))
+            })?;
+        let page = services::sync::page(&rc.db, &rc.actor, after.as_deref(), limit)
+            .await
+            .map_err(gql_error)?;
+        Ok(page.into())
+    }
+
     /// Every write, newest first (administrators only).
     #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
     async fn audit_log(

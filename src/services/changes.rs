@@ -149,6 +149,9 @@ pub struct Entry {
     /// Articles: `{"o":outlet,"e":[experts],"t":[topics]}` by id, after the
     /// write (before it for a delete), for filters.
     pub refs: Option<String>,
+    /// Articles left published with a `publish_at` still to come: when the
+    /// public will see them ([`announce_due`] logs it then).
+    pub due: Option<DateTime<Utc>>,
 }
 
 /// An article's `refs`.
@@ -161,6 +164,16 @@ pub fn article_refs(outlet: Option<i32>, experts: &[i32], topics: &[i32]) -> Str
 pub fn article_public(status: &str, publish_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     status == crate::domain::ArticleStatus::Published.as_str()
         && publish_at.is_none_or(|t| t <= now)
+}
+
+/// When an article with this status and `publish_at` becomes public, if that
+/// is still to come after `now`: published, with a `publish_at` ahead.
+pub fn article_due(
+    status: &str,
+    publish_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    publish_at.filter(|t| status == crate::domain::ArticleStatus::Published.as_str() && *t > now)
 }
 
 /// Is an event with this status public? The rule of `events::scoped`.
@@ -179,6 +192,9 @@ pub(crate) struct Pending {
     written: i32,
     /// Entries not written yet (fewer than `CHUNK`).
     buffer: Vec<Entry>,
+    /// Whether a scheduled publication was written (the scheduler is told
+    /// after the commit).
+    pub(crate) scheduled: bool,
 }
 
 impl Pending {
@@ -216,7 +232,7 @@ pub(crate) async fn record(
 
 /// Writes the queued entries (opening the batch row first if need be).
 async fn flush(txn: &WriteTxn) -> Result<(), DbErr> {
-    let (batch, header, first_ord, entries) = {
+    let (batch, header, first_ord, mut entries) = {
         let mut p = txn.log();
         let entries = std::mem::take(&mut p.buffer);
         let first = p.written + 1;
@@ -225,6 +241,9 @@ async fn flush(txn: &WriteTxn) -> Result<(), DbErr> {
     };
     if entries.is_empty() {
         return Ok(());
+    }
+    if schedule(txn, &mut entries).await? {
+        txn.log().scheduled = true;
     }
     let batch = match batch {
         Some(b) => b,
@@ -267,6 +286,173 @@ async fn flush(txn: &WriteTxn) -> Result<(), DbErr> {
         txn.execute(&stmt).await?;
     }
     Ok(())
+}
+
+#[derive(DeriveIden)]
+enum ChangeDue {
+    Table,
+    Kind,
+    ObjectId,
+    DueAt,
+}
+
+/// Is this an entry of an article write (not a touch)? Those keep
+/// `change_due` in step.
+fn article_write(e: &Entry) -> bool {
+    e.kind == "article" && e.op != Op::Touch
+}
+
+/// Keeps `change_due` in step with the article writes among `entries` (D3):
+/// a write to an article takes its pending row. A row already due that the
+/// scheduler has not announced yet is claimed by the write, whose entry then
+/// says the public did not see the article before: the public learns of the
+/// publication once, from whichever logs it first. An article left published
+/// with its `publish_at` ahead gets a row. Whether one was written.
+async fn schedule(txn: &WriteTxn, entries: &mut [Entry]) -> Result<bool, DbErr> {
+    let now = super::now();
+    let written: Vec<i32> = entries
+        .iter()
+        .filter(|e| article_write(e) && e.op != Op::Create)
+        .map(|e| e.object_id)
+        .collect();
+    if !written.is_empty() {
+        let stmt = Query::delete()
+            .from_table(ChangeDue::Table)
+            .and_where(Expr::col(ChangeDue::Kind).eq("article"))
+            .and_where(Expr::col(ChangeDue::ObjectId).is_in(written))
+            .returning(Query::returning().columns([ChangeDue::ObjectId, ChangeDue::DueAt]))
+            .to_owned();
+        for row in txn.query_all(&stmt).await? {
+            let id: i32 = row.try_get_by_index(0)?;
+            let due: DateTime<Utc> = row.try_get_by_index(1)?;
+            if due <= now
+                && let Some(e) = entries
+                    .iter_mut()
+                    .find(|e| article_write(e) && e.object_id == id)
+            {
+                e.was_public = false;
+            }
+        }
+    }
+    let due: Vec<(i32, DateTime<Utc>)> = entries
+        .iter()
+        .filter(|e| article_write(e) && e.op != Op::Delete)
+        .filter_map(|e| Some((e.object_id, e.due?)))
+        .collect();
+    for chunk in due.chunks(CHUNK) {
+        let mut stmt = Query::insert();
+        stmt.into_table(ChangeDue::Table)
+            .columns([ChangeDue::Kind, ChangeDue::ObjectId, ChangeDue::DueAt])
+            .on_conflict(
+                OnConflict::columns([ChangeDue::Kind, ChangeDue::ObjectId])
+                    .update_column(ChangeDue::DueAt)
+                    .to_owned(),
+            );
+        for (id, at) in chunk {
+            stmt.values_panic(["article".into(), (*id).into(), (*at).into()]);
+        }
+        txn.execute(&stmt).await?;
+    }
+    Ok(!due.is_empty())
+}
+
+/// How many due publications one transaction of [`announce_due`] logs at most.
+const DUE_CHUNK: u64 = 500;
+
+/// Logs the scheduled publications that have come due, as `publish` entries
+/// (cause `schedule`, actor `system`) that the public sees as the articles
+/// becoming visible, each exactly once: the rows are taken with a `DELETE ...
+/// RETURNING`, so of two nodes (or a node and a write claiming the row) only
+/// one gets each. Returns how many were logged.
+pub async fn announce_due(db: &DatabaseConnection) -> AppResult<u64> {
+    use super::records::{Record, entry_of};
+    use crate::entities::article;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut announced = 0;
+    loop {
+        let now = super::now();
+        let txn = super::begin_write(db).await?;
+        let due = Query::select()
+            .column(ChangeDue::ObjectId)
+            .from(ChangeDue::Table)
+            .and_where(Expr::col(ChangeDue::Kind).eq("article"))
+            .and_where(Expr::col(ChangeDue::DueAt).lte(now))
+            .order_by(ChangeDue::DueAt, Order::Asc)
+            .limit(DUE_CHUNK)
+            .to_owned();
+        let take = Query::delete()
+            .from_table(ChangeDue::Table)
+            .and_where(Expr::col(ChangeDue::Kind).eq("article"))
+            .and_where(Expr::col(ChangeDue::ObjectId).in_subquery(due))
+            .returning_col(ChangeDue::ObjectId)
+            .to_owned();
+        let ids = txn
+            .query_all(&take)
+            .await?
+            .iter()
+            .map(|r| r.try_get_by_index::<i32>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        if ids.is_empty() {
+            txn.rollback().await?;
+            return Ok(announced);
+        }
+        let articles = article::Entity::find()
+            .filter(article::Column::Id.is_in(ids))
+            .all(&*txn)
+            .await?;
+        let mut entries = Vec::with_capacity(articles.len());
+        // One that is no longer public was changed since; that write logged it.
+        for a in articles.iter().filter(|a| a.publicity()) {
+            entries.push(entry_of(&txn, a, Op::Publish, false, true).await?);
+        }
+        announced += entries.len() as u64;
+        record(&txn, Cause::Schedule, &Actor::System, entries).await?;
+        txn.commit().await?;
+    }
+}
+
+/// When the next scheduled publication comes due, if any is pending.
+pub async fn next_due(db: &impl ConnectionTrait) -> AppResult<Option<DateTime<Utc>>> {
+    let stmt = Query::select()
+        .expr(Expr::col(ChangeDue::DueAt).min())
+        .from(ChangeDue::Table)
+        .to_owned();
+    Ok(match db.query_one(&stmt).await? {
+        Some(row) => row.try_get_by_index::<Option<DateTime<Utc>>>(0)?,
+        None => None,
+    })
+}
+
+/// The longest the scheduler sleeps without looking at `change_due` again
+/// (for publications scheduled by other processes, e.g. a CLI import).
+const SCHEDULER_POLL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Announces scheduled publications as they come due ([`announce_due`]), for
+/// as long as the server runs: sleeps until the next one, or until this
+/// process commits a new one, or [`SCHEDULER_POLL`].
+pub async fn run_scheduler(db: DatabaseConnection) {
+    let commits = super::content::LocalCommits::of(&db);
+    loop {
+        let next = match announce_due(&db).await {
+            Ok(_) => next_due(&db).await,
+            Err(e) => Err(e),
+        };
+        let wait = match next {
+            Ok(Some(at)) => (at - super::now())
+                .to_std()
+                .unwrap_or_default()
+                .min(SCHEDULER_POLL),
+            Ok(None) => SCHEDULER_POLL,
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduled publications were not announced; retrying");
+                std::time::Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = commits.next_scheduled() => {}
+        }
+    }
 }
 
 /// Inserts the transaction's batch row (not numbered yet); its id.

@@ -42,7 +42,14 @@ pub const MAX_AGE: Duration = Duration::from_secs(1);
 /// stale at once. Kept per database so that a process serving several (the
 /// tests) does not re-read one's stamp for another's writes.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct LocalCommits(Arc<AtomicU64>);
+pub(crate) struct LocalCommits(Arc<Commits>);
+
+#[derive(Debug, Default)]
+struct Commits {
+    count: AtomicU64,
+    /// A commit wrote a scheduled publication (`changes::announce_due` waits on it).
+    scheduled: tokio::sync::Notify,
+}
 
 impl LocalCommits {
     /// The counter of the database `db` is connected to.
@@ -77,11 +84,22 @@ impl LocalCommits {
 
     /// Called after a transaction that bumped the version committed (or may have).
     pub(crate) fn committed(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.0.count.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Called after a transaction that wrote a scheduled publication committed.
+    pub(crate) fn scheduled(&self) {
+        self.0.scheduled.notify_one();
+    }
+
+    /// Resolves after the next [`LocalCommits::scheduled`] (or at once if one
+    /// came since the last wait): for the one scheduler of the database.
+    pub(crate) async fn next_scheduled(&self) {
+        self.0.scheduled.notified().await;
     }
 
     fn get(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        self.0.count.load(Ordering::SeqCst)
     }
 }
 

@@ -120,8 +120,9 @@ struct PendingArticle {
     values: Vec<sea_orm::Value>,
     published_at: DateTime<Utc>,
     outlet_id: Option<i32>,
-    /// May the public see it (`services::changes`)?
+    /// May the public see it (`services::changes`)? If not yet, when?
     public: bool,
+    due: Option<DateTime<Utc>>,
     expert_ids: Vec<i32>,
     topic_ids: Vec<i32>,
 }
@@ -466,6 +467,7 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
             was_public: false,
             is_public,
             refs: None,
+            due: None,
         }])
         .await?;
         Ok(id)
@@ -503,6 +505,7 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
                 was_public: true,
                 is_public: true,
                 refs: None,
+                due: None,
             }))
             .await?;
         }
@@ -572,6 +575,7 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
         let id = self.next_article_id;
         self.next_article_id += 1;
         let public = changes::article_public(status.as_str(), publish_at, self.now);
+        let due = changes::article_due(status.as_str(), publish_at, self.now);
         let slug = slug
             .map(Slug::into_string)
             .ok_or_else(|| Slug::from_text(&title));
@@ -606,6 +610,7 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
             published_at,
             outlet_id,
             public,
+            due,
             expert_ids,
             topic_ids,
         });
@@ -734,6 +739,7 @@ impl<'a, C: ConnectionTrait> Importer<'a, C> {
             was_public: existing.is_some(),
             is_public: true,
             refs: None,
+            due: None,
         }])
         .await?;
         self.report.created.site += 1;
@@ -839,6 +845,7 @@ impl Inserts {
                 &p.expert_ids,
                 &p.topic_ids,
             )),
+            due: p.due,
         });
         p.values[1] = slug.into();
         self.articles

@@ -135,16 +135,8 @@ pub async fn record_mention(
         Some(serde_json::Value::Object(after)),
     )
     .await?;
-    let article = Entry {
-        kind: "article",
-        object_id: inserted.id,
-        slug: inserted.slug.clone(),
-        op: Op::Create,
-        version: inserted.version,
-        was_public: false,
-        is_public: inserted.publicity(),
-        refs: inserted.refs(&txn).await?,
-    };
+    let article =
+        super::records::entry_of(&txn, &inserted, Op::Create, false, inserted.publicity()).await?;
     created.push(article);
     changes::record(&txn, Cause::Mention, actor, created).await?;
     txn.commit().await?;
@@ -260,6 +252,7 @@ fn new_entry(kind: &'static str, object_id: i32, slug: String) -> Entry {
         was_public: false,
         is_public: true,
         refs: None,
+        due: None,
     }
 }
 

@@ -25,6 +25,7 @@ pub mod search_index;
 pub mod shared_store;
 pub mod site;
 pub mod slugs;
+pub mod sync;
 pub mod topics;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -95,9 +96,13 @@ impl WriteTxn {
         if changed {
             changes::seal(&self).await?;
         }
+        let scheduled = self.log().scheduled;
         let done = self.txn.commit().await;
         if changed {
             self.commits.committed();
+        }
+        if scheduled {
+            self.commits.scheduled();
         }
         done
     }

@@ -60,6 +60,12 @@ pub trait Record: Sized + Send + Sync {
         true
     }
 
+    /// When the public will see it, if that is still to come (a scheduled
+    /// publication, `services::changes::announce_due`). Never by default.
+    fn due(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        None
+    }
+
     /// The `touch` entries of the other records whose representation a write
     /// changes because they embed this one's slug or name (`services::changes`,
     /// D4): `before` and `after` the write (`after` is `None` for a delete,
@@ -246,7 +252,7 @@ async fn names_in<R: Record>(
 }
 
 /// The change log entry of a write to `r` (after it; before it for a delete).
-async fn entry_of<R: Record>(
+pub(crate) async fn entry_of<R: Record>(
     db: &DatabaseTransaction,
     r: &R,
     op: ChangeOp,
@@ -262,6 +268,7 @@ async fn entry_of<R: Record>(
         was_public,
         is_public,
         refs: r.refs(db).await?,
+        due: r.due(),
     })
 }
 

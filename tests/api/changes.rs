@@ -867,3 +867,149 @@ async fn touches(backend: Backend) {
         .concat()
     );
 }
+
+both!(
+    a_scheduled_publication_is_logged_once_when_it_comes_due,
+    scheduled
+);
+
+/// D3's scheduler: an article published with a `publish_at` ahead is logged
+/// hidden when written, then, with no other write, as a publication (cause
+/// `schedule`, actor `system`) once its time comes, exactly once; one
+/// rescheduled past the test or unpublished before its time is not.
+async fn scheduled(backend: Backend) {
+    let app = spawn(backend).await;
+    let editor = token_for(&app, "editor").await;
+    let mut log = Log::at_head(&app).await;
+    let due = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let at = due.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut slugs = vec![];
+    for title in ["Due Soon", "Due Later", "Due Never"] {
+        let body = json!({ "title": title, "published_at": "2026-01-02", "language": "en", "publish_at": at });
+        let body = post(&app, "/api/v1/articles", &editor, body).await;
+        slugs.push(body["data"]["slug"].as_str().unwrap().to_owned());
+    }
+    patch(
+        &app,
+        &format!("/api/v1/articles/{}", slugs[1]),
+        &editor,
+        json!({ "publish_at": "2099-01-01T00:00:00Z" }),
+    )
+    .await;
+    patch(
+        &app,
+        &format!("/api/v1/articles/{}", slugs[2]),
+        &editor,
+        json!({ "status": "draft" }),
+    )
+    .await;
+    let written = log.next().await;
+    assert_eq!(written.len(), 5, "{written:?}");
+    assert!(
+        written.iter().all(|(_, _, was, is)| !was && !is),
+        "{written:?}"
+    );
+
+    // Nothing before its time; then one publication, from the scheduler.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let announced = loop {
+        // Not `rows()`: the scheduler may commit between its two reads.
+        let rows = changes::read(&log.db, log.pos, 100).await.unwrap();
+        if !rows.is_empty() {
+            // Let anything else it would log land, then take it all.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            break log.rows().await;
+        }
+        assert!(std::time::Instant::now() < deadline, "not announced");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(chrono::Utc::now() >= due, "announced before its time");
+    assert_eq!(announced.len(), 1, "{announced:#?}");
+    let a = &announced[0];
+    assert_eq!(
+        (a.slug.as_str(), a.op.as_str(), a.was_public, a.is_public),
+        (slugs[0].as_str(), "publish", false, true)
+    );
+    assert_eq!((a.cause.as_str(), a.actor.as_str()), ("schedule", "system"));
+    // And once only.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(log.next().await, []);
+    // The public sees it.
+    let res = app
+        .client
+        .get(format!("{}/api/v1/articles/{}", app.addr, slugs[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+both!(
+    a_write_after_the_due_time_logs_the_publication_itself,
+    claimed
+);
+
+/// A publication that came due while no scheduler announced it (a node was
+/// down) is claimed by the next write to the article: its entry says the
+/// public did not see it before, so the public learns of it once, as a
+/// publication; the scheduler then has nothing left to announce.
+async fn claimed(backend: Backend) {
+    let app = spawn(backend).await;
+    let editor = token_for(&app, "editor").await;
+    let body = json!({ "title": "Came Due", "published_at": "2026-01-02", "language": "en" });
+    let body = post(&app, "/api/v1/articles", &editor, body).await;
+    let slug = body["data"]["slug"].as_str().unwrap().to_owned();
+    let id: i32 = {
+        let db = sea_orm::Database::connect(&app.db.url).await.unwrap();
+        let backend = db.get_database_backend();
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                format!("SELECT id FROM articles WHERE slug = {}", arg(backend, 1)),
+                [slug.clone().into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let id: i32 = row.try_get_by_index(0).unwrap();
+        // Its publication came due a minute ago and was never announced.
+        let past = chrono::Utc::now() - chrono::Duration::seconds(60);
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO change_due (kind, object_id, due_at) VALUES ('article', {}, {})",
+                arg(backend, 1),
+                arg(backend, 2)
+            ),
+            [id.into(), past.into()],
+        ))
+        .await
+        .unwrap();
+        id
+    };
+    let mut log = Log::at_head(&app).await;
+    patch(
+        &app,
+        &format!("/api/v1/articles/{slug}"),
+        &editor,
+        json!({ "title": "Came Due, Edited" }),
+    )
+    .await;
+    let rows = log.rows().await;
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].object_id, id);
+    assert_eq!(
+        (rows[0].op.as_str(), rows[0].was_public, rows[0].is_public),
+        ("update", false, true)
+    );
+    assert_eq!(changes::announce_due(&log.db).await.unwrap(), 0);
+    assert_eq!(log.next().await, []);
+}
+
+/// The `n`th statement argument in the dialect of `backend`.
+fn arg(backend: sea_orm::DbBackend, n: usize) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
+}

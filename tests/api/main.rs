@@ -26,5 +26,6 @@ mod roles;
 mod search_index;
 mod shared_store;
 mod slugs;
+mod sync;
 mod trust;
 mod writes;

@@ -32,6 +32,7 @@ pub(super) const TAGS: &[&str] = &[
     "topics",
     "site",
     "feeds",
+    "changes",
     "auth",
     "operations",
 ];
@@ -244,6 +245,7 @@ fn schemas() -> Schemas {
     add_input::<TopicLine>(&mut out);
     add_input::<SiteLine>(&mut out);
     add::<ImportReport>(&mut out);
+    add::<crate::http::rest::json::Change>(&mut out);
     add::<Problem<'static>>(&mut out);
     add::<crate::http::rest::accounts::NewUser>(&mut out);
     add::<crate::http::rest::accounts::UserPatch>(&mut out);

@@ -778,3 +778,35 @@ pub fn graphql_post() -> Operation {
         .answers(&[(429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
         .into()
 }
+
+/// `GET /api/v1/changes`
+pub fn list_changes() -> Operation {
+    Op::new("listChanges", &["changes"], "The change log after a sync token: how a mirror catches up.")
+        .describe("Without `since`: an empty page whose `meta.next` is the token of the head of the log,\n\
+            where a mirror starts before it copies the lists. With `since`: the entries after it, in\n\
+            commit order; apply each by (`kind`, `id`): `upsert` stores `data` (the object as it is now,\n\
+            in its list shape), `delete` drops it. Then call again with `since=meta.next` while\n\
+            `meta.more` is true. Anonymous callers see the public view: a draft's changes are left out\n\
+            (a page may hold fewer entries than `limit`, even none, and still have more), publishing\n\
+            is an upsert, unpublishing a delete. Editors and administrators see every change and who\n\
+            made it. A token the log can no longer answer (pruned past it, or from another database) is\n\
+            a 410: copy the lists again and take a new token.")
+        .parameter(json!({"name": "since", "in": "query", "description": "A sync token (`meta.next` of an earlier page).", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "limit", "in": "query", "description": "How many entries of the log to read (1 to 1000; default 100).", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}))
+        .answer(200, response("A page of the change log.", &["ETag", "Last-Modified", "Cache-Control", "Link"], json_content(json!({
+            "type": "object",
+            "required": ["data", "meta"],
+            "properties": {
+                "data": {"type": "array", "items": schema::<crate::http::rest::json::Change>()},
+                "meta": {"type": "object", "required": ["next", "more", "head", "limit"], "properties": {
+                    "next": {"type": "string", "description": "The token to call with next."},
+                    "more": {"type": "boolean", "description": "Whether more entries are there already."},
+                    "head": {"type": "string", "description": "The token of the head of the log."},
+                    "limit": {"type": "integer"},
+                }},
+            },
+        }))))
+        .answers(&[(304, "NotModified"), (400, "BadRequest"), (401, "Unauthorized")])
+        .answer(410, problem("The token is older than the log's retention, or from another database: copy the lists again (code `SYNC_TOKEN_EXPIRED`)."))
+        .into()
+}

@@ -484,3 +484,34 @@ pub async fn list_audit(req: HttpRequest, state: web::Data<AppState>) -> AppResu
     );
     Ok(res)
 }
+
+/// `GET /changes`: a page of the change log as the caller may see it
+/// (`services::sync`). Anonymous pages are public reads like any other: while
+/// nothing is written, polling at the head is a cache hit or a 304.
+pub async fn list_changes(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    use services::sync;
+    let mut p = Params::parse(req.query_string())?;
+    let since = p.str("since").map(str::to_owned);
+    let limit = p.count("limit", sync::DEFAULT_LIMIT, sync::MAX_LIMIT);
+    p.finish()?;
+    let actor = actor(&req, &state).await?;
+    let (actor, since, req) = (&actor, &since, &req);
+    conditional(req, &state, |db| async move {
+        let page = sync::page(db, actor, since.as_deref(), limit).await?;
+        let data = json::changes(db, page.entries, page.objects).await?;
+        let mut b = HttpResponse::Ok();
+        if page.more {
+            let qs = serde_urlencoded::to_string([
+                ("since", page.next.as_str()),
+                ("limit", &limit.to_string()),
+            ])
+            .unwrap_or_default();
+            b.insert_header(("link", format!("<{}?{}>; rel=\"next\"", req.path(), qs)));
+        }
+        Ok(b.json(json!({
+            "data": data,
+            "meta": { "next": page.next, "more": page.more, "head": page.head, "limit": limit },
+        })))
+    })
+    .await
+}

@@ -284,3 +284,101 @@ pub fn site(s: site::Model) -> Site {
         version: s.version,
     }
 }
+
+/// One entry of the change log as `GET /changes` shows it (`services::sync`).
+#[derive(Serialize, ToSchema)]
+pub struct Change {
+    /// Its position in the log: increasing, in commit order.
+    pub seq: i64,
+    /// `article`, `expert`, `outlet`, `topic`, `event` or `site`.
+    pub kind: String,
+    /// Global ID (the same as GraphQL's); null for the site.
+    pub id: Option<String>,
+    pub slug: String,
+    /// `upsert`: store `data` under (`kind`, `id`); `delete`: drop it.
+    pub op: String,
+    /// What happened, as the caller may know it: `article.published`,
+    /// `expert.updated`, `event.deleted`, ...
+    pub event: String,
+    /// The object's version after the change (before it, for a delete).
+    pub version: i32,
+    /// When the change was committed.
+    pub at: DateTime<Utc>,
+    /// Who made it (shown to editors and admins only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The object as it is now, in the shape of its list endpoint; null for a
+    /// delete.
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
+}
+
+/// Renders a page of changes, each kind's objects in one batch.
+pub async fn changes(
+    db: &impl ConnectionTrait,
+    entries: Vec<services::sync::SyncEntry>,
+    objects: services::sync::Objects,
+) -> AppResult<Vec<Change>> {
+    fn keyed<T: Serialize>(items: Vec<T>, ids: Vec<i32>) -> HashMap<i32, serde_json::Value> {
+        ids.into_iter()
+            .zip(items)
+            .map(|(id, v)| (id, serde_json::to_value(v).unwrap_or_default()))
+            .collect()
+    }
+    let services::sync::Objects {
+        articles: a,
+        experts: e,
+        outlets: o,
+        topics: t,
+        events: ev,
+        site: s,
+    } = objects;
+    let (a_ids, a): (Vec<i32>, Vec<_>) = a.into_iter().unzip();
+    let (e_ids, e): (Vec<i32>, Vec<_>) = e.into_iter().unzip();
+    let (o_ids, o): (Vec<i32>, Vec<_>) = o.into_iter().unzip();
+    let mut data: HashMap<(&str, i32), serde_json::Value> = HashMap::new();
+    for (kind, map) in [
+        ("article", keyed(articles(db, a, false).await?, a_ids)),
+        ("expert", keyed(experts(db, e).await?, e_ids)),
+        ("outlet", keyed(outlets(db, o).await?, o_ids)),
+        (
+            "topic",
+            t.into_iter()
+                .map(|(id, m)| (id, serde_json::to_value(topic(m)).unwrap_or_default()))
+                .collect(),
+        ),
+        (
+            "event",
+            ev.into_iter()
+                .map(|(id, m)| (id, serde_json::to_value(event(m)).unwrap_or_default()))
+                .collect(),
+        ),
+    ] {
+        data.extend(map.into_iter().map(|(id, v)| ((kind, id), v)));
+    }
+    let site = s.map(|s| serde_json::to_value(site(s)).unwrap_or_default());
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let r = e.row;
+            let upsert = e.op == services::sync::SyncOp::Upsert;
+            let data = match r.kind.as_str() {
+                _ if !upsert => None,
+                "site" => site.clone(),
+                k => data.get(&(k, r.object_id)).cloned(),
+            };
+            Change {
+                seq: r.seq,
+                id: crate::graphql::kind_id(&r.kind, r.object_id).map(|id| id.0),
+                kind: r.kind,
+                slug: r.slug,
+                op: e.op.as_str().into(),
+                event: e.event,
+                version: r.version,
+                at: r.at,
+                actor: e.actor,
+                data,
+            }
+        })
+        .collect())
+}

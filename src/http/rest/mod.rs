@@ -75,6 +75,7 @@ crate::http::routes::route_table! {
     "/openapi.yaml" => { GET: handlers::openapi => ops::get_openapi },
     "/docs" => { GET: handlers::docs => ops::get_docs },
     "/audit" => { GET: handlers::list_audit => ops::list_audit },
+    "/changes" => { GET: handlers::list_changes => ops::list_changes },
     "/mentions" => { POST: writes::record_mention => ops::record_mention },
     "/users" => {
         GET: accounts::list_users => ops::list_users,

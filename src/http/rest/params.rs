@@ -88,6 +88,18 @@ impl Params {
         }
     }
 
+    /// A whole number from 1 to `max` named `name`, `default` when absent.
+    pub fn count(&mut self, name: &str, default: u64, max: u64) -> u64 {
+        let r = match self.str(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(format!("{v:?} is not a whole number from 1 to {max}")),
+            },
+        };
+        self.check(name, r).unwrap_or(default)
+    }
+
     fn check<T>(&mut self, name: &str, r: Result<T, String>) -> Option<T> {
         match r {
             Ok(v) => Some(v),

@@ -64,6 +64,7 @@ fn touch_of<R: Record>(r: &R) -> Entry {
         was_public: public,
         is_public: public,
         refs: None,
+        due: None,
     }
 }
 
@@ -106,6 +107,7 @@ async fn touch_articles(db: &DatabaseTransaction, ids: &[i32]) -> AppResult<Vec<
                         was_public: public,
                         is_public: public,
                         refs: None,
+                        due: None,
                     }
                 }),
         );
@@ -281,6 +283,10 @@ impl Record for article::Model {
 
     fn publicity(&self) -> bool {
         changes::article_public(&self.status, self.publish_at, crate::services::now())
+    }
+
+    fn due(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        changes::article_due(&self.status, self.publish_at, crate::services::now())
     }
 
     async fn refs(&self, db: &DatabaseTransaction) -> AppResult<Option<String>> {
