@@ -220,6 +220,8 @@ impl Application {
             });
             Some(index)
         };
+        // New changes, for subscriptions, from every node's writes.
+        let tail = crate::services::tail::Tail::start(db.conn.clone(), stamps.clone());
         let state = web::Data::new(AppState {
             db,
             schema: crate::graphql::build_schema(args.introspection),
@@ -245,6 +247,8 @@ impl Application {
             ),
             persisted: crate::graphql::persisted::PersistedQueries::new(shared.clone()),
             logins: crate::services::accounts::LoginGuard::new(shared.clone()),
+            tail,
+            sockets: Default::default(),
         });
         let origins = CorsPolicy {
             read: clean(&args.cors_origins),

@@ -127,6 +127,20 @@ fn cached<T: Loader<i32>>(loader: T) -> DataLoader<T, HashMapCache> {
 }
 
 impl Loaders {
+    /// Loaders that keep nothing between loads: for a subscription, whose
+    /// events come minutes apart and must show what is current.
+    pub fn uncached(db: &DatabaseConnection, actor: &Actor) -> Self {
+        let l = Self::new(db, actor);
+        l.outlet.enable_all_cache(false);
+        l.experts_of_article.enable_all_cache(false);
+        l.topics_of_article.enable_all_cache(false);
+        l.topics_of_expert.enable_all_cache(false);
+        l.mention_count.enable_all_cache(false);
+        l.latest_mention.enable_all_cache(false);
+        l.children.enable_all_cache(false);
+        l
+    }
+
     pub fn new(db: &DatabaseConnection, actor: &Actor) -> Self {
         Self {
             outlet: cached(OutletById(db.clone())),

@@ -9,9 +9,10 @@ mod loaders;
 mod mutation;
 pub mod persisted;
 mod query;
+mod subscription;
 mod types;
 
-use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
+use async_graphql::{ErrorExtensions, Schema};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::DatabaseConnection;
@@ -26,7 +27,7 @@ pub use mutation::Mutation;
 pub use query::Query;
 pub use types::{EventKind, Language, OutletKind, Status};
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 /// Limits that let real frontend queries through and stop abusive ones early.
 pub const MAX_DEPTH: usize = 16;
@@ -34,7 +35,7 @@ pub const MAX_COMPLEXITY: usize = 5_000;
 
 /// Builds the schema. `introspection: false` also turns off field suggestions.
 pub fn build_schema(introspection: bool) -> AppSchema {
-    let mut b = Schema::build(Query, Mutation, EmptySubscription)
+    let mut b = Schema::build(Query, Mutation, subscription::Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)

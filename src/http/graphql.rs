@@ -155,7 +155,16 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
 }
 
 /// GraphiQL for a browser; otherwise a query (or persisted-query hash) in the URL.
-pub async fn get(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse {
+pub async fn get(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    if super::graphql_ws::is_upgrade(&http) {
+        return super::graphql_ws::upgrade(http, body, state)
+            .await
+            .unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
+    }
     if http.query_string().is_empty() && wants_html(&http) {
         if !state.graphiql {
             return problem(

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod embed;
 pub mod feeds;
 pub mod graphql;
+pub mod graphql_ws;
 pub mod health;
 pub mod limits;
 pub mod openapi;
@@ -54,6 +55,10 @@ pub struct AppState {
     pub persisted: crate::graphql::persisted::PersistedQueries,
     /// The failed-login budgets (per identity and per client address).
     pub logins: crate::services::accounts::LoginGuard,
+    /// The change log as it grows, for subscriptions (`services::tail`).
+    pub tail: std::sync::Arc<crate::services::tail::Tail>,
+    /// The open subscription sockets (`http::graphql_ws`).
+    pub sockets: std::sync::Arc<graphql_ws::Sockets>,
 }
 
 impl AppState {

@@ -524,6 +524,26 @@ fn filtered(actor: &Actor, filter: &ArticleFilter, r: &Resolved) -> Select<artic
     q
 }
 
+/// The articles among `ids` that `actor` may see and that match `filter`
+/// (the rules of [`list`], for one batch of known articles).
+pub async fn matching(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    filter: &ArticleFilter,
+    ids: &[i32],
+) -> AppResult<Vec<article::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let Some(r) = resolve_filter(db, actor, filter).await? else {
+        return Ok(vec![]);
+    };
+    Ok(filtered(actor, filter, &r)
+        .filter(article::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?)
+}
+
 /// The cursor of an article in its listing's ordering (relevance when ranked).
 pub fn cursor_of(a: &article::Model) -> Cursor {
     Cursor {

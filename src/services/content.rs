@@ -47,6 +47,8 @@ pub(crate) struct LocalCommits(Arc<Commits>);
 #[derive(Debug, Default)]
 struct Commits {
     count: AtomicU64,
+    /// Told of every commit (`services::tail` waits on it).
+    committed: tokio::sync::Notify,
     /// A commit wrote a scheduled publication (`changes::announce_due` waits on it).
     scheduled: tokio::sync::Notify,
 }
@@ -85,6 +87,13 @@ impl LocalCommits {
     /// Called after a transaction that bumped the version committed (or may have).
     pub(crate) fn committed(&self) {
         self.0.count.fetch_add(1, Ordering::SeqCst);
+        self.0.committed.notify_waiters();
+    }
+
+    /// Resolves after the next content commit of this process (one that
+    /// happens while waiting).
+    pub(crate) async fn next_commit(&self) {
+        self.0.committed.notified().await;
     }
 
     /// Called after a transaction that wrote a scheduled publication committed.
@@ -250,6 +259,8 @@ pub struct StampWatch {
     heard: AtomicU64,
     /// Whether a listener is connected, so that nothing goes unheard.
     listening: AtomicBool,
+    /// Told of every notification heard.
+    heard_now: tokio::sync::Notify,
     /// Whether stamps are read with the primary's WAL position (a read replica
     /// is configured).
     track_wal: bool,
@@ -268,6 +279,7 @@ impl StampWatch {
             failed: AtomicBool::new(false),
             heard: AtomicU64::new(0),
             listening: AtomicBool::new(false),
+            heard_now: tokio::sync::Notify::new(),
             track_wal,
         }
     }
@@ -327,6 +339,13 @@ impl StampWatch {
     /// Another process may have changed the content.
     fn heard(&self) {
         self.heard.fetch_add(1, Ordering::SeqCst);
+        self.heard_now.notify_waiters();
+    }
+
+    /// Resolves after the next notification of another process's write (one
+    /// heard while waiting).
+    pub async fn next_heard(&self) {
+        self.heard_now.notified().await;
     }
 }
 

@@ -26,6 +26,7 @@ pub mod shared_store;
 pub mod site;
 pub mod slugs;
 pub mod sync;
+pub mod tail;
 pub mod topics;
 
 use chrono::{DateTime, SubsecRound, Utc};

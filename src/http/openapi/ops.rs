@@ -748,6 +748,9 @@ pub fn readyz() -> Operation {
 /// `GET /graphql`
 pub fn graphql_get() -> Operation {
     Op::new("graphqlGet", &["operations"], "Run a GraphQL query sent in the URL (or an Apollo persisted-query hash); GraphiQL in a browser.")
+        .describe("With `Upgrade: websocket` and the `graphql-transport-ws` subprotocol, the same URL serves\n\
+            GraphQL subscriptions (`articlePublished`, `mentionRecorded`, `eventChanged`); the bearer token goes\n\
+            in the `connection_init` payload (`{\"authorization\": \"Bearer ...\"}`). See the README.")
         .parameter(json!({"name": "query", "in": "query", "schema": {"type": "string"}}))
         .parameter(json!({"name": "variables", "in": "query", "schema": {"type": "string"}, "description": "A JSON object."}))
         .parameter(json!({"name": "operationName", "in": "query", "schema": {"type": "string"}}))

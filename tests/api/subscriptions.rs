@@ -1,0 +1,414 @@
+//! GraphQL subscriptions over WebSocket (`http::graphql_ws`), driven by a
+//! real client: the `graphql-ws` library (`tests/subscriptions/client.mjs`,
+//! installed by `.ci/run` with `npm ci`). On PostgreSQL, subscribers on one
+//! node get the writes taken by another process on the same database; the
+//! public gets only public content; limits and bad tokens close or refuse.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::freshness::Node;
+use crate::helpers::{Backend, TestApp, spawn, token_for};
+
+/// The graphql-ws client, printing what happens as JSON lines.
+struct Client {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl Client {
+    fn start(
+        base: &str,
+        token: Option<&str>,
+        connections: usize,
+        subs: &[(&str, &str, Value)],
+    ) -> Self {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/subscriptions");
+        assert!(
+            std::path::Path::new(dir)
+                .join("node_modules/graphql-ws")
+                .exists(),
+            "the subscription client is not installed: run `npm ci` in tests/subscriptions (.ci/run does)"
+        );
+        let spec = json!({
+            "url": format!("{}/graphql", base.replacen("http://", "ws://", 1)),
+            "token": token,
+            "connections": connections,
+            "subscriptions": subs.iter().map(|(id, q, v)| json!({ "id": id, "query": q, "variables": v })).collect::<Vec<_>>(),
+        });
+        let mut child = Command::new("node")
+            .arg(format!("{dir}/client.mjs"))
+            .arg(spec.to_string())
+            .stdout(Stdio::piped())
+            // graphql-ws prints the error events it also reports as closes.
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs (tests need Node.js for the graphql-ws client)");
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { return };
+                if let Ok(v) = serde_json::from_str(&line)
+                    && tx.send(v).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The next line that `want` accepts, within `secs`; the lines skipped
+    /// are kept in `skipped`.
+    async fn next(
+        &self,
+        secs: u64,
+        want: impl Fn(&Value) -> bool,
+        skipped: &mut Vec<Value>,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            match self.lines.try_recv() {
+                Ok(v) if want(&v) => return v,
+                Ok(v) => skipped.push(v),
+                Err(mpsc::TryRecvError::Empty) => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "nothing expected came; saw {skipped:#?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    panic!("the client ended; saw {skipped:#?}")
+                }
+            }
+        }
+    }
+
+    /// Every line that arrives within `ms`.
+    async fn drain(&self, ms: u64) -> Vec<Value> {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        self.lines.try_iter().collect()
+    }
+
+    /// Waits until every connection is acknowledged, then a moment more, for
+    /// the subscriptions to be set up on the server (the protocol does not
+    /// acknowledge them).
+    async fn ready(&self, connections: usize) {
+        let mut seen = vec![];
+        for _ in 0..connections {
+            self.next(20, |v| v["connected"] == true, &mut seen).await;
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn write(
+    app_base: &str,
+    client: &reqwest::Client,
+    m: Method,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> Value {
+    let mut r = client
+        .request(m.clone(), format!("{app_base}{path}"))
+        .bearer_auth(token);
+    if m != Method::POST {
+        r = r.header("if-match", "*");
+    }
+    if m != Method::DELETE {
+        r = r.json(&body);
+    }
+    let res = r.send().await.unwrap();
+    let status = res.status();
+    let out: Value = res.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {out}");
+    out
+}
+
+const PUBLISHED: &str = "subscription($f: ArticleFilter) { articlePublished(filter: $f) { slug title status experts { slug } } }";
+const MENTIONS: &str = "subscription { mentionRecorded { slug status } }";
+const EVENTS: &str = "subscription { eventChanged { op slug event { title city } } }";
+
+/// Of the lines, the `field` of every result of subscription `sub`.
+fn results(lines: &[Value], sub: &str, field: &str) -> Vec<Value> {
+    lines
+        .iter()
+        .filter(|v| v["sub"] == sub && v.get("next").is_some())
+        .map(|v| v["next"]["data"][field].clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_on_one_node_get_the_writes_taken_by_another_node() {
+    let app = spawn(Backend::Postgres).await;
+    let editor = token_for(&app, "editor").await;
+    let contributor = token_for(&app, "contributor").await;
+    let other = Node::start(&app.db.url).await;
+    // Anonymous, on this node: published articles of one expert, and events.
+    let public = Client::start(
+        &app.addr,
+        None,
+        1,
+        &[
+            ("a", PUBLISHED, json!({ "f": { "expert": "rob-huebert" } })),
+            ("m", MENTIONS, json!({})),
+            ("e", EVENTS, json!({})),
+        ],
+    );
+    // An editor, on the other node: every mention, drafts included.
+    let desk = Client::start(&other.addr, Some(&editor), 1, &[("m", MENTIONS, json!({}))]);
+    public.ready(1).await;
+    desk.ready(1).await;
+
+    // Writes through the other node.
+    let base = other.addr.as_str();
+    let c = &app.client;
+    let post = |title: &str, expert: &str, status: &str| json!({ "title": title, "published_at": "2026-11-01", "language": "en", "experts": [expert], "status": status });
+    let started = Instant::now();
+    write(
+        base,
+        c,
+        Method::POST,
+        "/api/v1/articles",
+        &editor,
+        post("Sub One", "rob-huebert", "published"),
+    )
+    .await;
+    write(
+        base,
+        c,
+        Method::POST,
+        "/api/v1/articles",
+        &editor,
+        post("Sub Other Expert", "andrew-rasiulis", "published"),
+    )
+    .await;
+    let draft = write(
+        base,
+        c,
+        Method::POST,
+        "/api/v1/articles",
+        &editor,
+        post("Sub Draft", "rob-huebert", "draft"),
+    )
+    .await;
+    let draft = draft["data"]["slug"].as_str().unwrap().to_owned();
+    let mut seen = vec![];
+    let first = public.next(10, |v| v["sub"] == "a", &mut seen).await;
+    let latency = started.elapsed();
+    assert_eq!(
+        first["next"]["data"]["articlePublished"]["title"], "Sub One",
+        "{first}"
+    );
+    write(
+        base,
+        c,
+        Method::PATCH,
+        &format!("/api/v1/articles/{draft}"),
+        &editor,
+        json!({ "status": "published" }),
+    )
+    .await;
+    let mention = json!({ "title": "Sub Contributor Mention", "url": "https://example.com/sub-mention", "outlet": "cbc",
+                          "experts": ["rob-huebert"], "published_at": "2026-11-02", "language": "en" });
+    write(
+        base,
+        c,
+        Method::POST,
+        "/api/v1/mentions",
+        &contributor,
+        mention,
+    )
+    .await;
+    let ev =
+        json!({ "title": "Sub Event", "kind": "webinar", "starts_at": "2027-05-01T15:00:00Z" });
+    let ev = write(base, c, Method::POST, "/api/v1/events", &editor, ev).await;
+    let ev = ev["data"]["slug"].as_str().unwrap().to_owned();
+    // Each event change is read as it is when delivered (an update of an
+    // event deleted meanwhile comes as a delete): one step at a time.
+    let event_op = |op: &'static str, city: Value| {
+        move |v: &Value| {
+            v["sub"] == "e"
+                && v["next"]["data"]["eventChanged"]["op"] == op
+                && v["next"]["data"]["eventChanged"]["event"]["city"] == city
+        }
+    };
+    let created = public
+        .next(10, event_op("UPSERT", Value::Null), &mut seen)
+        .await;
+    seen.push(created);
+    write(
+        base,
+        c,
+        Method::PATCH,
+        &format!("/api/v1/events/{ev}"),
+        &editor,
+        json!({ "city": "Ottawa" }),
+    )
+    .await;
+    let changed = public
+        .next(10, event_op("UPSERT", json!("Ottawa")), &mut seen)
+        .await;
+    seen.push(changed);
+    write(
+        base,
+        c,
+        Method::DELETE,
+        &format!("/api/v1/events/{ev}"),
+        &editor,
+        json!({}),
+    )
+    .await;
+
+    let deleted = public
+        .next(
+            10,
+            |v| v["sub"] == "e" && v["next"]["data"]["eventChanged"]["op"] == "DELETE",
+            &mut seen,
+        )
+        .await;
+    seen.push(deleted);
+    seen.extend(public.drain(500).await);
+    let published: Vec<Value> = results(&seen, "a", "articlePublished");
+    assert_eq!(
+        published
+            .iter()
+            .map(|a| a["title"].clone())
+            .collect::<Vec<_>>(),
+        [json!("Sub Draft")],
+        "the published draft, in order; never the draft as a draft, nor another expert's: {seen:#?}"
+    );
+    assert!(published.iter().all(|a| a["status"] == "PUBLISHED"));
+    assert_eq!(
+        results(&seen, "m", "mentionRecorded"),
+        Vec::<Value>::new(),
+        "a contributor's mention is a draft"
+    );
+    let events = results(&seen, "e", "eventChanged");
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e["op"].clone(), e["event"]["city"].clone()))
+            .collect::<Vec<_>>(),
+        [
+            (json!("UPSERT"), Value::Null),
+            (json!("UPSERT"), json!("Ottawa")),
+            (json!("DELETE"), Value::Null),
+        ],
+        "{seen:#?}"
+    );
+    // The editor saw the contributor's draft mention.
+    let mut skipped = vec![];
+    let m = desk.next(10, |v| v["sub"] == "m", &mut skipped).await;
+    assert_eq!(
+        m["next"]["data"]["mentionRecorded"]["slug"], "sub-contributor-mention",
+        "{m}"
+    );
+    assert_eq!(m["next"]["data"]["mentionRecorded"]["status"], "DRAFT");
+    eprintln!("a write on one node reached a subscriber on another in {latency:?}");
+}
+
+async fn limits(backend: Backend) {
+    let app = spawn(backend).await;
+    // Eleven subscriptions on one connection: the eleventh is refused.
+    let subs: Vec<(String, Value)> = (0..11).map(|i| (format!("s{i}"), json!({}))).collect();
+    let subs: Vec<(&str, &str, Value)> = subs
+        .iter()
+        .map(|(id, v)| (id.as_str(), MENTIONS, v.clone()))
+        .collect();
+    let many = Client::start(&app.addr, None, 1, &subs);
+    many.ready(1).await;
+    let lines = many.drain(500).await;
+    let refused: Vec<&Value> = lines
+        .iter()
+        .filter(|v| v["next"]["errors"][0]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS")
+        .collect();
+    assert_eq!(refused.len(), 1, "{lines:#?}");
+    drop(many);
+    // Twenty connections from one address at most: the 21st gets a 429.
+    let crowd = Client::start(&app.addr, None, 21, &[]);
+    let mut seen = vec![];
+    let refusal = crowd
+        .next(20, |v| v.get("refused").is_some(), &mut seen)
+        .await;
+    assert_eq!(refusal["refused"], 429);
+    let lines = crowd.drain(500).await;
+    let connected = seen
+        .iter()
+        .chain(&lines)
+        .filter(|v| v["connected"] == true)
+        .count();
+    assert_eq!(connected, 20, "{seen:#?} {lines:#?}");
+    drop(crowd);
+    // A bad token closes the socket with 4403; a plain GET without the
+    // subprotocol is refused.
+    let bad = Client::start(
+        &app.addr,
+        Some("not-a-token"),
+        1,
+        &[("m", MENTIONS, json!({}))],
+    );
+    let mut seen = vec![];
+    let closed = bad.next(20, |v| v.get("closed").is_some(), &mut seen).await;
+    assert_eq!(closed["closed"], 4403, "{closed} {seen:#?}");
+    let addr = app.addr.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let handshake = format!(
+        "GET /graphql HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut head = [0u8; 64];
+    let n = tcp.read(&mut head).await.unwrap();
+    let head = String::from_utf8_lossy(&head[..n]).to_string();
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+}
+
+crate::both!(subscription_limits_and_bad_tokens_close_or_refuse, limits);
+
+crate::both!(a_subscriber_gets_what_this_node_writes, single_node);
+
+/// One node (SQLite's case): what it writes reaches its subscribers.
+async fn single_node(backend: Backend) {
+    let app: TestApp = spawn(backend).await;
+    let editor = token_for(&app, "editor").await;
+    let public = Client::start(
+        &app.addr,
+        None,
+        1,
+        &[("a", PUBLISHED, json!({ "f": null }))],
+    );
+    public.ready(1).await;
+    let body = json!({ "title": "Sub Local", "published_at": "2026-11-01", "language": "en", "experts": ["rob-huebert"] });
+    write(
+        &app.addr,
+        &app.client,
+        Method::POST,
+        "/api/v1/articles",
+        &editor,
+        body,
+    )
+    .await;
+    let mut seen = vec![];
+    let got = public.next(10, |v| v["sub"] == "a", &mut seen).await;
+    assert_eq!(
+        got["next"]["data"]["articlePublished"]["title"], "Sub Local",
+        "{got}"
+    );
+}
