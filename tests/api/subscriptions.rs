@@ -412,3 +412,139 @@ async fn single_node(backend: Backend) {
         "{got}"
     );
 }
+
+crate::both!(
+    a_subscriber_that_stops_reading_is_dropped_not_buffered_for,
+    slow_consumer
+);
+
+/// A client frame: text, masked (as clients must).
+fn client_frame(text: &str) -> Vec<u8> {
+    let payload = text.as_bytes();
+    let mut f = vec![0x81u8];
+    match payload.len() {
+        n if n < 126 => f.push(0x80 | n as u8),
+        n if n <= u16::MAX as usize => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    let mask = [0x5a, 0x17, 0xc3, 0x81];
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+/// The server's frames in `bytes` (unmasked): (opcode, payload); a cut-off
+/// last frame is left out.
+fn server_frames(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = vec![];
+    let mut i = 0;
+    while i + 2 <= bytes.len() {
+        let op = bytes[i] & 0x0f;
+        let (len, head) = match bytes[i + 1] & 0x7f {
+            126 if i + 4 <= bytes.len() => {
+                (u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize, 4)
+            }
+            127 if i + 10 <= bytes.len() => (
+                u64::from_be_bytes(bytes[i + 2..i + 10].try_into().unwrap()) as usize,
+                10,
+            ),
+            n if n < 126 => (n as usize, 2),
+            _ => break,
+        };
+        if i + head + len > bytes.len() {
+            break;
+        }
+        out.push((op, bytes[i + head..i + head + len].to_vec()));
+        i += head + len;
+    }
+    out
+}
+
+/// A subscriber with a tiny receive buffer that stops reading while large
+/// articles are published: the server closes it (4008) after its send has
+/// waited `SEND_TIMEOUT`, instead of queueing every message for it; the
+/// client then finds the end of the stream having got only a part.
+async fn slow_consumer(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn(backend).await;
+    let editor = token_for(&app, "editor").await;
+    let addr: std::net::SocketAddr = app.addr.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut tcp = socket.connect(addr).await.unwrap();
+    let handshake = format!(
+        "GET /graphql HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = tcp.read(&mut buf).await.unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    tcp.write_all(&client_frame(r#"{"type":"connection_init","payload":{}}"#))
+        .await
+        .unwrap();
+    let subscribe = json!({ "id": "1", "type": "subscribe",
+        "payload": { "query": "subscription { articlePublished { slug body } }" } });
+    tcp.write_all(&client_frame(&subscribe.to_string()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    // 1,500 published articles of 20 kB each: 30 MB to send, far more than
+    // the sockets hold. The client reads nothing meanwhile.
+    let body = "lorem ipsum dolor sit amet ".repeat(750);
+    let lines: Vec<Value> = (0..1500)
+        .map(|i| {
+            json!({ "type": "article", "title": format!("Slow {i}"), "published_at": "2026-01-02",
+                         "language": "en", "body": body })
+        })
+        .collect();
+    let (status, _, report) =
+        crate::helpers::post_import(&app, &editor, "", crate::helpers::ndjson(&lines), None).await;
+    assert_eq!(status, 200, "{report}");
+    // Long enough for the server to give up on the stalled send.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+
+    // Now read what there is: a part of the messages, then the end.
+    let mut got = Vec::new();
+    let read_all = async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), read_all)
+        .await
+        .expect("the server ended the connection");
+    let frames = server_frames(&got);
+    let articles = frames
+        .iter()
+        .filter(|(op, p)| *op == 1 && p.starts_with(br#"{"type":"next""#))
+        .count();
+    eprintln!(
+        "{backend:?}: a stalled subscriber got {articles} of 1500 articles ({} bytes) before it was dropped",
+        got.len()
+    );
+    assert!(
+        articles < 1500,
+        "everything was queued for a client that did not read"
+    );
+    if let Some((_, p)) = frames.iter().find(|(op, _)| *op == 8) {
+        assert_eq!(
+            u16::from_be_bytes([p[0], p[1]]),
+            4008,
+            "{}",
+            String::from_utf8_lossy(p)
+        );
+    }
+}
