@@ -9,8 +9,10 @@
 //!   (`WriteTxn::commit` of a transaction that logged changes), so the node
 //!   that took a write answers fresh immediately;
 //! - writes by other processes: on PostgreSQL, the commit of a content write
-//!   sends `NOTIFY` on [`CHANNEL`] (`changes::seal`; delivered at commit) and
-//!   [`listen`] makes the watch stale when it hears one; without a live listener (SQLite, or the listener's connection
+//!   sends `NOTIFY` on [`CHANNEL`] with the new head of the change log
+//!   (`changes::seal`; delivered at commit) and [`listen`] makes the watch
+//!   stale when it hears of a head past the one it knows (its own writes'
+//!   notifications cost it nothing); without a live listener (SQLite, or the listener's connection
 //!   lost) the stamp is trusted for at most [`MAX_AGE`];
 //! - the passage of time: the stamp is read with the next scheduled publication
 //!   and event start, and is stale from that instant on.
@@ -118,6 +120,8 @@ impl LocalCommits {
 /// that has passed (`upcoming` listings).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Stamp {
+    /// The change log's head (`content_state.log_head`): it moves with every
+    /// committed content write, on any node.
     pub version: i64,
     pub changed_at: Option<chrono::DateTime<chrono::Utc>>,
     pub last_due: Option<chrono::DateTime<chrono::Utc>>,
@@ -167,7 +171,7 @@ pub async fn stamp(db: &impl ConnectionTrait, wal: bool) -> AppResult<StampRead>
         _ => "?1",
     };
     let sql = format!(
-        "SELECT (SELECT version FROM content_state WHERE id = 1) AS v, \
+        "SELECT (SELECT log_head FROM content_state WHERE id = 1) AS v, \
                 (SELECT updated_at FROM content_state WHERE id = 1) AS c, \
                 (SELECT MAX(publish_at) FROM articles WHERE publish_at <= {p}) AS d, \
                 (SELECT MAX(starts_at) FROM events WHERE starts_at <= {p}) AS s, \
@@ -241,6 +245,8 @@ struct Seen {
     /// [`LocalCommits`] and [`StampWatch::heard`] when the read began.
     commits: u64,
     heard: u64,
+    /// The highest head announced when the read began.
+    max_heard: i64,
 }
 
 /// The content stamp as this process knows it: read from the database only when
@@ -261,6 +267,8 @@ pub struct StampWatch {
     listening: AtomicBool,
     /// Told of every notification heard.
     heard_now: tokio::sync::Notify,
+    /// The highest change log head other processes' notifications announced.
+    max_heard: std::sync::atomic::AtomicI64,
     /// Whether stamps are read with the primary's WAL position (a read replica
     /// is configured).
     track_wal: bool,
@@ -280,6 +288,7 @@ impl StampWatch {
             heard: AtomicU64::new(0),
             listening: AtomicBool::new(false),
             heard_now: tokio::sync::Notify::new(),
+            max_heard: std::sync::atomic::AtomicI64::new(0),
             track_wal,
         }
     }
@@ -301,6 +310,7 @@ impl StampWatch {
             return Err(AppError::Unavailable("the database did not answer".into()));
         }
         let (commits, heard) = self.counters();
+        let max_heard = self.max_heard.load(Ordering::SeqCst);
         let read_at = Instant::now();
         let read = stamp(db, self.track_wal).await;
         self.failed.store(read.is_err(), Ordering::SeqCst);
@@ -313,6 +323,7 @@ impl StampWatch {
             read_at,
             commits,
             heard,
+            max_heard,
         });
         Ok(Known {
             stamp: read.stamp,
@@ -324,6 +335,13 @@ impl StampWatch {
     fn fresh(&self) -> Option<Known> {
         let seen = (*self.seen.read().unwrap_or_else(|e| e.into_inner()))?;
         let unchanged = (seen.commits, seen.heard) == self.counters()
+            && {
+                // A head announced since the read began that the read did not
+                // reach (one announced before it began and not reached was
+                // not a real head: a stray notification, a restored copy).
+                let announced = self.max_heard.load(Ordering::SeqCst);
+                announced <= seen.stamp.version || announced == seen.max_heard
+            }
             && (self.listening.load(Ordering::SeqCst) || seen.read_at.elapsed() < MAX_AGE)
             && seen.valid_until.is_none_or(|t| Utc::now() < t);
         unchanged.then_some(Known {
@@ -340,6 +358,15 @@ impl StampWatch {
     fn heard(&self) {
         self.heard.fetch_add(1, Ordering::SeqCst);
         self.heard_now.notify_waiters();
+    }
+
+    /// A notification that the change log's head is now `head`: the stamp is
+    /// stale if it is older (a node's own writes, whose notifications it
+    /// hears too, cost it no second read).
+    fn heard_head(&self, head: i64) {
+        if self.max_heard.fetch_max(head, Ordering::SeqCst) < head {
+            self.heard_now.notify_waiters();
+        }
     }
 
     /// Resolves after the next notification of another process's write (one
@@ -386,7 +413,11 @@ pub async fn listen(watch: Arc<StampWatch>, db: DatabaseConnection) {
                 tracing::debug!("listening for content changes");
                 loop {
                     match l.try_recv().await {
-                        Ok(Some(_)) => watch.heard(),
+                        // The payload is the new head (`changes::seal`).
+                        Ok(Some(n)) => match n.payload().parse::<i64>() {
+                            Ok(head) => watch.heard_head(head),
+                            Err(_) => watch.heard(),
+                        },
                         Ok(None) => {
                             tracing::warn!("lost the content-change listener; reconnecting");
                             break;

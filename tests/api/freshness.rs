@@ -184,3 +184,42 @@ async fn cached_reads_cost_nothing(backend: Backend) {
     // is up): at most one a second.
     assert!(stamps <= 1 + elapsed.as_secs(), "{stamps} in {elapsed:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_of_a_head_the_node_knows_costs_no_read() {
+    use sea_orm::ConnectionTrait;
+    let (app, counter) = spawn_counted(TestDb::new(Backend::Postgres).await).await;
+    let editor = token_for(&app, "editor").await;
+    let client = reqwest::Client::new();
+    create_expert(&app, &editor, "Known Head").await;
+    expert_names(&client, &app.addr).await;
+    let db = sea_orm::Database::connect(&app.db.url).await.unwrap();
+    let head = mediadesk::services::changes::head(&db).await.unwrap();
+    let notify = |h: i64| {
+        let db = db.clone();
+        async move {
+            db.execute_unprepared(&format!("SELECT pg_notify('mediadesk_content', '{h}')"))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    let reads_after = |what: &'static str, want: u64| {
+        let (client, counter, addr) = (&client, &counter, &app.addr);
+        async move {
+            counter.reset();
+            for _ in 0..20 {
+                expert_names(client, addr).await;
+            }
+            assert_eq!(counter.stamp_reads(), want, "{what}");
+        }
+    };
+    // What every node hears of its own writes: a head it has read.
+    notify(head).await;
+    reads_after("a known head", 0).await;
+    // A head past it: read again, once; that it is not real (nothing was
+    // written) does not make the node read on every request.
+    notify(head + 100).await;
+    reads_after("a new head", 1).await;
+    reads_after("after it", 0).await;
+}
