@@ -111,6 +111,19 @@ pub struct ServeArgs {
     /// ones are pruned every minute, and a sync position before them expires.
     #[arg(long, env = "MEDIADESK_CHANGE_RETENTION", default_value = "90d", value_parser = parse_duration)]
     pub change_retention: std::time::Duration,
+    /// Do not dispatch or send webhooks from this server (endpoints can still
+    /// be managed; another node sends).
+    #[arg(long, env = "MEDIADESK_NO_WEBHOOKS", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub no_webhooks: bool,
+    /// Address ranges webhooks may be sent to despite the SSRF guard
+    /// (comma-separated IPs or CIDR ranges, e.g. `127.0.0.1/32`; default none:
+    /// private, loopback, link-local, CGNAT, multicast and unspecified
+    /// addresses are refused).
+    #[arg(long, env = "MEDIADESK_WEBHOOK_ALLOW_CIDR", value_delimiter = ',')]
+    pub webhook_allow_cidr: Vec<String>,
+    /// The delays between webhook attempts (for tests: `1s,1s,1s`).
+    #[arg(long, hide = true, value_delimiter = ',', value_parser = parse_duration)]
+    pub webhook_retry_schedule: Vec<std::time::Duration>,
     /// Serve `GET /__test/panic`, which panics (for tests of panic handling only).
     #[arg(long, hide = true)]
     pub panic_route: bool,
@@ -136,6 +149,21 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     n.checked_mul(unit)
         .map(std::time::Duration::from_secs)
         .ok_or_else(|| format!("{s:?} is too long"))
+}
+
+impl ServeArgs {
+    /// The webhook settings these flags give.
+    pub fn webhooks(&self) -> anyhow::Result<crate::services::webhooks::Settings> {
+        let mut s = crate::services::webhooks::Settings {
+            allowed: crate::services::webhooks::Allowed::parse(&self.webhook_allow_cidr)
+                .map_err(|e| anyhow::anyhow!("--webhook-allow-cidr: {e}"))?,
+            ..Default::default()
+        };
+        if !self.webhook_retry_schedule.is_empty() {
+            s.schedule = self.webhook_retry_schedule.clone();
+        }
+        Ok(s)
+    }
 }
 
 fn parse_store(s: &str) -> Result<crate::services::shared_store::StoreKind, String> {

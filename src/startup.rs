@@ -222,6 +222,11 @@ impl Application {
         };
         // New changes, for subscriptions, from every node's writes.
         let tail = crate::services::tail::Tail::start(db.conn.clone(), stamps.clone());
+        let webhooks = args.webhooks()?;
+        if !args.no_webhooks {
+            crate::services::webhooks::worker::start(db.conn.clone(), webhooks.clone())
+                .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
+        }
         let state = web::Data::new(AppState {
             db,
             schema: crate::graphql::build_schema(args.introspection),
@@ -249,6 +254,7 @@ impl Application {
             logins: crate::services::accounts::LoginGuard::new(shared.clone()),
             tail,
             sockets: Default::default(),
+            webhooks,
         });
         let origins = CorsPolicy {
             read: clean(&args.cors_origins),

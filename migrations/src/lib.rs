@@ -11,6 +11,7 @@ mod m20261127_000004_ownership;
 mod m20261130_000001_shared_state;
 mod m20261130_000002_search_changes;
 mod m20261201_000001_changes;
+mod m20261201_000002_webhooks;
 mod m20261202_000001_log_epoch;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_shared_state::Migration),
             Box::new(m20261130_000002_search_changes::Migration),
             Box::new(m20261201_000001_changes::Migration),
+            Box::new(m20261201_000002_webhooks::Migration),
             Box::new(m20261202_000001_log_epoch::Migration),
         ]
     }

@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `seed`, `import`, `generate`, `backup`,
-//! `restore`, `schema`, `openapi`, `user`, `key`. Each command parses its arguments, opens the
+//! `restore`, `schema`, `openapi`, `user`, `key`, `webhook`. Each command parses its arguments, opens the
 //! database and calls the services (`generate` needs no database: it calls `datagen`).
 
 use std::io::IsTerminal;
@@ -108,6 +108,73 @@ enum Command {
         #[command(subcommand)]
         cmd: KeyCmd,
     },
+    /// Manage webhook endpoints and read their delivery log.
+    Webhook {
+        #[command(subcommand)]
+        cmd: WebhookCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCmd {
+    /// Register an endpoint; its signing secret is printed once, alone on the last line.
+    Add {
+        /// Where deliveries are POSTed (http or https).
+        #[arg(long)]
+        url: String,
+        /// Event types, comma-separated (`article.published,mention.recorded`,
+        /// `article.*`; default `*`: all).
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+        /// Only articles with this expert (slug; repeat for any of several).
+        #[arg(long = "expert")]
+        experts: Vec<String>,
+        /// Only articles of this outlet (slug; repeatable).
+        #[arg(long = "outlet")]
+        outlets: Vec<String>,
+        /// Only articles with this topic (slug; repeatable).
+        #[arg(long = "topic")]
+        topics: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Address ranges the URL may name despite the SSRF guard (as `serve`'s).
+        #[arg(long, env = "MEDIADESK_WEBHOOK_ALLOW_CIDR", value_delimiter = ',')]
+        webhook_allow_cidr: Vec<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List endpoints (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Enable an endpoint (also one the server disabled after failures).
+    Enable {
+        id: i32,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Disable an endpoint: nothing is sent to it until it is enabled.
+    Disable {
+        id: i32,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Delete an endpoint and its delivery log.
+    Remove {
+        id: i32,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// An endpoint's latest deliveries and their attempts.
+    Deliveries {
+        id: i32,
+        /// How many (newest first).
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -181,6 +248,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Key { cmd } => key_command(cmd).await,
+        Command::Webhook { cmd } => webhook_command(cmd).await,
         Command::Backup { file, db } => {
             crate::backup::backup(&db.url(), &file).await?;
             eprintln!("backup written to {}", file.display());
@@ -350,6 +418,134 @@ async fn key_command(cmd: KeyCmd) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn webhook_command(cmd: WebhookCmd) -> anyhow::Result<ExitCode> {
+    use services::webhooks::{self, EndpointInput};
+    let sys = &Actor::System;
+    let filter = |v: Vec<String>| (!v.is_empty()).then_some(v);
+    match cmd {
+        WebhookCmd::Add {
+            url,
+            events,
+            experts,
+            outlets,
+            topics,
+            description,
+            webhook_allow_cidr,
+            db,
+        } => {
+            let allowed = webhooks::Allowed::parse(&webhook_allow_cidr)
+                .map_err(|e| anyhow::anyhow!("--webhook-allow-cidr: {e}"))?;
+            let d = db::connect(&db.url(), db.db_pool).await?;
+            let input = EndpointInput {
+                url: Some(url),
+                description: Some(description),
+                events: filter(events),
+                experts: filter(experts),
+                outlets: filter(outlets),
+                topics: filter(topics),
+                active: None,
+            };
+            let (e, secret) = webhooks::create(&d.conn, sys, input, &allowed).await?;
+            eprintln!(
+                "webhook endpoint {} added ({}); its secret is shown only now:",
+                e.id, e.url
+            );
+            println!("{secret}");
+        }
+        WebhookCmd::List { db } => {
+            let d = db::connect(&db.url(), db.db_pool).await?;
+            println!("{:<5} {:<9} {:<40} url", "id", "active", "events");
+            for e in webhooks::list(&d.conn, sys).await? {
+                let active = match (&e.disabled_reason, e.active) {
+                    (_, true) => "yes".to_owned(),
+                    (Some(r), false) => format!("no ({r})"),
+                    (None, false) => "no".to_owned(),
+                };
+                let mut filters = Vec::new();
+                for (what, list) in [
+                    ("expert", &e.experts),
+                    ("outlet", &e.outlets),
+                    ("topic", &e.topics),
+                ] {
+                    if !list.is_empty() {
+                        filters.push(format!("{what}: {}", list.join("|")));
+                    }
+                }
+                let filters = if filters.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", filters.join("; "))
+                };
+                println!(
+                    "{:<5} {:<9} {:<40} {}{filters}",
+                    e.id,
+                    active,
+                    e.events.join(","),
+                    e.url
+                );
+            }
+        }
+        WebhookCmd::Enable { id, db } => {
+            set_active(&db, id, true).await?;
+        }
+        WebhookCmd::Disable { id, db } => {
+            set_active(&db, id, false).await?;
+        }
+        WebhookCmd::Remove { id, db } => {
+            let d = db::connect(&db.url(), db.db_pool).await?;
+            webhooks::delete(&d.conn, sys, id).await?;
+            eprintln!("webhook endpoint {id} removed");
+        }
+        WebhookCmd::Deliveries { id, limit, db } => {
+            let d = db::connect(&db.url(), db.db_pool).await?;
+            let (list, _) =
+                webhooks::deliveries(&d.conn, sys, id, limit.clamp(1, 100), None).await?;
+            for dl in list {
+                println!(
+                    "{} {} {} seq {} {} ({} attempts)",
+                    dl.id,
+                    dl.message_id,
+                    dl.event_type,
+                    dl.seq,
+                    dl.state,
+                    dl.attempts.len()
+                );
+                for a in dl.attempts {
+                    println!(
+                        "    {} {:<11} {:>4} {:>6} ms  {}",
+                        a.at.to_rfc3339(),
+                        a.outcome,
+                        a.response_code.map_or("-".into(), |c| c.to_string()),
+                        a.latency_ms,
+                        a.response_body
+                            .chars()
+                            .take(80)
+                            .collect::<String>()
+                            .replace('\n', " ")
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `webhook enable|disable ID`.
+async fn set_active(db: &DbArgs, id: i32, active: bool) -> anyhow::Result<()> {
+    let d = db::connect(&db.url(), db.db_pool).await?;
+    let input = services::webhooks::EndpointInput {
+        active: Some(active),
+        ..Default::default()
+    };
+    let allowed = services::webhooks::Allowed::default();
+    services::webhooks::update(&d.conn, &Actor::System, id, input, &allowed).await?;
+    eprintln!(
+        "webhook endpoint {id} {}",
+        if active { "enabled" } else { "disabled" }
+    );
+    Ok(())
 }
 
 /// `mediadesk generate`: the data set to a file or standard output, through a buffer

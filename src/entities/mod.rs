@@ -15,3 +15,7 @@ pub mod outlet;
 pub mod site;
 pub mod topic;
 pub mod user;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
+pub mod webhook_message;

@@ -60,6 +60,8 @@ pub struct RequestCtx {
     secret_shown: Arc<AtomicBool>,
     /// The server's relevance index, for relevance-ordered article searches.
     pub search: Option<Arc<crate::services::search_index::SearchIndex>>,
+    /// Address ranges webhook endpoints may name despite the SSRF guard.
+    pub webhooks_allowed: crate::services::webhooks::Allowed,
 }
 
 impl RequestCtx {
@@ -71,6 +73,7 @@ impl RequestCtx {
             actor,
             secret_shown,
             search: None,
+            webhooks_allowed: Default::default(),
         }
     }
 
@@ -80,6 +83,12 @@ impl RequestCtx {
         index: Option<Arc<crate::services::search_index::SearchIndex>>,
     ) -> Self {
         self.search = index;
+        self
+    }
+
+    /// Lets webhook endpoints name these ranges (`--webhook-allow-cidr`).
+    pub fn with_webhooks_allowed(mut self, allowed: crate::services::webhooks::Allowed) -> Self {
+        self.webhooks_allowed = allowed;
         self
     }
 

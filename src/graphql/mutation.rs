@@ -211,6 +211,56 @@ impl CreatedApiKey {
     }
 }
 
+/// A new webhook endpoint (admins).
+#[derive(InputObject)]
+pub struct CreateWebhookEndpointInput {
+    /// Where deliveries are POSTed (http or https).
+    pub url: String,
+    pub description: Option<String>,
+    /// Event types (`article.published`, `article.*`, `*`); default all.
+    pub events: Option<Vec<String>>,
+    /// Expert slugs: only articles with one of them (and these experts).
+    pub experts: Option<Vec<String>>,
+    /// Outlet slugs: only articles of one of them (and these outlets).
+    pub outlets: Option<Vec<String>>,
+    /// Topic slugs: only articles with one of them (and these topics).
+    pub topics: Option<Vec<String>>,
+    pub active: Option<bool>,
+}
+
+/// Changes to a webhook endpoint: absent fields stay as they are; an empty
+/// filter list removes that filter; `active: true` re-enables it.
+#[derive(InputObject)]
+pub struct UpdateWebhookEndpointInput {
+    pub url: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub events: Option<Vec<String>>,
+    pub experts: Option<Vec<String>>,
+    pub outlets: Option<Vec<String>>,
+    pub topics: Option<Vec<String>>,
+    pub active: Option<bool>,
+}
+
+/// A webhook endpoint and, this once, its signing secret.
+pub struct WebhookEndpointWithSecret {
+    endpoint: services::webhooks::Endpoint,
+    secret: String,
+}
+
+/// A webhook endpoint and, this once, its signing secret.
+#[Object]
+impl WebhookEndpointWithSecret {
+    async fn endpoint(&self) -> &services::webhooks::Endpoint {
+        &self.endpoint
+    }
+
+    /// `whsec_...`: shown only now; verify signatures with it.
+    async fn secret(&self, ctx: &Context<'_>) -> Result<&str> {
+        ctx.data::<RequestCtx>()?.showing_secret();
+        Ok(&self.secret)
+    }
+}
+
 fn role(s: &str) -> Result<Role> {
     s.parse::<Role>()
         .map_err(|e| input_error(AppError::Unprocessable(vec![FieldError::new("role", e)])))
@@ -429,6 +479,91 @@ impl Mutation {
         services::accounts::revoke_key(&rc.db, &rc.actor, &id.to_string())
             .await
             .map(ApiKey)
+            .map_err(gql_error)
+    }
+
+    /// Registers a webhook endpoint; its secret is in the answer this once (admins).
+    async fn create_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWebhookEndpointInput,
+    ) -> Result<WebhookEndpointWithSecret> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let input = services::webhooks::EndpointInput {
+            url: Some(input.url),
+            description: Some(input.description),
+            events: input.events,
+            experts: input.experts,
+            outlets: input.outlets,
+            topics: input.topics,
+            active: input.active,
+        };
+        let (endpoint, secret) =
+            services::webhooks::create(&rc.db, &rc.actor, input, &rc.webhooks_allowed)
+                .await
+                .map_err(input_error)?;
+        Ok(WebhookEndpointWithSecret { endpoint, secret })
+    }
+
+    /// Changes a webhook endpoint, or enables or disables it (admins).
+    async fn update_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+        input: UpdateWebhookEndpointInput,
+    ) -> Result<services::webhooks::Endpoint> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let description = match input.description {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(d) => Some(Some(d)),
+        };
+        let input = services::webhooks::EndpointInput {
+            url: input.url,
+            description,
+            events: input.events,
+            experts: input.experts,
+            outlets: input.outlets,
+            topics: input.topics,
+            active: input.active,
+        };
+        services::webhooks::update(&rc.db, &rc.actor, id, input, &rc.webhooks_allowed)
+            .await
+            .map_err(input_error)
+    }
+
+    /// Deletes a webhook endpoint and its delivery log (admins).
+    async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: i32) -> Result<bool> {
+        let rc = ctx.data::<RequestCtx>()?;
+        services::webhooks::delete(&rc.db, &rc.actor, id)
+            .await
+            .map_err(gql_error)?;
+        Ok(true)
+    }
+
+    /// Gives a webhook endpoint a new secret, in the answer this once (admins).
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+    ) -> Result<WebhookEndpointWithSecret> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let (endpoint, secret) = services::webhooks::rotate_secret(&rc.db, &rc.actor, id)
+            .await
+            .map_err(gql_error)?;
+        Ok(WebhookEndpointWithSecret { endpoint, secret })
+    }
+
+    /// Sends a delivery again, with the same `webhook-id` (admins).
+    async fn redeliver_webhook(
+        &self,
+        ctx: &Context<'_>,
+        endpoint: i32,
+        delivery: i64,
+    ) -> Result<services::webhooks::Delivery> {
+        let rc = ctx.data::<RequestCtx>()?;
+        services::webhooks::redeliver(&rc.db, &rc.actor, endpoint, delivery)
+            .await
             .map_err(gql_error)
     }
 

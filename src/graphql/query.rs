@@ -265,6 +265,61 @@ impl Query {
             .collect())
     }
 
+    /// Every webhook endpoint, oldest first, never a secret (administrators only).
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<services::webhooks::Endpoint>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        services::webhooks::list(&rc.db, &rc.actor)
+            .await
+            .map_err(gql_error)
+    }
+
+    /// One webhook endpoint (administrators only); null when there is none.
+    async fn webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+    ) -> Result<Option<services::webhooks::Endpoint>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        match services::webhooks::get(&rc.db, &rc.actor, id).await {
+            Ok(e) => Ok(Some(e)),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(e) => Err(gql_error(e)),
+        }
+    }
+
+    /// An endpoint's deliveries, newest first, each with its attempts
+    /// (administrators only): `first` (1 to 100) after the cursor `after`.
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        endpoint: i32,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<WebhookDeliveryPage> {
+        let rc = ctx.data::<RequestCtx>()?;
+        if !(1..=100).contains(&first) {
+            return Err(gql_error(AppError::invalid(
+                "first",
+                "must be from 1 to 100",
+            )));
+        }
+        let before = after
+            .map(|a| a.parse::<i64>())
+            .transpose()
+            .map_err(|_| gql_error(AppError::invalid("after", "is not a cursor of this list")))?;
+        let (nodes, next) =
+            services::webhooks::deliveries(&rc.db, &rc.actor, endpoint, first as u64, before)
+                .await
+                .map_err(gql_error)?;
+        Ok(WebhookDeliveryPage {
+            nodes,
+            end_cursor: next.map(|n| n.to_string()),
+        })
+    }
+
     /// Every API key, revoked ones included (administrators only).
     async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<super::types::ApiKey>> {
         let rc = ctx.data::<RequestCtx>()?;
@@ -336,4 +391,12 @@ impl Query {
             }
         })
     }
+}
+
+/// A page of webhook deliveries, newest first.
+#[derive(async_graphql::SimpleObject)]
+pub struct WebhookDeliveryPage {
+    pub nodes: Vec<services::webhooks::Delivery>,
+    /// Pass as `after` for the next page; null on the last page.
+    pub end_cursor: Option<String>,
 }

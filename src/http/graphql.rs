@@ -384,9 +384,11 @@ async fn execute_uncached(
     }
     let db = db.clone();
     let secret_shown = Arc::new(AtomicBool::new(false));
-    let req = req
-        .data(Loaders::new(&db, &actor))
-        .data(RequestCtx::new(db, actor, secret_shown.clone()).with_search(state.search.clone()));
+    let req = req.data(Loaders::new(&db, &actor)).data(
+        RequestCtx::new(db, actor, secret_shown.clone())
+            .with_search(state.search.clone())
+            .with_webhooks_allowed(state.webhooks.allowed.clone()),
+    );
     let res = match tokio::time::timeout(TIMEOUT, state.schema.execute(req)).await {
         Ok(r) => r,
         Err(_) => {

@@ -59,6 +59,8 @@ pub struct AppState {
     pub tail: std::sync::Arc<crate::services::tail::Tail>,
     /// The open subscription sockets (`http::graphql_ws`).
     pub sockets: std::sync::Arc<graphql_ws::Sockets>,
+    /// Webhook settings (the SSRF guard's allowances, the retry schedule).
+    pub webhooks: crate::services::webhooks::Settings,
 }
 
 impl AppState {

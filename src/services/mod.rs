@@ -28,6 +28,7 @@ pub mod slugs;
 pub mod sync;
 pub mod tail;
 pub mod topics;
+pub mod webhooks;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};

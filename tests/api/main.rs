@@ -29,4 +29,5 @@ mod slugs;
 mod subscriptions;
 mod sync;
 mod trust;
+mod webhooks;
 mod writes;

@@ -34,6 +34,7 @@ pub(super) const TAGS: &[&str] = &[
     "feeds",
     "changes",
     "auth",
+    "webhooks",
     "operations",
 ];
 
@@ -250,6 +251,11 @@ fn schemas() -> Schemas {
     add::<crate::http::rest::accounts::NewUser>(&mut out);
     add::<crate::http::rest::accounts::UserPatch>(&mut out);
     add::<crate::http::rest::accounts::NewKey>(&mut out);
+    add::<crate::http::rest::webhooks::NewWebhook>(&mut out);
+    add::<crate::http::rest::webhooks::WebhookPatch>(&mut out);
+    add::<crate::services::webhooks::Endpoint>(&mut out);
+    add::<crate::services::webhooks::Delivery>(&mut out);
+    add::<crate::services::webhooks::AttemptView>(&mut out);
     add::<Role>(&mut out);
     add::<Language>(&mut out);
     if let Value::Object(kept) = hand_kept() {

@@ -14,8 +14,10 @@ use super::{
 use crate::domain::{EventKind, OutletKind};
 use crate::http::rest::accounts::{NewKey, NewUser, UserPatch};
 use crate::http::rest::json::{Article, Event, Expert, Outlet, Site, Topic};
+use crate::http::rest::webhooks::{NewWebhook, WebhookPatch};
 use crate::services::import::ImportReport;
 use crate::services::lines::{ArticleLine, EventLine, ExpertLine, OutletLine, SiteLine, TopicLine};
+use crate::services::webhooks::{Delivery, Endpoint};
 
 /// `GET /api/v1/articles`
 pub fn list_articles() -> Operation {
@@ -812,4 +814,219 @@ pub fn list_changes() -> Operation {
         .answers(&[(304, "NotModified"), (400, "BadRequest"), (401, "Unauthorized")])
         .answer(410, problem("The token is older than the log's retention, or from another database: copy the lists again (code `SYNC_TOKEN_EXPIRED`)."))
         .into()
+}
+/// What an administrators' webhook operation on `/webhooks/{id}` answers
+/// besides its success.
+const WEBHOOK_REFUSALS: &[(u16, &str)] = &[
+    (401, "Unauthorized"),
+    (403, "Forbidden"),
+    (404, "NotFound"),
+    (429, "TooManyRequests"),
+    (503, "Unavailable"),
+    (507, "InsufficientStorage"),
+];
+
+fn webhook_id() -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}})
+}
+
+/// The endpoint and, this once, its secret.
+fn endpoint_with_secret() -> Value {
+    data(
+        json!({"allOf": [schema::<Endpoint>(), {"type": "object", "required": ["secret"], "properties": {"secret": {"type": "string", "description": "`whsec_` and the base64 of 32 random bytes: verify signatures with it. Shown only now."}}}]}),
+    )
+}
+
+/// `GET /api/v1/webhooks`
+pub fn list_webhooks() -> Operation {
+    Op::new(
+        "listWebhooks",
+        &["webhooks"],
+        "Every webhook endpoint, oldest first, never a secret (administrators).",
+    )
+    .bearer()
+    .answer(
+        200,
+        response(
+            "The endpoints.",
+            &[],
+            json_content(list(schema::<Endpoint>())),
+        ),
+    )
+    .answers(&[(401, "Unauthorized"), (403, "Forbidden")])
+    .into()
+}
+
+/// `POST /api/v1/webhooks`
+pub fn create_webhook() -> Operation {
+    Op::new("createWebhook", &["webhooks"], "Register a webhook endpoint (administrators).")
+        .describe("Deliveries are signed as the Standard Webhooks specification says (see the README's\n\
+            \"Webhooks\"). The answer carries the signing secret in `data.secret`, this once; it is\n\
+            never shown again and the answer is never kept for replay: a retry with the same\n\
+            `Idempotency-Key` and body is a 409. A URL whose host is a private, loopback,\n\
+            link-local or other special IP address is a 422 (names are checked on every\n\
+            delivery, on the addresses they resolve to). Filters name experts, outlets and\n\
+            topics by slug; an unknown one is a 422.")
+        .bearer()
+        .param("IdempotencyKey")
+        .body(json_content(schema::<NewWebhook>()))
+        .answer(201, response("The new endpoint and its secret.", &["Location"], json_content(endpoint_with_secret())))
+        .answers(&[(400, "BadBody"), (401, "Unauthorized"), (403, "Forbidden"), (413, "PayloadTooLarge"), (415, "UnsupportedMediaType")])
+        .answer(409, problem("A request with this `Idempotency-Key` was already done (its secret was shown once and is not kept) or is still running."))
+        .answers(&[(422, "Unprocessable"), (429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .into()
+}
+
+/// `GET /api/v1/webhooks/{id}`
+pub fn get_webhook() -> Operation {
+    Op::new(
+        "getWebhook",
+        &["webhooks"],
+        "One webhook endpoint, never its secret (administrators).",
+    )
+    .bearer()
+    .parameter(webhook_id())
+    .answer(
+        200,
+        response(
+            "The endpoint.",
+            &[],
+            json_content(data(schema::<Endpoint>())),
+        ),
+    )
+    .answers(WEBHOOK_REFUSALS)
+    .into()
+}
+
+/// `PATCH /api/v1/webhooks/{id}`
+pub fn update_webhook() -> Operation {
+    Op::new(
+        "updateWebhook",
+        &["webhooks"],
+        "Change a webhook endpoint, or enable or disable it (administrators).",
+    )
+    .describe(
+        "`active: true` re-enables an endpoint the server disabled after a delivery failed on\n\
+            every attempt (and clears `disabled_reason`); its pending deliveries then go out.",
+    )
+    .bearer()
+    .parameter(webhook_id())
+    .patch_body(schema::<WebhookPatch>())
+    .answer(
+        200,
+        response(
+            "The changed endpoint.",
+            &[],
+            json_content(data(schema::<Endpoint>())),
+        ),
+    )
+    .answers(&[
+        (400, "BadBody"),
+        (413, "PayloadTooLarge"),
+        (415, "UnsupportedMediaType"),
+        (422, "Unprocessable"),
+    ])
+    .answers(WEBHOOK_REFUSALS)
+    .into()
+}
+
+/// `DELETE /api/v1/webhooks/{id}`
+pub fn delete_webhook() -> Operation {
+    Op::new(
+        "deleteWebhook",
+        &["webhooks"],
+        "Delete a webhook endpoint and its delivery log (administrators).",
+    )
+    .bearer()
+    .parameter(webhook_id())
+    .answer(204, response("Deleted.", &[], Value::Null))
+    .answers(WEBHOOK_REFUSALS)
+    .into()
+}
+
+/// `POST /api/v1/webhooks/{id}/secret`
+pub fn rotate_webhook_secret() -> Operation {
+    Op::new(
+        "rotateWebhookSecret",
+        &["webhooks"],
+        "Give a webhook endpoint a new signing secret, shown this once (administrators).",
+    )
+    .describe(
+        "The old secret stops signing at once. Like a create, the answer is never kept for\n\
+            an `Idempotency-Key` replay (a retry is a 409).",
+    )
+    .bearer()
+    .param("IdempotencyKey")
+    .parameter(webhook_id())
+    .answer(
+        200,
+        response(
+            "The endpoint and its new secret.",
+            &[],
+            json_content(endpoint_with_secret()),
+        ),
+    )
+    .answer(
+        409,
+        problem("A request with this `Idempotency-Key` was already done or is still running."),
+    )
+    .answers(&[(400, "BadBody"), (422, "Unprocessable")])
+    .answers(WEBHOOK_REFUSALS)
+    .into()
+}
+
+/// `GET /api/v1/webhooks/{id}/deliveries`
+pub fn list_webhook_deliveries() -> Operation {
+    Op::new(
+        "listWebhookDeliveries",
+        &["webhooks"],
+        "An endpoint's deliveries, newest first, each with its attempts (administrators).",
+    )
+    .describe(
+        "Each attempt has its outcome (`ok`, `http_status`, `redirect`, `timeout`, `refused`,\n\
+            `connect`), response code, latency and the first KiB of the response.",
+    )
+    .bearer()
+    .parameter(webhook_id())
+    .param("limit")
+    .param("cursor")
+    .answer(
+        200,
+        response(
+            "A page of deliveries.",
+            &[],
+            json_content(page(schema::<Delivery>())),
+        ),
+    )
+    .answers(&[(400, "BadRequest")])
+    .answers(WEBHOOK_REFUSALS)
+    .into()
+}
+
+/// `POST /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver`
+pub fn redeliver_webhook() -> Operation {
+    Op::new(
+        "redeliverWebhook",
+        &["webhooks"],
+        "Send a delivery again, with the same `webhook-id` (administrators).",
+    )
+    .describe(
+        "The delivery is pending again with a fresh retry schedule; it goes out once its\n\
+            endpoint is active.",
+    )
+    .bearer()
+    .parameter(webhook_id())
+    .parameter(
+        json!({"name": "delivery", "in": "path", "required": true, "schema": {"type": "string"}}),
+    )
+    .answer(
+        202,
+        response(
+            "Pending again.",
+            &[],
+            json_content(data(schema::<Delivery>())),
+        ),
+    )
+    .answers(WEBHOOK_REFUSALS)
+    .into()
 }

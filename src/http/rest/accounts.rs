@@ -16,7 +16,7 @@ use crate::services::accounts::{self, key_json, user_json};
 
 use super::writes::MAX_JSON_BODY;
 
-fn private(mut res: HttpResponse) -> HttpResponse {
+pub(super) fn private(mut res: HttpResponse) -> HttpResponse {
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("private, no-store"),
@@ -29,7 +29,7 @@ fn role(field: &str, s: &str) -> AppResult<Role> {
         .map_err(|e| AppError::Unprocessable(vec![crate::domain::FieldError::new(field, e)]))
 }
 
-fn numeric(what: &str, id: &str) -> AppResult<i32> {
+pub(super) fn numeric(what: &str, id: &str) -> AppResult<i32> {
     id.parse()
         .map_err(|_| AppError::NotFound(format!("no {what} with id {id:?}")))
 }

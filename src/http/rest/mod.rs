@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod handlers;
 pub mod json;
 pub mod params;
+pub mod webhooks;
 pub mod writes;
 
 use actix_web::web;
@@ -87,6 +88,18 @@ crate::http::routes::route_table! {
         POST: accounts::create_key => ops::create_key,
     },
     "/keys/{id}" => { DELETE: accounts::revoke_key => ops::revoke_key },
+    "/webhooks" => {
+        GET: webhooks::list => ops::list_webhooks,
+        POST: webhooks::create => ops::create_webhook,
+    },
+    "/webhooks/{id}" => {
+        GET: webhooks::get => ops::get_webhook,
+        PATCH: webhooks::patch => ops::update_webhook,
+        DELETE: webhooks::delete => ops::delete_webhook,
+    },
+    "/webhooks/{id}/secret" => { POST: webhooks::rotate_secret => ops::rotate_webhook_secret },
+    "/webhooks/{id}/deliveries" => { GET: webhooks::deliveries => ops::list_webhook_deliveries },
+    "/webhooks/{id}/deliveries/{delivery}/redeliver" => { POST: webhooks::redeliver => ops::redeliver_webhook },
     "/import" => { POST: writes::import => ops::import_content },
     "/auth/token" => { POST: crate::http::auth::token => ops::create_token },
 }
