@@ -779,6 +779,24 @@ async fn every_event(backend: Backend) {
         writes_done,
         arrived
     );
+
+    // Latency from a committed write to its arrival, one write at a time.
+    let mut waits = Vec::new();
+    for i in 0..10 {
+        let before = rx.requests().len();
+        let t0 = Instant::now();
+        new_topic(&app, &editor, &format!("Latency Topic {i}")).await;
+        until("the write's message", 30, || async {
+            (rx.requests().len() > before).then_some(())
+        })
+        .await;
+        waits.push(t0.elapsed());
+    }
+    waits.sort();
+    eprintln!(
+        "[webhooks] write to receiver, 10 writes: p50 {:?}, max {:?}",
+        waits[5], waits[9]
+    );
 }
 
 // ------------------------------------------------------------ retries
@@ -1392,5 +1410,33 @@ async fn two_nodes_on_postgres_deliver_each_message_once_per_endpoint() {
         WRITES as i64,
         "one message per entry: {seqs:?}"
     );
-    eprintln!("[webhooks] {WRITES} writes over two nodes delivered to two endpoints in {took:?}");
+    // Which node sent what (both claim from the same queue).
+    let mut by_node: HashMap<String, usize> = HashMap::new();
+    for id in [1, 2] {
+        let d: Value = http
+            .get(format!(
+                "{}/api/v1/webhooks/{id}/deliveries?limit=100",
+                b.url
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let d = d["data"].as_array().unwrap();
+        assert_eq!(d.len(), WRITES);
+        for dl in d {
+            assert_eq!(dl["state"], "succeeded");
+            let attempts = dl["attempts"].as_array().unwrap();
+            assert_eq!(attempts.len(), 1, "one attempt, one success: {dl}");
+            *by_node
+                .entry(attempts[0]["node"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    eprintln!(
+        "[webhooks] {WRITES} writes over two nodes delivered to two endpoints in {took:?}; sent per node: {by_node:?}"
+    );
 }

@@ -589,6 +589,8 @@ pub struct AttemptView {
     pub latency_ms: i32,
     /// The first KiB of the answer (or why there was none).
     pub response_body: String,
+    /// The server process that sent it (`<pid>-<random>`).
+    pub node: String,
 }
 
 /// A delivery and its attempts, newest last.
@@ -640,6 +642,7 @@ async fn delivery_views(
                 response_code: a.response_code,
                 latency_ms: a.latency_ms,
                 response_body: a.response_body,
+                node: a.node,
             });
     }
     Ok(rows
