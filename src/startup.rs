@@ -279,6 +279,11 @@ impl Application {
                 if let Err(e) = crate::services::changes::prune(conn, change_retention).await {
                     tracing::warn!(error = %e, "the change log was not pruned");
                 }
+                if let Err(e) =
+                    crate::services::webhooks::worker::prune(conn, change_retention).await
+                {
+                    tracing::warn!(error = %e, "the webhook delivery log was not pruned");
+                }
                 if let Some(index) = &state.search
                     && let Err(e) = index.catch_up(true).await
                 {

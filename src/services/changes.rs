@@ -33,9 +33,10 @@
 //! kind and the site), `mentions` (the article and the outlets and experts it
 //! creates, cause `mention`) and `import` (one entry per object written, cause
 //! `import`). Not content, not logged: accounts, keys, idempotency, the shared
-//! store. Anything that later writes content (comments, moderation) must call
-//! [`record`] in its transaction: in debug builds `WriteTxn::commit` asserts
-//! that a transaction that changed content logged entries, and the reverse.
+//! store, webhook endpoints and deliveries. Anything that later writes content
+//! (comments, moderation) must call [`record`] in its transaction: in debug
+//! builds `WriteTxn::commit` asserts that a transaction that changed content
+//! logged entries, and the reverse.
 //!
 //! Retention: [`prune`] drops whole batches older than the retention window,
 //! oldest first, and raises `content_state.log_floor` past them first.

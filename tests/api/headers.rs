@@ -4,6 +4,7 @@
 use crate::both;
 use crate::contract::sample_get_paths;
 use crate::helpers::{Backend, spawn, spawn_tuned, token_for};
+use serde_json::json;
 
 /// The headers a HEAD answer must share with its GET.
 const SHARED: &[&str] = &[
@@ -24,6 +25,16 @@ both!(head_answers_like_get_on_every_public_route, head_like_get);
 async fn head_like_get(backend: Backend) {
     let app = spawn(backend).await;
     let admin = token_for(&app, "admin").await;
+    // Webhook endpoint 1, for `/api/v1/webhooks/{id}...`.
+    let res = app
+        .client
+        .post(format!("{}/api/v1/webhooks", app.addr))
+        .bearer_auth(&admin)
+        .json(&json!({ "url": "https://example.org/hook" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
     let mut paths = sample_get_paths();
     // The widget with a filter, GraphiQL and a GraphQL query in the URL.
     paths.push(("/embed/mentions?expert=rob-huebert".into(), false));

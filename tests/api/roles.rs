@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{Backend, TestApp, gql_as, spawn, token_for};
+use crate::helpers::{Backend, TestApp, gql_as, spawn_tuned, token_for};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Role {
@@ -146,6 +146,31 @@ const CASES: &[Case] = &[
         doc: "mutation($id: Int!) { revokeApiKey(id: $id) { revokedAt } }",
     },
     Case {
+        name: "createWebhookEndpoint",
+        least: Role::Admin,
+        doc: "mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }",
+    },
+    Case {
+        name: "updateWebhookEndpoint",
+        least: Role::Admin,
+        doc: "mutation($id: Int!) { updateWebhookEndpoint(id: $id, input: { active: false }) { active } }",
+    },
+    Case {
+        name: "deleteWebhookEndpoint",
+        least: Role::Admin,
+        doc: "mutation($id: Int!) { deleteWebhookEndpoint(id: $id) }",
+    },
+    Case {
+        name: "rotateWebhookSecret",
+        least: Role::Admin,
+        doc: "mutation($id: Int!) { rotateWebhookSecret(id: $id) { endpoint { version } } }",
+    },
+    Case {
+        name: "redeliverWebhook",
+        least: Role::Admin,
+        doc: "mutation($endpoint: Int!, $delivery: Int!) { redeliverWebhook(endpoint: $endpoint, delivery: $delivery) { state } }",
+    },
+    Case {
         name: "updateSite",
         least: Role::Admin,
         doc: "mutation($input: UpdateSiteInput!) { updateSite(input: $input) { version } }",
@@ -176,7 +201,7 @@ fn every_mutation_of_the_schema_has_a_role_case() {
 /// and keys): equal snapshots mean a refused mutation wrote nothing.
 async fn snapshot(app: &TestApp, c: &Callers) -> Value {
     let mut all = crate::helpers::snapshot(app, &c.admin).await;
-    for path in ["/api/v1/users", "/api/v1/keys"] {
+    for path in ["/api/v1/users", "/api/v1/keys", "/api/v1/webhooks"] {
         let res = app
             .client
             .get(format!("{}{path}", app.addr))
@@ -345,6 +370,55 @@ async fn setup(app: &TestApp, c: &Callers, case: &str, n: &str) -> Value {
             .await;
             json!({ "id": k["data"]["id"] })
         }
+        "createWebhookEndpoint" => {
+            json!({ "input": { "url": format!("http://127.0.0.1:9/role-{n}") } })
+        }
+        "updateWebhookEndpoint" | "deleteWebhookEndpoint" | "rotateWebhookSecret" => {
+            let w = rest_admin(
+                app,
+                c,
+                "/api/v1/webhooks",
+                json!({ "url": format!("http://127.0.0.1:9/role-{n}") }),
+            )
+            .await;
+            json!({ "id": w["data"]["id"] })
+        }
+        "redeliverWebhook" => {
+            // A delivery: an endpoint (nobody listens there) and a topic for it.
+            let w = rest_admin(
+                app,
+                c,
+                "/api/v1/webhooks",
+                json!({ "url": format!("http://127.0.0.1:9/role-{n}"), "events": ["topic.created"] }),
+            )
+            .await;
+            let id = w["data"]["id"].as_i64().unwrap();
+            as_editor(
+                app,
+                c,
+                "mutation($input: CreateTopicInput!) { createTopic(input: $input) { slug } }",
+                json!({ "input": { "name": named("hook topic") } }),
+            )
+            .await;
+            let started = std::time::Instant::now();
+            loop {
+                let res: Value = app
+                    .client
+                    .get(format!("{}/api/v1/webhooks/{id}/deliveries", app.addr))
+                    .bearer_auth(&c.admin)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if let Some(d) = res["data"][0]["id"].as_i64() {
+                    break json!({ "endpoint": id, "delivery": d });
+                }
+                assert!(started.elapsed().as_secs() < 30, "no delivery dispatched");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
         "updateSite" => {
             let s = gql_as(app, Some(&c.admin), "{ site { version } }", json!({})).await;
             json!({ "input": { "expectedVersion": s["data"]["site"]["version"], "phone": format!("613-555-{n}") } })
@@ -359,7 +433,12 @@ both!(
 );
 
 async fn role_matrix(backend: Backend) {
-    let app = spawn(backend).await;
+    // Webhooks on (for `redeliverWebhook`), sent to a closed port on 127.0.0.1.
+    let app = spawn_tuned(backend, |a| {
+        a.no_webhooks = false;
+        a.webhook_allow_cidr = vec!["127.0.0.1/32".into()];
+    })
+    .await;
     let c = Callers {
         contributor: token_for(&app, "contributor").await,
         editor: token_for(&app, "editor").await,

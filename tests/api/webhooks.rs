@@ -846,6 +846,14 @@ async fn flaky(backend: Backend) {
         "one message, three attempts under one webhook-id"
     );
     assert_eq!(get_endpoint(&app, &admin, id).await["active"], true);
+
+    // Past the retention window a settled message goes, with its log.
+    let conn = mediadesk::db::connect(&app.db.url, 1).await.unwrap();
+    let pruned = mediadesk::services::webhooks::worker::prune(&conn.conn, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    assert!(deliveries(&app, &admin, id).await.is_empty());
 }
 
 both!(a_hanging_receiver_times_out_while_others_are_served, hang);

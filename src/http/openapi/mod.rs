@@ -46,8 +46,18 @@ pub fn document() -> OpenApi {
                 .collect::<Vec<_>>(),
         ))
         .paths(paths)
+        .webhooks(Some(webhooks()))
         .components(Some(components::components()))
         .build()
+}
+
+/// OpenAPI 3.1 `webhooks`: what an endpoint receives, one entry per event type.
+fn webhooks() -> Paths {
+    let mut out = Paths::new();
+    for ty in crate::services::webhooks::EVENT_TYPES {
+        out.add_path_operation(*ty, vec![HttpMethod::Post], ops::webhook(ty));
+    }
+    out
 }
 
 /// The document as YAML, exactly as `openapi.yaml` holds it.

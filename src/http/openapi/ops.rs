@@ -1030,3 +1030,19 @@ pub fn redeliver_webhook() -> Operation {
     .answers(WEBHOOK_REFUSALS)
     .into()
 }
+
+/// The request every webhook endpoint receives for the event `ty`
+/// (the document's top-level `webhooks`).
+pub fn webhook(ty: &str) -> Operation {
+    let header = |name: &str, description: &str| json!({"name": name, "in": "header", "required": true, "description": description, "schema": {"type": "string"}});
+    Op::new(&format!("webhook:{ty}"), &["webhooks"], &format!("`{ty}`, sent to the endpoints that subscribe to it."))
+        .describe("Signed as the Standard Webhooks specification says (see the README's \"Webhooks\").\n\
+            Any 2xx within 10 s acknowledges it; anything else is retried with the same\n\
+            `webhook-id` (deduplicate on it).")
+        .parameter(header("webhook-id", "The message's id, the same on every attempt."))
+        .parameter(header("webhook-timestamp", "Unix seconds of this attempt."))
+        .parameter(header("webhook-signature", "`v1,` and the base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the base64-decoded secret after `whsec_`."))
+        .body(json_content(named("WebhookPayload")))
+        .answer(200, response("Any 2xx acknowledges the message.", &[], Value::Null))
+        .into()
+}

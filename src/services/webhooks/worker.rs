@@ -444,12 +444,51 @@ async fn disable_if_failing(
     Ok(())
 }
 
-/// Is a pending delivery due (a read, before taking any lock)?
+/// Drops the messages created before `now - keep` that have no pending
+/// delivery left, with their deliveries and attempts (the change log's
+/// retention: called from the server's minute loop). Returns how many.
+pub async fn prune(db: &DatabaseConnection, keep: Duration) -> AppResult<u64> {
+    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+    let cutoff = now()
+        .checked_sub_signed(keep)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let txn = begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    let p = match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?1",
+    };
+    let gone = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "DELETE FROM webhook_messages WHERE created_at < {p} AND NOT EXISTS \
+                 (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = webhook_messages.id \
+                  AND d.state = 'pending')"
+            ),
+            [cutoff.into()],
+        ))
+        .await?
+        .rows_affected();
+    txn.commit().await?;
+    Ok(gone)
+}
+
+/// Is a delivery due that [`claim`] would take (a read, before taking any
+/// lock: pending, due, not leased, its endpoint active)?
 async fn anything_due(db: &DatabaseConnection) -> AppResult<bool> {
-    let found = webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::State.eq("pending"))
-        .filter(webhook_delivery::Column::NextAttemptAt.lte(now()))
-        .one(db)
+    let backend = db.get_database_backend();
+    let p = match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?1",
+    };
+    let sql = format!(
+        "SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+         WHERE d.state = 'pending' AND d.next_attempt_at <= {p} \
+           AND (d.lease_until IS NULL OR d.lease_until < {p}) AND e.active LIMIT 1"
+    );
+    let found = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [now().into()]))
         .await?;
     Ok(found.is_some())
 }
