@@ -23,15 +23,32 @@ fn redis_url() -> String {
 }
 
 /// One `mediadesk serve` process; killed when dropped.
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     port: u16,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Node {
+    /// A node behind nginx, sharing its budgets through Redis.
     fn start(db_url: &str, data_dir: &Path, secret: &str) -> Self {
+        let burst = BURST.to_string();
+        let args = [
+            "--trusted-proxies",
+            "127.0.0.1",
+            "--shared-store",
+            &redis_url(),
+            "--writes-per-minute",
+            "1",
+            "--write-burst",
+            &burst,
+        ];
+        Self::start_with(db_url, data_dir, secret, &args)
+    }
+
+    /// A node with these `serve` flags besides the common ones.
+    pub(crate) fn start_with(db_url: &str, data_dir: &Path, secret: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mediadesk"))
             .args([
                 "serve",
@@ -41,14 +58,7 @@ impl Node {
                 "--workers",
                 "2",
             ])
-            .args(["--trusted-proxies", "127.0.0.1"])
-            .args(["--shared-store", &redis_url()])
-            .args([
-                "--writes-per-minute",
-                "1",
-                "--write-burst",
-                &BURST.to_string(),
-            ])
+            .args(args)
             .arg("--data-dir")
             .arg(data_dir)
             .env("DATABASE_URL", db_url)

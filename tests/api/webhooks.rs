@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::*;
+use crate::multinode::Node;
 
 const RECEIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/webhooks/receiver.py");
 
@@ -192,6 +193,16 @@ async fn deliveries(app: &TestApp, admin: &str, id: i64) -> Vec<Value> {
     let (status, _, res) = call(app, Method::GET, &path, Some(admin), None, &[]).await;
     assert_eq!(status, 200, "{res}");
     res["data"].as_array().unwrap().clone()
+}
+
+/// The first attempt of an endpoint's first delivery, once there is one.
+async fn first_attempt(app: &TestApp, admin: &str, id: i64, what: &str) -> Value {
+    until(what, 60, || async {
+        let d = deliveries(app, admin, id).await;
+        d.first()
+            .and_then(|d| d["attempts"].as_array().and_then(|a| a.first().cloned()))
+    })
+    .await
 }
 
 async fn get_endpoint(app: &TestApp, admin: &str, id: i64) -> Value {
@@ -707,28 +718,12 @@ async fn every_event(backend: Backend) {
     .await;
     let writes_done = started.elapsed();
 
-    let all: BTreeSet<&str> = [
-        "article.published",
-        "article.updated",
-        "article.unpublished",
-        "article.deleted",
-        "mention.recorded",
-        "expert.created",
-        "expert.updated",
-        "expert.deleted",
-        "outlet.created",
-        "outlet.updated",
-        "outlet.deleted",
-        "topic.created",
-        "topic.updated",
-        "topic.deleted",
-        "event.created",
-        "event.updated",
-        "event.deleted",
-        "site.updated",
-    ]
-    .into_iter()
-    .collect();
+    // Every type the server can send.
+    let all: BTreeSet<&str> = mediadesk::services::webhooks::EVENT_TYPES
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(all.len(), 18);
     let got = until("every event type", 60, || async {
         let r = rx.requests();
         let types: BTreeSet<String> = r
@@ -883,12 +878,7 @@ async fn hang(backend: Backend) {
         (!fast.requests().is_empty()).then_some(())
     })
     .await;
-    let attempt = until("a timed-out attempt", 60, || async {
-        let d = deliveries(&app, &admin, slow_id).await;
-        d.first()
-            .and_then(|d| d["attempts"].as_array().and_then(|a| a.first().cloned()))
-    })
-    .await;
+    let attempt = first_attempt(&app, &admin, slow_id, "a timed-out attempt").await;
     assert_eq!(attempt["outcome"], "timeout", "{attempt}");
     assert!(attempt["response_code"].is_null());
     let ms = attempt["latency_ms"].as_i64().unwrap();
@@ -1001,12 +991,7 @@ async fn redirect(backend: Backend) {
     .await;
     rx.trust(&secret);
     new_topic(&app, &admin, "Redirect Topic").await;
-    let attempt = until("a redirect attempt", 30, || async {
-        let d = deliveries(&app, &admin, id).await;
-        d.first()
-            .and_then(|d| d["attempts"].as_array().and_then(|a| a.first().cloned()))
-    })
-    .await;
+    let attempt = first_attempt(&app, &admin, id, "a redirect attempt").await;
     assert_eq!(
         (attempt["outcome"].clone(), attempt["response_code"].clone()),
         (json!("redirect"), json!(302))
@@ -1061,12 +1046,7 @@ async fn ssrf(backend: Backend) {
     .await;
     rx.trust(&secret);
     new_topic(&app, &admin, "Ssrf Topic").await;
-    let attempt = until("a refused attempt", 30, || async {
-        let d = deliveries(&app, &admin, id).await;
-        d.first()
-            .and_then(|d| d["attempts"].as_array().and_then(|a| a.first().cloned()))
-    })
-    .await;
+    let attempt = first_attempt(&app, &admin, id, "a refused attempt").await;
     assert_eq!(attempt["outcome"], "refused", "{attempt}");
     assert!(
         attempt["response_body"]
@@ -1258,71 +1238,20 @@ async fn filters(backend: Backend) {
 
 // ------------------------------------------------------------ several nodes
 
-/// One `mediadesk serve` process; killed when dropped.
-struct Node {
-    child: Child,
-    url: String,
-}
-
-impl Node {
-    fn start(db_url: &str, data_dir: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mediadesk"))
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--no-demo",
-                "--workers",
-                "2",
-            ])
-            .args(["--webhook-allow-cidr", "127.0.0.1/32"])
-            .args(["--write-burst", "100000", "--writes-per-minute", "100000"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("DATABASE_URL", db_url)
-            .env("MEDIADESK_JWT_SECRET", TEST_JWT_SECRET)
-            .env("MEDIADESK_DB_POOL", "4")
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info,sea_orm=warn,sqlx=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start mediadesk serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && v["message"] == "mediadesk listening"
-                    && let Some(port) = v["port"].as_u64()
-                {
-                    let _ = tx.send(port as u16);
-                }
-            }
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the node did not start");
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_postgres_deliver_each_message_once_per_endpoint() {
     let db = TestDb::new(Backend::Postgres).await;
     let dir = tempfile::tempdir().unwrap();
-    let a = Node::start(&db.url, dir.path());
-    let b = Node::start(&db.url, dir.path());
+    let flags = [
+        "--webhook-allow-cidr",
+        "127.0.0.1/32",
+        "--write-burst",
+        "100000",
+        "--writes-per-minute",
+        "100000",
+    ];
+    let a = Node::start_with(&db.url, dir.path(), TEST_JWT_SECRET, &flags);
+    let b = Node::start_with(&db.url, dir.path(), TEST_JWT_SECRET, &flags);
     let key = {
         let out = run_cli(
             &db.url,
