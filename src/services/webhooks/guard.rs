@@ -56,15 +56,23 @@ pub fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return public_v4(v4);
             }
-            let seg0 = v6.segments()[0];
+            let seg = v6.segments();
+            let seg0 = seg[0];
+            if seg0 == 0x2002 {
+                // 6to4: judged by the IPv4 address it carries.
+                let [a, b] = seg[1].to_be_bytes();
+                let [c, d] = seg[2].to_be_bytes();
+                return public_v4(Ipv4Addr::new(a, b, c, d));
+            }
             !(v6.is_loopback()
+                || seg0 == 0 // ::/16: IPv4-compatible and other reserved forms
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (seg0 & 0xfe00) == 0xfc00 // unique local fc00::/7
                 || (seg0 & 0xffc0) == 0xfe80 // link-local fe80::/10
                 || (seg0 & 0xffc0) == 0xfec0 // site-local (deprecated) fec0::/10
-                || (seg0 == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-                || (seg0 == 0x0064 && v6.segments()[1] == 0xff9b)) // NAT64 of any v4
+                || (seg0 == 0x2001 && seg[1] == 0x0db8) // documentation
+                || (seg0 == 0x0064 && seg[1] == 0xff9b)) // NAT64 of any v4
         }
     }
 }
@@ -159,11 +167,19 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.1.2.3",
             "2001:db8::1",
+            "::127.0.0.1",
+            "2002:a00:1::1",
         ] {
             let ip: IpAddr = a.parse().unwrap();
             assert!(!none.permits(ip), "{a} must be refused");
         }
-        for a in ["93.184.216.34", "8.8.8.8", "100.128.0.1", "2606:4700::1111"] {
+        for a in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "2002:5db8:d822::1",
+        ] {
             let ip: IpAddr = a.parse().unwrap();
             assert!(none.permits(ip), "{a} must be allowed");
         }
