@@ -178,8 +178,9 @@ async fn log_state(db: &impl ConnectionTrait) -> AppResult<(i64, i64, String)> {
     ))
 }
 
-/// How `actor` sees an entry, if at all.
-fn view(actor: &Actor, row: &ChangeRow) -> Option<(SyncOp, &'static str)> {
+/// How `actor` sees an entry, if at all (webhooks name their events with
+/// the anonymous view: `services::webhooks::event_of`).
+pub(crate) fn view(actor: &Actor, row: &ChangeRow) -> Option<(SyncOp, &'static str)> {
     let always_public = !matches!(row.kind.as_str(), "article" | "event");
     if actor.can_see_drafts() {
         return Some(match row.op.as_str() {

@@ -59,8 +59,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "topic.created",
     "topic.updated",
     "topic.deleted",
-    "event.created",
+    "event.published",
     "event.updated",
+    "event.unpublished",
     "event.deleted",
     "site.updated",
 ];
@@ -90,40 +91,23 @@ impl Default for Settings {
     }
 }
 
-/// What the public view of a change log entry sends, if anything.
+/// What the public view of a change log entry sends, if anything: the sync
+/// API's event for an anonymous caller (`sync::view`), but `mention.recorded`
+/// for a mention public at once, and nothing for a `touch` (a name embedded
+/// from another object changed).
 pub fn event_of(row: &super::changes::ChangeRow) -> Option<&'static str> {
     if row.op == "touch" {
         return None;
     }
-    let upsert = row.is_public;
-    let tombstone = row.was_public && !row.is_public;
-    if !upsert && !tombstone {
-        return None;
+    let (_, what) = super::sync::view(&Actor::Anonymous, row)?;
+    if row.kind == "article" && what == "published" && row.cause == "mention" && row.op == "create"
+    {
+        return Some("mention.recorded");
     }
-    let deleted = row.op == "delete";
-    Some(match row.kind.as_str() {
-        "article" if tombstone && deleted => "article.deleted",
-        "article" if tombstone => "article.unpublished",
-        "article" if row.was_public => "article.updated",
-        "article" if row.cause == "mention" && row.op == "create" => "mention.recorded",
-        "article" => "article.published",
-        "event" if tombstone => "event.deleted",
-        "event" if row.was_public => "event.updated",
-        "event" => "event.created",
-        "site" => "site.updated",
-        k @ ("expert" | "outlet" | "topic") => {
-            let op = match row.op.as_str() {
-                "create" => "created",
-                "delete" => "deleted",
-                _ => "updated",
-            };
-            return EVENT_TYPES
-                .iter()
-                .copied()
-                .find(|t| t.split_once('.') == Some((k, op)));
-        }
-        _ => return None,
-    })
+    EVENT_TYPES
+        .iter()
+        .copied()
+        .find(|t| t.split_once('.') == Some((row.kind.as_str(), what)))
 }
 
 /// Does a list of wanted types (`*`, `article.*`, `article.published`) take `ty`?
@@ -731,4 +715,113 @@ pub async fn redeliver(
     .await?;
     txn.commit().await?;
     Ok(delivery_views(db, vec![d]).await?.remove(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::changes::ChangeRow;
+
+    fn row(kind: &str, op: &str, was: bool, is: bool, cause: &str) -> ChangeRow {
+        ChangeRow {
+            seq: 1,
+            kind: kind.into(),
+            object_id: 1,
+            slug: "s".into(),
+            op: op.into(),
+            version: 1,
+            was_public: was,
+            is_public: is,
+            refs: None,
+            at: chrono::Utc::now(),
+            actor: "system".into(),
+            cause: cause.into(),
+        }
+    }
+
+    #[test]
+    fn each_entry_is_its_public_event() {
+        let cases = [
+            (
+                row("article", "create", false, true, "write"),
+                Some("article.published"),
+            ),
+            (row("article", "create", false, false, "write"), None),
+            (row("article", "update", false, false, "write"), None),
+            (
+                row("article", "publish", false, true, "write"),
+                Some("article.published"),
+            ),
+            (
+                row("article", "update", true, true, "write"),
+                Some("article.updated"),
+            ),
+            (row("article", "touch", true, true, "write"), None),
+            (
+                row("article", "unpublish", true, false, "write"),
+                Some("article.unpublished"),
+            ),
+            (
+                row("article", "delete", true, false, "write"),
+                Some("article.deleted"),
+            ),
+            (row("article", "delete", false, false, "write"), None),
+            (
+                row("article", "create", false, true, "mention"),
+                Some("mention.recorded"),
+            ),
+            (
+                row("article", "publish", false, true, "schedule"),
+                Some("article.published"),
+            ),
+            (
+                row("expert", "create", false, true, "mention"),
+                Some("expert.created"),
+            ),
+            (
+                row("outlet", "update", true, true, "write"),
+                Some("outlet.updated"),
+            ),
+            (
+                row("topic", "delete", true, false, "write"),
+                Some("topic.deleted"),
+            ),
+            (
+                row("event", "create", false, true, "write"),
+                Some("event.published"),
+            ),
+            (
+                row("event", "unpublish", true, false, "write"),
+                Some("event.unpublished"),
+            ),
+            (
+                row("event", "delete", true, false, "write"),
+                Some("event.deleted"),
+            ),
+            (
+                row("site", "update", true, true, "write"),
+                Some("site.updated"),
+            ),
+        ];
+        for (r, want) in cases {
+            assert_eq!(
+                event_of(&r),
+                want,
+                "{} {} {} {}",
+                r.kind,
+                r.op,
+                r.was_public,
+                r.is_public
+            );
+        }
+    }
+
+    #[test]
+    fn wanted_types() {
+        let t = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(wants(&t(&["*"]), "site.updated"));
+        assert!(wants(&t(&["article.*"]), "article.deleted"));
+        assert!(!wants(&t(&["article.*"]), "mention.recorded"));
+        assert!(!wants(&t(&["article.published"]), "article.updated"));
+    }
 }
