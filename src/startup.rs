@@ -224,8 +224,12 @@ impl Application {
         let tail = crate::services::tail::Tail::start(db.conn.clone(), stamps.clone());
         let webhooks = args.webhooks()?;
         if !args.no_webhooks {
-            crate::services::webhooks::worker::start(db.conn.clone(), webhooks.clone())
-                .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
+            crate::services::webhooks::worker::start(
+                db.conn.clone(),
+                webhooks.clone(),
+                http::rest::json::webhook_render(),
+            )
+            .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
         }
         let state = web::Data::new(AppState {
             db,

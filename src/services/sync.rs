@@ -255,6 +255,25 @@ pub async fn page(
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let next = rows.last().map_or(since.seq, |r| r.seq);
+    let (entries, objects) = seen_by(db, actor, rows).await?;
+    Ok(SyncPage {
+        entries,
+        objects,
+        next: at(next),
+        more,
+        head: at(head.max(next)),
+        epoch,
+    })
+}
+
+/// The entries of `rows` that `actor` may see and the objects their upserts
+/// carry (one statement per kind); an upsert of what the caller can no longer
+/// see becomes a tombstone. Webhooks render their payloads with it too.
+pub async fn seen_by(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    rows: Vec<ChangeRow>,
+) -> AppResult<(Vec<SyncEntry>, Objects)> {
     let mut entries: Vec<SyncEntry> = rows
         .into_iter()
         .filter_map(|row| {
@@ -276,14 +295,7 @@ pub async fn page(
             e.op = SyncOp::Delete;
         }
     }
-    Ok(SyncPage {
-        entries,
-        objects,
-        next: at(next),
-        more,
-        head: at(head.max(next)),
-        epoch,
-    })
+    Ok((entries, objects))
 }
 
 impl Objects {

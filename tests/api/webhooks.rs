@@ -784,6 +784,16 @@ async fn every_event(backend: Backend) {
         })
         .await;
         waits.push(t0.elapsed());
+        // The payload carries the change as the sync API shows it, object included.
+        let last = rx.requests().last().cloned().unwrap();
+        let data = &last["payload"]["data"];
+        assert_eq!(last["payload"]["type"], "topic.created");
+        assert_eq!(
+            (data["op"].as_str(), data["event"].as_str()),
+            (Some("upsert"), Some("topic.created")),
+            "{last}"
+        );
+        assert_eq!(data["data"]["name"], format!("Latency Topic {i}"), "{last}");
     }
     waits.sort();
     eprintln!(

@@ -382,3 +382,19 @@ pub async fn changes(
         })
         .collect())
 }
+
+/// Webhook payload data (`services::webhooks::worker::Render`): each row as
+/// the sync API shows it to an anonymous caller, its object as it is now.
+pub fn webhook_render() -> crate::services::webhooks::worker::Render {
+    std::sync::Arc::new(|db, rows| {
+        Box::pin(async move {
+            let (entries, objects) =
+                services::sync::seen_by(&db, &crate::auth::Actor::Anonymous, rows).await?;
+            Ok(changes(&db, entries, objects)
+                .await?
+                .into_iter()
+                .map(|c| (c.seq, serde_json::to_value(c).unwrap_or_default()))
+                .collect())
+        })
+    })
+}

@@ -22,6 +22,7 @@
 //!   endpoint is disabled (`disabled_reason = failing`, audited as `system`)
 //!   unless it had a success since that delivery's first attempt.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,6 +56,22 @@ enum WebhookState {
     DispatchedSeq,
     Epoch,
 }
+
+/// Renders the payload `data` of change log rows (the sync API's shape for an
+/// anonymous caller, with the object as it is now), by sequence number. Given
+/// by the HTTP layer (`http::rest::json::webhook_render`), which owns the
+/// JSON shapes.
+pub type Render = Arc<
+    dyn Fn(
+            DatabaseConnection,
+            Vec<changes::ChangeRow>,
+        ) -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = AppResult<HashMap<i64, serde_json::Value>>> + Send,
+            >,
+        > + Send
+        + Sync,
+>;
 
 /// Waits until there may be new work. Polling for now; a shared in-process
 /// tail of the change log can replace it here alone.
@@ -102,10 +119,55 @@ async fn position(db: &DatabaseConnection) -> AppResult<i64> {
 }
 
 /// Dispatches the entries past the position (one batch); how many were read.
-pub async fn dispatch(db: &DatabaseConnection) -> AppResult<usize> {
-    if changes::head(db).await? <= position(db).await? {
+/// The entries are read, matched and rendered first; then, under the
+/// dispatcher's lock, the messages and deliveries are written if the position
+/// has not moved meanwhile (another node dispatched them).
+pub async fn dispatch(db: &DatabaseConnection, render: &Render) -> AppResult<usize> {
+    let from = position(db).await?;
+    if changes::head(db).await? <= from {
         return Ok(0);
     }
+    let entries = changes::read(db, from, BATCH).await?;
+    let Some(last) = entries.last().map(|e| e.seq) else {
+        return Ok(0);
+    };
+    let endpoints: Vec<(webhook_endpoint::Model, Vec<String>, Filters)> =
+        webhook_endpoint::Entity::find()
+            .filter(webhook_endpoint::Column::Active.eq(true))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|e| {
+                let types = serde_json::from_str(&e.event_types).unwrap_or_default();
+                let f = Filters::of(&e);
+                (e, types, f)
+            })
+            .collect();
+    let mut wanted = Vec::new();
+    for entry in &entries {
+        let Some(ty) = super::event_of(entry) else {
+            continue;
+        };
+        let targets: Vec<i32> = endpoints
+            .iter()
+            .filter(|(e, types, f)| {
+                e.created_at <= entry.at && super::wants(types, ty) && f.pass(entry)
+            })
+            .map(|(e, _, _)| e.id)
+            .collect();
+        if !targets.is_empty() {
+            wanted.push((entry, ty, targets));
+        }
+    }
+    let rendered = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        render(
+            db.clone(),
+            wanted.iter().map(|(e, _, _)| (*e).clone()).collect(),
+        )
+        .await?
+    };
     let txn = begin_write(db).await?;
     let backend = txn.get_database_backend();
     let lock = match backend {
@@ -122,47 +184,27 @@ pub async fn dispatch(db: &DatabaseConnection) -> AppResult<usize> {
         txn.rollback().await?;
         return Ok(0);
     };
-    let from: i64 = row.try_get_by_index(0)?;
+    let at_now: i64 = row.try_get_by_index(0)?;
     let epoch: String = row.try_get_by_index(1)?;
-    let entries = changes::read(&*txn, from, BATCH).await?;
-    let Some(last) = entries.last().map(|e| e.seq) else {
+    if at_now != from {
+        // Another node dispatched these meanwhile.
         txn.rollback().await?;
         return Ok(0);
-    };
-    let endpoints: Vec<(webhook_endpoint::Model, Vec<String>, Filters)> =
-        webhook_endpoint::Entity::find()
-            .filter(webhook_endpoint::Column::Active.eq(true))
-            .all(&*txn)
-            .await?
-            .into_iter()
-            .map(|e| {
-                let types = serde_json::from_str(&e.event_types).unwrap_or_default();
-                let f = Filters::of(&e);
-                (e, types, f)
-            })
-            .collect();
+    }
     let at = now();
-    for entry in &entries {
-        let Some(ty) = super::event_of(entry) else {
-            continue;
-        };
-        let targets: Vec<i32> = endpoints
-            .iter()
-            .filter(|(e, types, f)| {
-                e.created_at <= entry.at && super::wants(types, ty) && f.pass(entry)
-            })
-            .map(|(e, _, _)| e.id)
-            .collect();
-        if targets.is_empty() {
-            continue;
-        }
+    for (entry, ty, targets) in &wanted {
         let msg_id = format!("msg_{epoch}_{}", entry.seq);
-        let payload = payload(ty, entry);
+        let payload = serde_json::json!({
+            "type": ty,
+            "timestamp": entry.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "data": rendered.get(&entry.seq).cloned().unwrap_or_else(|| minimal(entry)),
+        })
+        .to_string();
         webhook_message::Entity::insert(webhook_message::ActiveModel {
             id: sea_orm::ActiveValue::NotSet,
             seq: sea_orm::ActiveValue::Set(entry.seq),
             msg_id: sea_orm::ActiveValue::Set(msg_id.clone()),
-            event_type: sea_orm::ActiveValue::Set(ty.to_owned()),
+            event_type: sea_orm::ActiveValue::Set((*ty).to_owned()),
             payload: sea_orm::ActiveValue::Set(payload),
             created_at: sea_orm::ActiveValue::Set(at),
         })
@@ -206,28 +248,18 @@ pub async fn dispatch(db: &DatabaseConnection) -> AppResult<usize> {
     Ok(entries.len())
 }
 
-/// The JSON body of a message: Standard Webhooks' `{type, timestamp, data}`.
-fn payload(ty: &str, e: &changes::ChangeRow) -> String {
-    let kind = match e.kind.as_str() {
-        "article" => "Article",
-        "expert" => "Expert",
-        "outlet" => "Outlet",
-        "topic" => "Topic",
-        "event" => "Event",
-        _ => "Site",
-    };
+/// The payload `data` of an entry the renderer left out (it cannot happen for
+/// an entry with a public event; a safe fallback all the same).
+fn minimal(e: &changes::ChangeRow) -> serde_json::Value {
     serde_json::json!({
-        "type": ty,
-        "timestamp": e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "data": {
-            "seq": e.seq,
-            "kind": e.kind,
-            "id": (kind != "Site").then(|| crate::graphql::global_id(kind, e.object_id).0),
-            "slug": e.slug,
-            "version": e.version,
-        },
+        "seq": e.seq,
+        "kind": e.kind,
+        "id": crate::graphql::kind_id(&e.kind, e.object_id).map(|id| id.0),
+        "slug": e.slug,
+        "version": e.version,
+        "at": e.at,
+        "data": null,
     })
-    .to_string()
 }
 
 /// A delivery this node holds, with what it needs to send it.
@@ -494,7 +526,7 @@ async fn anything_due(db: &DatabaseConnection) -> AppResult<bool> {
 }
 
 /// Starts this server's dispatcher and delivery worker.
-pub fn start(db: DatabaseConnection, settings: Settings) -> anyhow::Result<()> {
+pub fn start(db: DatabaseConnection, settings: Settings, render: Render) -> anyhow::Result<()> {
     let client = send::client(&settings.allowed)?;
     let kick = Arc::new(tokio::sync::Notify::new());
     let node = format!("{}-{}", std::process::id(), random_hex(3));
@@ -503,7 +535,7 @@ pub fn start(db: DatabaseConnection, settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(async move {
             let idle = tokio::sync::Notify::new();
             loop {
-                match dispatch(&db).await {
+                match dispatch(&db, &render).await {
                     // More may be waiting right behind a full batch.
                     Ok(n) if n as u64 >= BATCH => {
                         kick.notify_one();
