@@ -1298,6 +1298,16 @@ async fn two_nodes_on_postgres_deliver_each_message_once_per_endpoint() {
             .unwrap();
         rx.trust(res["data"]["secret"].as_str().expect("created"));
     }
+    // The sync API's token before the writes (the feed the messages must match).
+    let t0: Value = http
+        .get(format!("{}/api/v1/changes", b.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let t0 = t0["meta"]["next"].as_str().unwrap().to_owned();
     const WRITES: usize = 60;
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -1354,6 +1364,50 @@ async fn two_nodes_on_postgres_deliver_each_message_once_per_endpoint() {
         seqs.last().unwrap() - seqs.first().unwrap() + 1,
         WRITES as i64,
         "one message per entry: {seqs:?}"
+    );
+    // The same entries, in the same order, as the public sync feed.
+    let feed: Value = http
+        .get(format!("{}/api/v1/changes?since={t0}&limit=1000", a.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let feed: Vec<(i64, String)> = feed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["seq"].as_i64().unwrap(),
+                c["event"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut arrived: Vec<(i64, String)> = receivers[0]
+        .requests()
+        .iter()
+        .map(|r| {
+            (
+                r["payload"]["data"]["seq"].as_i64().unwrap(),
+                r["payload"]["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    arrived.sort();
+    assert_eq!(arrived, feed, "the messages are the sync feed's entries");
+    let ids: Vec<String> = {
+        let mut r = receivers[0].requests();
+        r.sort_by_key(|r| r["payload"]["data"]["seq"].as_i64());
+        r.iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let suffix = |id: &String| id.rsplit('_').next().unwrap().parse::<i64>().unwrap();
+    assert!(
+        ids.windows(2).all(|w| suffix(&w[0]) < suffix(&w[1])),
+        "webhook-ids follow the log's order"
     );
     // Which node sent what (both claim from the same queue).
     let mut by_node: HashMap<String, usize> = HashMap::new();
