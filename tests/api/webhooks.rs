@@ -171,6 +171,24 @@ async fn write(
     res["data"].clone()
 }
 
+/// `POST /api/v1/{collection}` as `token`: the new record's slug.
+async fn create(app: &TestApp, token: &str, collection: &str, body: Value) -> String {
+    let path = format!("/api/v1/{collection}");
+    let d = write(app, token, Method::POST, &path, Some(body)).await;
+    d["slug"].as_str().unwrap_or_default().to_owned()
+}
+
+/// `PATCH /api/v1/{path}` as `token` (`If-Match: *`).
+async fn change(app: &TestApp, token: &str, path: &str, body: Value) {
+    let path = format!("/api/v1/{path}");
+    write(app, token, Method::PATCH, &path, Some(body)).await;
+}
+
+/// `DELETE /api/v1/{path}` as `token` (`If-Match: *`).
+async fn remove(app: &TestApp, token: &str, path: &str) {
+    write(app, token, Method::DELETE, &format!("/api/v1/{path}"), None).await;
+}
+
 /// Registers an endpoint: its id and secret.
 async fn endpoint(app: &TestApp, admin: &str, body: Value) -> (i64, String) {
     let (status, _, res) = call(
@@ -221,15 +239,7 @@ async fn get_endpoint(app: &TestApp, admin: &str, id: i64) -> Value {
 
 /// A published topic: one `topic.created`.
 async fn new_topic(app: &TestApp, token: &str, name: &str) -> String {
-    let t = write(
-        app,
-        token,
-        Method::POST,
-        "/api/v1/topics",
-        Some(json!({ "name": name })),
-    )
-    .await;
-    t["slug"].as_str().unwrap().to_owned()
+    create(app, token, "topics", json!({ "name": name })).await
 }
 
 /// The requests of one message id.
@@ -527,193 +537,101 @@ async fn every_event(backend: Backend) {
     rx.trust(&secret);
     let started = Instant::now();
 
-    let topic = new_topic(&app, &editor, "Hook Topic").await;
-    write(
+    let e = editor.as_str();
+    let topic = create(&app, e, "topics", json!({ "name": "Hook Topic" })).await;
+    change(
         &app,
-        &editor,
-        Method::PATCH,
-        &format!("/api/v1/topics/{topic}"),
-        Some(json!({ "name": "Hook Topic Two" })),
+        e,
+        &format!("topics/{topic}"),
+        json!({ "name": "Hook Topic Two" }),
     )
     .await;
-    let expert = write(
+    let expert = create(&app, e, "experts", json!({ "name": "Hook Expert" })).await;
+    change(
         &app,
-        &editor,
-        Method::POST,
-        "/api/v1/experts",
-        Some(json!({ "name": "Hook Expert" })),
-    )
-    .await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    write(
-        &app,
-        &editor,
-        Method::PATCH,
-        &format!("/api/v1/experts/{expert}"),
-        Some(json!({ "title": "Fellow" })),
+        e,
+        &format!("experts/{expert}"),
+        json!({ "title": "Fellow" }),
     )
     .await;
-    let outlet = write(
+    let outlet = create(
         &app,
-        &editor,
-        Method::POST,
-        "/api/v1/outlets",
-        Some(json!({ "name": "Hook Outlet", "kind": "online" })),
-    )
-    .await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    write(
-        &app,
-        &editor,
-        Method::PATCH,
-        &format!("/api/v1/outlets/{outlet}"),
-        Some(json!({ "country": "CA" })),
+        e,
+        "outlets",
+        json!({ "name": "Hook Outlet", "kind": "online" }),
     )
     .await;
-    let event = write(&app, &editor, Method::POST, "/api/v1/events", Some(json!({ "title": "Hook Event", "kind": "webinar", "starts_at": "2027-03-01T15:00:00Z", "status": "published" }))).await["slug"].as_str().unwrap().to_owned();
-    write(
+    change(
         &app,
-        &editor,
-        Method::PATCH,
-        &format!("/api/v1/events/{event}"),
-        Some(json!({ "title": "Hook Event Two" })),
+        e,
+        &format!("outlets/{outlet}"),
+        json!({ "country": "CA" }),
     )
     .await;
-    let event_path = format!("/api/v1/events/{event}");
-    for status in ["draft", "published"] {
-        let body = json!({ "status": status });
-        write(&app, &editor, Method::PATCH, &event_path, Some(body)).await;
+    let event = create(&app, e, "events", json!({ "title": "Hook Event", "kind": "webinar", "starts_at": "2027-03-01T15:00:00Z", "status": "published" })).await;
+    let event = format!("events/{event}");
+    for body in [
+        json!({ "title": "Hook Event Two" }),
+        json!({ "status": "draft" }),
+        json!({ "status": "published" }),
+    ] {
+        change(&app, e, &event, body).await;
     }
-    write(&app, &editor, Method::DELETE, &event_path, None).await;
-    let article = write(
+    remove(&app, e, &event).await;
+    let article = create(
         &app,
-        &editor,
-        Method::POST,
-        "/api/v1/articles",
-        Some(json!({
+        e,
+        "articles",
+        json!({
             "title": "Hook Article", "published_at": "2026-01-02", "language": "en",
             "experts": [expert], "outlet": outlet, "topics": [topic]
-        })),
-    )
-    .await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let path = format!("/api/v1/articles/{article}");
-    write(
-        &app,
-        &editor,
-        Method::PATCH,
-        &path,
-        Some(json!({ "summary": "Changed" })),
+        }),
     )
     .await;
-    write(
-        &app,
-        &editor,
-        Method::PATCH,
-        &path,
-        Some(json!({ "status": "draft" })),
-    )
-    .await;
-    write(
-        &app,
-        &editor,
-        Method::PATCH,
-        &path,
-        Some(json!({ "summary": "Edited while a draft" })),
-    )
-    .await;
-    write(
-        &app,
-        &editor,
-        Method::PATCH,
-        &path,
-        Some(json!({ "status": "published" })),
-    )
-    .await;
-    write(&app, &editor, Method::DELETE, &path, None).await;
+    let path = format!("articles/{article}");
+    for body in [
+        json!({ "summary": "Changed" }),
+        json!({ "status": "draft" }),
+        json!({ "summary": "Edited while a draft" }),
+        json!({ "status": "published" }),
+    ] {
+        change(&app, e, &path, body).await;
+    }
+    remove(&app, e, &path).await;
     // A draft never triggers a webhook.
-    let draft = write(&app, &editor, Method::POST, "/api/v1/articles", Some(json!({
+    let draft = create(&app, e, "articles", json!({
         "title": "Hook Secret Draft", "published_at": "2026-01-02", "language": "en", "status": "draft"
-    }))).await["slug"].as_str().unwrap().to_owned();
-    write(
+    }))
+    .await;
+    change(
         &app,
-        &editor,
-        Method::PATCH,
-        &format!("/api/v1/articles/{draft}"),
-        Some(json!({ "summary": "Still hidden" })),
+        e,
+        &format!("articles/{draft}"),
+        json!({ "summary": "Still hidden" }),
     )
     .await;
-    write(
+    create(
         &app,
-        &editor,
-        Method::POST,
-        "/api/v1/mentions",
-        Some(json!({
+        e,
+        "mentions",
+        json!({
             "title": "Hook Mention", "url": "https://example.com/hook-mention", "outlet": "cbc",
             "experts": ["Hook Expert"], "published_at": "2026-01-03", "language": "en"
-        })),
+        }),
     )
     .await;
-    write(
+    remove(&app, e, &format!("topics/{topic}")).await;
+    let spare = create(&app, e, "experts", json!({ "name": "Hook Spare" })).await;
+    remove(&app, e, &format!("experts/{spare}")).await;
+    let spare = create(
         &app,
-        &editor,
-        Method::DELETE,
-        &format!("/api/v1/topics/{topic}"),
-        None,
+        e,
+        "outlets",
+        json!({ "name": "Hook Spare Outlet", "kind": "online" }),
     )
     .await;
-    let spare = write(
-        &app,
-        &editor,
-        Method::POST,
-        "/api/v1/experts",
-        Some(json!({ "name": "Hook Spare" })),
-    )
-    .await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    write(
-        &app,
-        &editor,
-        Method::DELETE,
-        &format!("/api/v1/experts/{spare}"),
-        None,
-    )
-    .await;
-    let spare = write(
-        &app,
-        &editor,
-        Method::POST,
-        "/api/v1/outlets",
-        Some(json!({ "name": "Hook Spare Outlet", "kind": "online" })),
-    )
-    .await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    write(
-        &app,
-        &editor,
-        Method::DELETE,
-        &format!("/api/v1/outlets/{spare}"),
-        None,
-    )
-    .await;
-    write(
-        &app,
-        &admin,
-        Method::PATCH,
-        "/api/v1/site",
-        Some(json!({ "tagline_en": "Hooked" })),
-    )
-    .await;
+    remove(&app, e, &format!("outlets/{spare}")).await;
+    change(&app, &admin, "site", json!({ "tagline_en": "Hooked" })).await;
     let writes_done = started.elapsed();
 
     // Every type the server can send.
@@ -1078,28 +996,15 @@ async fn filters(backend: Backend) {
     let admin = token_for(&app, "admin").await;
     let editor = token_for(&app, "editor").await;
     let mut rx = Receiver::start("ok", 0);
-    let expert = write(
+    let e = editor.as_str();
+    let expert = create(&app, e, "experts", json!({ "name": "Filter Expert" })).await;
+    let outlet = create(
         &app,
-        &editor,
-        Method::POST,
-        "/api/v1/experts",
-        Some(json!({ "name": "Filter Expert" })),
+        e,
+        "outlets",
+        json!({ "name": "Filter Outlet", "kind": "online" }),
     )
-    .await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let outlet = write(
-        &app,
-        &editor,
-        Method::POST,
-        "/api/v1/outlets",
-        Some(json!({ "name": "Filter Outlet", "kind": "online" })),
-    )
-    .await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    .await;
     let topic = new_topic(&app, &editor, "Filter Topic").await;
     let article_events = json!(["article.*"]);
     let mut ids = HashMap::new();
@@ -1122,61 +1027,30 @@ async fn filters(backend: Backend) {
         }
         a
     };
-    let a = write(
+    let a = create(
         &app,
-        &editor,
-        Method::POST,
-        "/api/v1/articles",
-        Some(article("With Expert", json!({ "experts": [expert] }))),
-    )
-    .await["slug"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    write(
-        &app,
-        &editor,
-        Method::POST,
-        "/api/v1/articles",
-        Some(article("With Outlet", json!({ "outlet": outlet }))),
+        e,
+        "articles",
+        article("With Expert", json!({ "experts": [expert] })),
     )
     .await;
-    write(
-        &app,
-        &editor,
-        Method::POST,
-        "/api/v1/articles",
-        Some(article("With Topic", json!({ "topics": [topic] }))),
-    )
-    .await;
-    write(
-        &app,
-        &editor,
-        Method::POST,
-        "/api/v1/articles",
-        Some(article("With None", json!({ "outlet": "cbc" }))),
-    )
-    .await;
+    for (title, refs) in [
+        ("With Outlet", json!({ "outlet": outlet })),
+        ("With Topic", json!({ "topics": [topic] })),
+        ("With None", json!({ "outlet": "cbc" })),
+    ] {
+        create(&app, e, "articles", article(title, refs)).await;
+    }
     // The unpublished article no longer names the expert to anyone; its refs do.
-    write(
+    change(
         &app,
-        &editor,
-        Method::PATCH,
-        &format!("/api/v1/articles/{a}"),
-        Some(json!({ "status": "draft" })),
+        e,
+        &format!("articles/{a}"),
+        json!({ "status": "draft" }),
     )
     .await;
-    write(
-        &app,
-        &editor,
-        Method::POST,
-        "/api/v1/articles",
-        Some(article(
-            "With All",
-            json!({ "experts": [expert], "outlet": outlet, "topics": [topic] }),
-        )),
-    )
-    .await;
+    let all = json!({ "experts": [expert], "outlet": outlet, "topics": [topic] });
+    create(&app, e, "articles", article("With All", all)).await;
 
     // Wait for the last write at every endpoint, then for nothing pending.
     until("the last article everywhere", 60, || async {
