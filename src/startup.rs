@@ -228,6 +228,7 @@ impl Application {
                 db.conn.clone(),
                 webhooks.clone(),
                 http::rest::json::webhook_render(),
+                stamps.clone(),
             )
             .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
         }

@@ -9,7 +9,9 @@
 //!   matched against the active endpoints (type, filters, created before the
 //!   change), a message is inserted once per entry (`msg_<epoch>_<seq>`, the
 //!   payload bytes that are signed) with a pending delivery per endpoint (both
-//!   `ON CONFLICT DO NOTHING`), and the position moves on. Woken by [`wake`].
+//!   `ON CONFLICT DO NOTHING`), and the position moves on. Woken by [`wake`]
+//!   (a local commit, another node's `NOTIFY`, else once a second); the
+//!   delivery worker by the dispatcher, else every [`DELIVERY_POLL`].
 //! - **Claim**: one statement hands due pending deliveries of active
 //!   endpoints to this node under a lease ([`LEASE`], longer than the send
 //!   timeout) and a random token (`FOR UPDATE SKIP LOCKED` on PostgreSQL; the
@@ -38,6 +40,7 @@ use super::{Filters, Settings};
 use crate::auth::Actor;
 use crate::entities::{webhook_attempt, webhook_delivery, webhook_endpoint, webhook_message};
 use crate::error::AppResult;
+use crate::services::content::{LocalCommits, StampWatch};
 use crate::services::{begin_write, changes, now};
 
 /// Entries one dispatch transaction reads at most.
@@ -46,8 +49,11 @@ pub const BATCH: u64 = 500;
 pub const LEASE: Duration = Duration::from_secs(60);
 /// Sends in flight per node.
 pub const SENDS: usize = 8;
-/// How often the loops look for work when nothing wakes them.
-pub const POLL: Duration = Duration::from_millis(250);
+/// How often the dispatcher looks at the log when nothing wakes it.
+pub const POLL: Duration = Duration::from_secs(1);
+/// How often the delivery worker looks for due deliveries when the
+/// dispatcher does not wake it (another node's messages, retries).
+pub const DELIVERY_POLL: Duration = Duration::from_millis(500);
 
 #[derive(sea_orm::DeriveIden)]
 enum WebhookState {
@@ -73,10 +79,16 @@ pub type Render = Arc<
         + Sync,
 >;
 
-/// Waits until there may be new work. Polling for now; a shared in-process
-/// tail of the change log can replace it here alone.
-pub async fn wake(kick: &tokio::sync::Notify) {
-    let _ = tokio::time::timeout(POLL, kick.notified()).await;
+/// Waits until the log may have grown: this process committed content, another
+/// node's `NOTIFY` was heard (PostgreSQL), or [`POLL`] passed. The one place
+/// the dispatcher's wake-up is decided (the subscriptions' `services::tail`
+/// is woken the same way).
+pub(crate) async fn wake(commits: &LocalCommits, stamps: &StampWatch) {
+    tokio::select! {
+        () = commits.next_commit() => {}
+        () = stamps.next_heard() => {}
+        () = tokio::time::sleep(POLL) => {}
+    }
 }
 
 /// A random token or name.
@@ -526,14 +538,19 @@ async fn anything_due(db: &DatabaseConnection) -> AppResult<bool> {
 }
 
 /// Starts this server's dispatcher and delivery worker.
-pub fn start(db: DatabaseConnection, settings: Settings, render: Render) -> anyhow::Result<()> {
+pub fn start(
+    db: DatabaseConnection,
+    settings: Settings,
+    render: Render,
+    stamps: Arc<StampWatch>,
+) -> anyhow::Result<()> {
     let client = send::client(&settings.allowed)?;
     let kick = Arc::new(tokio::sync::Notify::new());
     let node = format!("{}-{}", std::process::id(), random_hex(3));
     {
         let (db, kick) = (db.clone(), kick.clone());
         tokio::spawn(async move {
-            let idle = tokio::sync::Notify::new();
+            let commits = LocalCommits::of(&db);
             loop {
                 match dispatch(&db, &render).await {
                     // More may be waiting right behind a full batch.
@@ -545,7 +562,7 @@ pub fn start(db: DatabaseConnection, settings: Settings, render: Render) -> anyh
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "webhook dispatch failed"),
                 }
-                wake(&idle).await;
+                wake(&commits, &stamps).await;
             }
         });
     }
@@ -589,7 +606,7 @@ pub fn start(db: DatabaseConnection, settings: Settings, render: Render) -> anyh
                     Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
                 }
             }
-            wake(&kick).await;
+            let _ = tokio::time::timeout(DELIVERY_POLL, kick.notified()).await;
         }
     });
     Ok(())
