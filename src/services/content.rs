@@ -53,6 +53,8 @@ struct Commits {
     committed: tokio::sync::Notify,
     /// A commit wrote a scheduled publication (`changes::announce_due` waits on it).
     scheduled: tokio::sync::Notify,
+    /// Webhook deliveries may have become due (the delivery worker waits on it).
+    deliveries: tokio::sync::Notify,
 }
 
 impl LocalCommits {
@@ -101,6 +103,18 @@ impl LocalCommits {
     /// Called after a transaction that wrote a scheduled publication committed.
     pub(crate) fn scheduled(&self) {
         self.0.scheduled.notify_one();
+    }
+
+    /// Called when webhook deliveries may have become due (new messages, a
+    /// settled attempt, a redelivery, an endpoint enabled).
+    pub(crate) fn deliveries_changed(&self) {
+        self.0.deliveries.notify_one();
+    }
+
+    /// Resolves after the next [`LocalCommits::deliveries_changed`] (or at
+    /// once if one came since the last wait): for the delivery worker.
+    pub(crate) async fn next_deliveries(&self) {
+        self.0.deliveries.notified().await;
     }
 
     /// Resolves after the next [`LocalCommits::scheduled`] (or at once if one
@@ -367,6 +381,11 @@ impl StampWatch {
         if self.max_heard.fetch_max(head, Ordering::SeqCst) < head {
             self.heard_now.notify_waiters();
         }
+    }
+
+    /// Whether a listener hears other processes' writes now (PostgreSQL).
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::SeqCst)
     }
 
     /// Resolves after the next notification of another process's write (one

@@ -502,6 +502,8 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    // Re-enabled: its pending deliveries are due again.
+    super::content::LocalCommits::of(db).deliveries_changed();
     Ok(after)
 }
 
@@ -714,6 +716,7 @@ pub async fn redeliver(
     )
     .await?;
     txn.commit().await?;
+    super::content::LocalCommits::of(db).deliveries_changed();
     Ok(delivery_views(db, vec![d]).await?.remove(0))
 }
 

@@ -10,8 +10,11 @@
 //!   change), a message is inserted once per entry (`msg_<epoch>_<seq>`, the
 //!   payload bytes that are signed) with a pending delivery per endpoint (both
 //!   `ON CONFLICT DO NOTHING`), and the position moves on. Woken by [`wake`]
-//!   (a local commit, another node's `NOTIFY`, else once a second); the
-//!   delivery worker by the dispatcher, else every [`DELIVERY_POLL`].
+//!   (a local commit, another node's `NOTIFY`, else once a second where
+//!   nothing would tell of other processes' writes); the delivery worker
+//!   sleeps until the next delivery comes due, woken early by the dispatcher
+//!   and by each settled attempt. Idle, neither costs a statement more than
+//!   once a minute ([`IDLE`]) on PostgreSQL.
 //! - **Claim**: one statement hands due pending deliveries of active
 //!   endpoints to this node under a lease ([`LEASE`], longer than the send
 //!   timeout) and a random token (`FOR UPDATE SKIP LOCKED` on PostgreSQL; the
@@ -49,11 +52,12 @@ pub const BATCH: u64 = 500;
 pub const LEASE: Duration = Duration::from_secs(60);
 /// Sends in flight per node.
 pub const SENDS: usize = 8;
-/// How often the dispatcher looks at the log when nothing wakes it.
+/// How often the dispatcher looks at the log when nothing would tell it of
+/// another process's write (SQLite, or PostgreSQL's listener down).
 pub const POLL: Duration = Duration::from_secs(1);
-/// How often the delivery worker looks for due deliveries when the
-/// dispatcher does not wake it (another node's messages, retries).
-pub const DELIVERY_POLL: Duration = Duration::from_millis(500);
+/// The longest the dispatcher and the delivery worker sleep otherwise (a
+/// node that died holding leases, a lost notification).
+pub const IDLE: Duration = Duration::from_secs(60);
 
 #[derive(sea_orm::DeriveIden)]
 enum WebhookState {
@@ -80,14 +84,16 @@ pub type Render = Arc<
 >;
 
 /// Waits until the log may have grown: this process committed content, another
-/// node's `NOTIFY` was heard (PostgreSQL), or [`POLL`] passed. The one place
-/// the dispatcher's wake-up is decided (the subscriptions' `services::tail`
-/// is woken the same way).
+/// node's `NOTIFY` was heard (PostgreSQL), or [`POLL`] passed while nothing
+/// would tell of another process's write ([`IDLE`] while something would).
+/// The one place the dispatcher's wake-up is decided (the subscriptions'
+/// `services::tail` is woken the same way).
 pub(crate) async fn wake(commits: &LocalCommits, stamps: &StampWatch) {
+    let poll = if stamps.is_listening() { IDLE } else { POLL };
     tokio::select! {
         () = commits.next_commit() => {}
         () = stamps.next_heard() => {}
-        () = tokio::time::sleep(POLL) => {}
+        () = tokio::time::sleep(poll) => {}
     }
 }
 
@@ -518,23 +524,26 @@ pub async fn prune(db: &DatabaseConnection, keep: Duration) -> AppResult<u64> {
     Ok(gone)
 }
 
-/// Is a delivery due that [`claim`] would take (a read, before taking any
-/// lock: pending, due, not leased, its endpoint active)?
-async fn anything_due(db: &DatabaseConnection) -> AppResult<bool> {
+/// When the next delivery [`claim`] would take comes due (a read, before
+/// taking any lock: pending, not leased, its endpoint active), if any.
+async fn next_due(db: &DatabaseConnection) -> AppResult<Option<chrono::DateTime<chrono::Utc>>> {
     let backend = db.get_database_backend();
     let p = match backend {
         DbBackend::Postgres => "$1",
         _ => "?1",
     };
     let sql = format!(
-        "SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-         WHERE d.state = 'pending' AND d.next_attempt_at <= {p} \
-           AND (d.lease_until IS NULL OR d.lease_until < {p}) AND e.active LIMIT 1"
+        "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d \
+         JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+         WHERE d.state = 'pending' AND (d.lease_until IS NULL OR d.lease_until < {p}) AND e.active"
     );
-    let found = db
+    let row = db
         .query_one_raw(Statement::from_sql_and_values(backend, sql, [now().into()]))
         .await?;
-    Ok(found.is_some())
+    Ok(match row {
+        Some(r) => r.try_get_by_index::<Option<chrono::DateTime<chrono::Utc>>>(0)?,
+        None => None,
+    })
 }
 
 /// Starts this server's dispatcher and delivery worker.
@@ -545,7 +554,7 @@ pub fn start(
     stamps: Arc<StampWatch>,
 ) -> anyhow::Result<()> {
     let client = send::client(&settings.allowed)?;
-    let kick = Arc::new(tokio::sync::Notify::new());
+    let kick = LocalCommits::of(&db);
     let node = format!("{}-{}", std::process::id(), random_hex(3));
     {
         let (db, kick) = (db.clone(), kick.clone());
@@ -555,10 +564,10 @@ pub fn start(
                 match dispatch(&db, &render).await {
                     // More may be waiting right behind a full batch.
                     Ok(n) if n as u64 >= BATCH => {
-                        kick.notify_one();
+                        kick.deliveries_changed();
                         continue;
                     }
-                    Ok(n) if n > 0 => kick.notify_one(),
+                    Ok(n) if n > 0 => kick.deliveries_changed(),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "webhook dispatch failed"),
                 }
@@ -571,20 +580,37 @@ pub fn start(
     tokio::spawn(async move {
         loop {
             let free = sends.available_permits();
+            // Asleep until the next delivery comes due, or a new message, a
+            // settled attempt or a freed send wakes it, or IDLE.
+            let mut sleep = IDLE;
             if free > 0 {
-                let claimed = match anything_due(&db).await {
-                    Ok(true) => claim(&db, free).await,
-                    Ok(false) => Ok(vec![]),
+                let due = next_due(&db).await;
+                if let Ok(Some(at)) = &due {
+                    sleep = (*at - now()).to_std().unwrap_or_default().min(IDLE);
+                }
+                let claimed = match due {
+                    Ok(Some(at)) if at <= now() => claim(&db, free).await,
+                    Ok(_) => Ok(vec![]),
                     Err(e) => Err(e),
                 };
+                if matches!(&claimed, Ok(list) if list.is_empty()) && sleep.is_zero() {
+                    // Due, but taken in the meantime (another node's claim
+                    // not yet committed): look again shortly, not at once.
+                    sleep = Duration::from_millis(50);
+                }
                 match claimed {
                     Ok(list) => {
                         for c in list {
                             let Ok(permit) = sends.clone().acquire_owned().await else {
                                 return;
                             };
-                            let (db, client, settings, node) =
-                                (db.clone(), client.clone(), settings.clone(), node.clone());
+                            let (db, client, settings, node, kick) = (
+                                db.clone(),
+                                client.clone(),
+                                settings.clone(),
+                                node.clone(),
+                                kick.clone(),
+                            );
                             tokio::spawn(async move {
                                 let a = send::send(
                                     &client,
@@ -600,13 +626,15 @@ pub fn start(
                                     tracing::warn!(error = %e, delivery = c.delivery.id, "a webhook attempt was not recorded");
                                 }
                                 drop(permit);
+                                // Its retry (if any) and the freed send: look again.
+                                kick.deliveries_changed();
                             });
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
                 }
             }
-            let _ = tokio::time::timeout(DELIVERY_POLL, kick.notified()).await;
+            let _ = tokio::time::timeout(sleep, kick.next_deliveries()).await;
         }
     });
     Ok(())
