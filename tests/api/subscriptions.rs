@@ -16,13 +16,13 @@ use crate::freshness::Node;
 use crate::helpers::{Backend, TestApp, spawn, token_for};
 
 /// The graphql-ws client, printing what happens as JSON lines.
-struct Client {
+pub(crate) struct Client {
     child: Child,
     lines: mpsc::Receiver<Value>,
 }
 
 impl Client {
-    fn start(
+    pub(crate) fn start(
         base: &str,
         token: Option<&str>,
         connections: usize,
@@ -66,7 +66,7 @@ impl Client {
 
     /// The next line that `want` accepts, within `secs`; the lines skipped
     /// are kept in `skipped`.
-    async fn next(
+    pub(crate) async fn next(
         &self,
         secs: u64,
         want: impl Fn(&Value) -> bool,
@@ -100,7 +100,7 @@ impl Client {
     /// Waits until every connection is acknowledged, then a moment more, for
     /// the subscriptions to be set up on the server (the protocol does not
     /// acknowledge them).
-    async fn ready(&self, connections: usize) {
+    pub(crate) async fn ready(&self, connections: usize) {
         let mut seen = vec![];
         for _ in 0..connections {
             self.next(20, |v| v["connected"] == true, &mut seen).await;
@@ -140,7 +140,7 @@ async fn write(
     out
 }
 
-const PUBLISHED: &str = "subscription($f: ArticleFilter) { articlePublished(filter: $f) { slug title status experts { slug } } }";
+pub(crate) const PUBLISHED: &str = "subscription($f: ArticleFilter) { articlePublished(filter: $f) { slug title status experts { slug } } }";
 const MENTIONS: &str = "subscription { mentionRecorded { slug status } }";
 const EVENTS: &str = "subscription { eventChanged { op slug event { title city } } }";
 

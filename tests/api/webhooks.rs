@@ -1313,3 +1313,193 @@ async fn two_nodes_on_postgres_deliver_each_message_once_per_endpoint() {
         "[webhooks] {WRITES} writes over two nodes delivered to two endpoints in {took:?}; sent per node: {by_node:?}"
     );
 }
+
+// ------------------------------------------------------------ one sequence
+
+both!(
+    the_sync_feed_webhooks_subscriptions_and_the_cache_agree_on_one_sequence,
+    agreement
+);
+
+/// The "done": the four consumers of the change log see the same
+/// sequence. After a series of writes, the public sync feed, the webhooks
+/// (by the sequence number each carries), an anonymous subscriber's
+/// `articlePublished` and the public list (a cached read) agree.
+async fn agreement(backend: Backend) {
+    use crate::subscriptions::{Client, PUBLISHED};
+    let app = hooked(backend).await;
+    let admin = token_for(&app, "admin").await;
+    let e = token_for(&app, "editor").await;
+    let e = e.as_str();
+    let mut rx = Receiver::start("ok", 0);
+    let (_, secret) = endpoint(&app, &admin, json!({ "url": rx.url("/all") })).await;
+    rx.trust(&secret);
+    let (_, _, head) = call(&app, Method::GET, "/api/v1/changes", None, None, &[]).await;
+    let mut since = head["meta"]["next"].as_str().unwrap().to_owned();
+    let sub = Client::start(
+        &app.addr,
+        None,
+        1,
+        &[("a", PUBLISHED, json!({ "f": null }))],
+    );
+    sub.ready(1).await;
+    // The public list, read (and cached) before the writes.
+    let (_, _, before) = call(
+        &app,
+        Method::GET,
+        "/api/v1/articles?limit=100",
+        None,
+        None,
+        &[],
+    )
+    .await;
+
+    let article = |title: &str, status: &str| json!({ "title": title, "published_at": "2026-11-03", "language": "en", "status": status });
+    let mut slugs = vec![];
+    for i in 0..4 {
+        slugs.push(
+            create(
+                &app,
+                e,
+                "articles",
+                article(&format!("Agree {i}"), "published"),
+            )
+            .await,
+        );
+    }
+    let draft = create(&app, e, "articles", article("Agree Draft", "draft")).await;
+    change(
+        &app,
+        e,
+        &format!("articles/{}", slugs[1]),
+        json!({ "title": "Agree 1 Edited" }),
+    )
+    .await;
+    change(
+        &app,
+        e,
+        &format!("articles/{draft}"),
+        json!({ "status": "published" }),
+    )
+    .await;
+    change(
+        &app,
+        e,
+        &format!("articles/{}", slugs[0]),
+        json!({ "status": "draft" }),
+    )
+    .await;
+    let ev = create(
+        &app,
+        e,
+        "events",
+        json!({ "title": "Agree Event", "kind": "webinar", "starts_at": "2027-05-01T15:00:00Z" }),
+    )
+    .await;
+    remove(&app, e, &format!("events/{ev}")).await;
+
+    // The sync feed, as the public reads it: (seq, event, slug).
+    let mut feed: Vec<(i64, String, String)> = vec![];
+    loop {
+        let (_, _, page) = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/changes?since={since}"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+        for c in page["data"].as_array().unwrap() {
+            feed.push((
+                c["seq"].as_i64().unwrap(),
+                c["event"].as_str().unwrap().to_owned(),
+                c["slug"].as_str().unwrap().to_owned(),
+            ));
+        }
+        since = page["meta"]["next"].as_str().unwrap().to_owned();
+        if page["meta"]["more"] == false {
+            break;
+        }
+    }
+    let events: Vec<&str> = feed.iter().map(|(_, ev, _)| ev.as_str()).collect();
+    assert_eq!(
+        events,
+        [
+            "article.published",
+            "article.published",
+            "article.published",
+            "article.published",
+            "article.updated",
+            "article.published",
+            "article.unpublished",
+            "event.published",
+            "event.deleted",
+        ],
+        "{feed:#?}"
+    );
+    // Webhooks: one per entry of the feed, carrying its number.
+    let want = feed.len();
+    let hooks = until("every webhook", 30, || {
+        let got = rx.requests();
+        async move { (got.len() >= want).then_some(got) }
+    })
+    .await;
+    let mut hooked: Vec<(i64, String, String)> = hooks
+        .iter()
+        .map(|r| {
+            let p = &r["payload"];
+            (
+                p["data"]["seq"].as_i64().unwrap(),
+                p["type"].as_str().unwrap().to_owned(),
+                p["data"]["slug"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    hooked.sort();
+    assert_eq!(hooked, feed, "webhooks and the sync feed");
+    // The subscriber: the publications, in the feed's order.
+    let published: Vec<String> = feed
+        .iter()
+        .filter(|(_, ev, _)| ev == "article.published")
+        .map(|(_, _, slug)| slug.clone())
+        .collect();
+    let mut seen = vec![];
+    let mut pushed = vec![];
+    while pushed.len() < published.len() {
+        let v = sub.next(20, |v| v["sub"] == "a", &mut seen).await;
+        pushed.push(
+            v["next"]["data"]["articlePublished"]["slug"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(pushed, published, "the subscription and the sync feed");
+    // The public list (the same URL, read through the cache): what the feed
+    // leaves visible.
+    let (_, _, after) = call(
+        &app,
+        Method::GET,
+        "/api/v1/articles?limit=100",
+        None,
+        None,
+        &[],
+    )
+    .await;
+    let listed = |page: &Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["slug"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (before, after) = (listed(&before), listed(&after));
+    let mut expected: Vec<&String> = before.iter().collect();
+    expected.extend([&slugs[1], &slugs[2], &slugs[3], &draft]);
+    let mut got: Vec<&String> = after.iter().collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected, "the cached public list and the feed");
+}
