@@ -27,7 +27,14 @@
 //!   when published and their `publish_at` has passed (the rule of
 //!   `articles::visible`), events when published, experts, outlets, topics and
 //!   the site always. The public view of an entry: `is_public` is an upsert,
-//!   `was_public && !is_public` a tombstone, anything else is hidden.
+//!   `was_public && !is_public` a tombstone, anything else is hidden. An
+//!   article published with a `publish_at` ahead is logged hidden, then as a
+//!   publication when it comes due ([`announce_due`], `change_due`).
+//! - **Touches (D4).** Objects embed the names of others (an article its
+//!   outlet, experts and topics; an outlet its parent and children): a write
+//!   that changes what another object shows appends a `touch` entry for it
+//!   (same version), so a mirror stays equal to the lists. Webhooks and
+//!   subscriptions send nothing for a touch.
 //!
 //! Who appends: `records` (create, update, delete, publish, unpublish of every
 //! kind and the site), `mentions` (the article and the outlets and experts it
