@@ -197,7 +197,10 @@ impl Application {
             db.conn.clone(),
         ));
         // Scheduled publications are logged as they come due.
-        tokio::spawn(crate::services::changes::run_scheduler(db.conn.clone()));
+        tokio::spawn(crate::services::changes::run_scheduler(
+            db.conn.clone(),
+            stamps.clone(),
+        ));
         // The relevance index is built in the background; the database ranks
         // searches until it is ready.
         let search = if args.no_search_index {

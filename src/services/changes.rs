@@ -437,19 +437,28 @@ const SCHEDULER_POLL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Announces scheduled publications as they come due ([`announce_due`]), for
 /// as long as the server runs: sleeps until the next one, or until this
-/// process commits a new one, or [`SCHEDULER_POLL`].
-pub async fn run_scheduler(db: DatabaseConnection) {
+/// process commits a new one or another process's write is heard (PostgreSQL
+/// `NOTIFY`: a CLI import may have scheduled some), or [`SCHEDULER_POLL`].
+pub async fn run_scheduler(
+    db: DatabaseConnection,
+    stamps: std::sync::Arc<super::content::StampWatch>,
+) {
     let commits = super::content::LocalCommits::of(&db);
     loop {
-        let next = match announce_due(&db).await {
-            Ok(_) => next_due(&db).await,
-            Err(e) => Err(e),
+        // One read while nothing is due; the write only when something is.
+        let next = match next_due(&db).await {
+            Ok(Some(at)) if at <= super::now() => match announce_due(&db).await {
+                Ok(_) => next_due(&db).await,
+                Err(e) => Err(e),
+            },
+            other => other,
         };
         let wait = match next {
+            // Not at once for one still due (another node is announcing it).
             Ok(Some(at)) => (at - super::now())
                 .to_std()
                 .unwrap_or_default()
-                .min(SCHEDULER_POLL),
+                .clamp(std::time::Duration::from_millis(5), SCHEDULER_POLL),
             Ok(None) => SCHEDULER_POLL,
             Err(e) => {
                 tracing::warn!(error = %e, "scheduled publications were not announced; retrying");
@@ -459,6 +468,7 @@ pub async fn run_scheduler(db: DatabaseConnection) {
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = commits.next_scheduled() => {}
+            () = stamps.next_heard() => {}
         }
     }
 }
