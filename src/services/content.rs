@@ -94,10 +94,11 @@ impl LocalCommits {
         self.0.committed.notify_waiters();
     }
 
-    /// Resolves after the next content commit of this process (one that
-    /// happens while waiting).
-    pub(crate) async fn next_commit(&self) {
-        self.0.committed.notified().await;
+    /// Completes after the next content commit of this process: one made
+    /// after this call, even before the future is first polled (so a waiter
+    /// may take it before doing its work and await it after, missing none).
+    pub(crate) fn next_commit(&self) -> tokio::sync::futures::Notified<'_> {
+        self.0.committed.notified()
     }
 
     /// Called after a transaction that wrote a scheduled publication committed.
@@ -388,10 +389,10 @@ impl StampWatch {
         self.listening.load(Ordering::SeqCst)
     }
 
-    /// Resolves after the next notification of another process's write (one
-    /// heard while waiting).
-    pub async fn next_heard(&self) {
-        self.heard_now.notified().await;
+    /// Completes after the next notification of another process's write:
+    /// one heard after this call, even before the future is first polled.
+    pub fn next_heard(&self) -> tokio::sync::futures::Notified<'_> {
+        self.heard_now.notified()
     }
 }
 

@@ -102,14 +102,18 @@ async fn run(tail: std::sync::Weak<Tail>, stamps: Arc<StampWatch>) {
         None => return,
     };
     loop {
-        tokio::select! {
-            () = commits.next_commit() => {}
-            () = stamps.next_heard() => {}
-            () = tokio::time::sleep(POLL) => {}
+        // Taken before the read: a commit during it wakes the next one.
+        let (commit, heard) = (commits.next_commit(), stamps.next_heard());
+        {
+            let Some(tail) = tail.upgrade() else { return };
+            if let Err(e) = tail.pump().await {
+                tracing::warn!(error = %e, "the change log tail did not read; retrying");
+            }
         }
-        let Some(tail) = tail.upgrade() else { return };
-        if let Err(e) = tail.pump().await {
-            tracing::warn!(error = %e, "the change log tail did not read; retrying");
+        tokio::select! {
+            () = commit => {}
+            () = heard => {}
+            () = tokio::time::sleep(POLL) => {}
         }
     }
 }

@@ -105,8 +105,60 @@ impl Client {
         for _ in 0..connections {
             self.next(20, |v| v["connected"] == true, &mut seen).await;
         }
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
+
+    /// Makes sure the subscriptions `subs` are live on the server (the
+    /// protocol does not acknowledge a subscription): writes probes through
+    /// `base` (a published mention of Rob Huebert, and an event when `e` is
+    /// among them) until each has delivered something. Probes' slugs start
+    /// with `probe` ([`is_probe`]); assertions leave them out.
+    pub(crate) async fn live(
+        &self,
+        base: &str,
+        http: &reqwest::Client,
+        token: &str,
+        subs: &[&str],
+    ) {
+        static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let mut waiting: Vec<String> = subs.iter().map(|s| (*s).to_owned()).collect();
+        for _ in 0..30 {
+            let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let tag = format!("{n}-{}", std::process::id());
+            let m = json!({ "title": format!("Probe {tag}"), "url": format!("https://example.com/probe-{tag}"),
+                            "outlet": "cbc", "experts": ["rob-huebert"], "published_at": "2026-10-01", "language": "en" });
+            write(base, http, Method::POST, "/api/v1/mentions", token, m).await;
+            if waiting.iter().any(|w| w == "e") {
+                let ev = json!({ "title": format!("Probe Event {tag}"), "kind": "webinar", "starts_at": "2027-01-01T15:00:00Z" });
+                write(base, http, Method::POST, "/api/v1/events", token, ev).await;
+            }
+            let deadline = Instant::now() + Duration::from_millis(1500);
+            while Instant::now() < deadline && !waiting.is_empty() {
+                for line in self.lines.try_iter() {
+                    if let Some(s) = line["sub"].as_str() {
+                        waiting.retain(|w| w != s);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if waiting.is_empty() {
+                return;
+            }
+        }
+        panic!("subscriptions {waiting:?} never delivered a probe");
+    }
+}
+
+/// Is this line about a probe of [`Client::live`]?
+pub(crate) fn is_probe(v: &Value) -> bool {
+    let data = &v["next"]["data"];
+    ["articlePublished", "mentionRecorded", "eventChanged"]
+        .iter()
+        .any(|f| {
+            data[f]["slug"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("probe"))
+        })
 }
 
 impl Drop for Client {
@@ -148,7 +200,7 @@ const EVENTS: &str = "subscription { eventChanged { op slug event { title city }
 fn results(lines: &[Value], sub: &str, field: &str) -> Vec<Value> {
     lines
         .iter()
-        .filter(|v| v["sub"] == sub && v.get("next").is_some())
+        .filter(|v| v["sub"] == sub && v.get("next").is_some() && !is_probe(v))
         .map(|v| v["next"]["data"][field].clone())
         .collect()
 }
@@ -174,6 +226,10 @@ async fn subscribers_on_one_node_get_the_writes_taken_by_another_node() {
     let desk = Client::start(&other.addr, Some(&editor), 1, &[("m", MENTIONS, json!({}))]);
     public.ready(1).await;
     desk.ready(1).await;
+    public
+        .live(&app.addr, &app.client, &editor, &["a", "m", "e"])
+        .await;
+    desk.live(&other.addr, &app.client, &editor, &["m"]).await;
 
     // Writes through the other node.
     let base = other.addr.as_str();
@@ -209,7 +265,9 @@ async fn subscribers_on_one_node_get_the_writes_taken_by_another_node() {
     .await;
     let draft = draft["data"]["slug"].as_str().unwrap().to_owned();
     let mut seen = vec![];
-    let first = public.next(10, |v| v["sub"] == "a", &mut seen).await;
+    let first = public
+        .next(10, |v| v["sub"] == "a" && !is_probe(v), &mut seen)
+        .await;
     let latency = started.elapsed();
     assert_eq!(
         first["next"]["data"]["articlePublished"]["title"], "Sub One",
@@ -244,6 +302,7 @@ async fn subscribers_on_one_node_get_the_writes_taken_by_another_node() {
     let event_op = |op: &'static str, city: Value| {
         move |v: &Value| {
             v["sub"] == "e"
+                && !is_probe(v)
                 && v["next"]["data"]["eventChanged"]["op"] == op
                 && v["next"]["data"]["eventChanged"]["event"]["city"] == city
         }
@@ -278,7 +337,11 @@ async fn subscribers_on_one_node_get_the_writes_taken_by_another_node() {
     let deleted = public
         .next(
             10,
-            |v| v["sub"] == "e" && v["next"]["data"]["eventChanged"]["op"] == "DELETE",
+            |v| {
+                v["sub"] == "e"
+                    && !is_probe(v)
+                    && v["next"]["data"]["eventChanged"]["op"] == "DELETE"
+            },
             &mut seen,
         )
         .await;
@@ -314,7 +377,9 @@ async fn subscribers_on_one_node_get_the_writes_taken_by_another_node() {
     );
     // The editor saw the contributor's draft mention.
     let mut skipped = vec![];
-    let m = desk.next(10, |v| v["sub"] == "m", &mut skipped).await;
+    let m = desk
+        .next(10, |v| v["sub"] == "m" && !is_probe(v), &mut skipped)
+        .await;
     assert_eq!(
         m["next"]["data"]["mentionRecorded"]["slug"], "sub-contributor-mention",
         "{m}"
@@ -395,6 +460,7 @@ async fn single_node(backend: Backend) {
         &[("a", PUBLISHED, json!({ "f": null }))],
     );
     public.ready(1).await;
+    public.live(&app.addr, &app.client, &editor, &["a"]).await;
     let body = json!({ "title": "Sub Local", "published_at": "2026-11-01", "language": "en", "experts": ["rob-huebert"] });
     write(
         &app.addr,
@@ -406,7 +472,9 @@ async fn single_node(backend: Backend) {
     )
     .await;
     let mut seen = vec![];
-    let got = public.next(10, |v| v["sub"] == "a", &mut seen).await;
+    let got = public
+        .next(10, |v| v["sub"] == "a" && !is_probe(v), &mut seen)
+        .await;
     assert_eq!(
         got["next"]["data"]["articlePublished"]["title"], "Sub Local",
         "{got}"

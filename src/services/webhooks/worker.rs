@@ -88,12 +88,19 @@ pub type Render = Arc<
 /// would tell of another process's write ([`IDLE`] while something would).
 /// The one place the dispatcher's wake-up is decided (the subscriptions'
 /// `services::tail` is woken the same way).
-pub(crate) async fn wake(commits: &LocalCommits, stamps: &StampWatch) {
-    let poll = if stamps.is_listening() { IDLE } else { POLL };
-    tokio::select! {
-        () = commits.next_commit() => {}
-        () = stamps.next_heard() => {}
-        () = tokio::time::sleep(poll) => {}
+/// Take it before the work and await it after: what happens meanwhile wakes it.
+pub(crate) fn wake<'a>(
+    commits: &'a LocalCommits,
+    stamps: &'a StampWatch,
+) -> impl std::future::Future<Output = ()> + 'a {
+    let (commit, heard) = (commits.next_commit(), stamps.next_heard());
+    async move {
+        let poll = if stamps.is_listening() { IDLE } else { POLL };
+        tokio::select! {
+            () = commit => {}
+            () = heard => {}
+            () = tokio::time::sleep(poll) => {}
+        }
     }
 }
 
@@ -561,6 +568,7 @@ pub fn start(
         tokio::spawn(async move {
             let commits = LocalCommits::of(&db);
             loop {
+                let woken = wake(&commits, &stamps);
                 match dispatch(&db, &render).await {
                     // More may be waiting right behind a full batch.
                     Ok(n) if n as u64 >= BATCH => {
@@ -571,7 +579,7 @@ pub fn start(
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "webhook dispatch failed"),
                 }
-                wake(&commits, &stamps).await;
+                woken.await;
             }
         });
     }
