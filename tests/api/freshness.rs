@@ -223,3 +223,33 @@ async fn a_notification_of_a_head_the_node_knows_costs_no_read() {
     reads_after("a new head", 1).await;
     reads_after("after it", 0).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_server_costs_postgresql_no_statement() {
+    // Every background reader on: the webhook dispatcher and delivery worker
+    // (with an active endpoint), the scheduler, the subscriptions' tail.
+    let (app, counter) =
+        crate::helpers::spawn_counted_tuned(TestDb::new(Backend::Postgres).await, |a| {
+            a.no_webhooks = false
+        })
+        .await;
+    let admin = token_for(&app, "admin").await;
+    let res = app
+        .client
+        .post(format!("{}/api/v1/webhooks", app.addr))
+        .bearer_auth(&admin)
+        .json(&json!({ "url": "https://hooks.example.com/mediadesk" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // Whatever start-up and the endpoint's creation set going settles first.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    counter.reset();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        (counter.get(), counter.stamp_reads()),
+        (0, 0),
+        "statements while nothing happened for 5 s"
+    );
+}

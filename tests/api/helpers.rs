@@ -169,6 +169,14 @@ impl StatementCounter {
 
 /// A server over `db` (no demo data) whose SQL statements are counted.
 pub async fn spawn_counted(db: TestDb) -> (TestApp, StatementCounter) {
+    spawn_counted_tuned(db, |_| {}).await
+}
+
+/// [`spawn_counted`] with settings `tune` changes from the tests' defaults.
+pub async fn spawn_counted_tuned(
+    db: TestDb,
+    tune: impl FnOnce(&mut ServeArgs),
+) -> (TestApp, StatementCounter) {
     let counter = StatementCounter::default();
     let mut conn = db::connect(&db.url, 4).await.expect("connect and migrate");
     let c = counter.clone();
@@ -185,7 +193,9 @@ pub async fn spawn_counted(db: TestDb) -> (TestApp, StatementCounter) {
             eprintln!("SQL: {}", sql.chars().take(150).collect::<String>());
         }
     });
-    let app = serve(db, conn).await;
+    let mut args = test_args(10_000, vec![]);
+    tune(&mut args);
+    let app = serve_args(db, conn, &args);
     // The relevance index is built in the background at start-up: let it
     // finish, so that its statements are not counted as the requests'.
     for _ in 0..200 {
