@@ -18,6 +18,7 @@ use super::types::{Article, ArticleFilterInput, Event};
 use super::{RequestCtx, gql_error};
 use crate::auth::Actor;
 use crate::services::changes::ChangeRow;
+use crate::services::sync::SyncOp;
 use crate::services::tail::Tail;
 use crate::services::{self, articles};
 
@@ -168,34 +169,30 @@ impl Subscription {
         Ok(flatten(entries(rx, start), move |rows| {
             let (db, actor) = (db.clone(), actor.clone());
             async move {
-                let editor = actor.can_see_drafts();
-                let seen: Vec<&ChangeRow> = rows
-                    .iter()
+                // The sync API's view of each entry (who sees what, and an
+                // upsert of what the subscriber can no longer see as a delete).
+                let rows: Vec<ChangeRow> = rows
+                    .into_iter()
                     .filter(|r| r.kind == "event" && r.op != "touch")
-                    .filter(|r| editor || r.was_public || r.is_public)
                     .collect();
-                let ids: Vec<i32> = seen.iter().map(|r| r.object_id).collect();
-                let now: std::collections::HashMap<i32, Event> =
-                    services::events::by_ids(&db, &actor, &ids)
-                        .await
-                        .map_err(gql_error)?
-                        .into_iter()
-                        .map(|e| (e.id, e))
-                        .collect();
+                let (seen, now) = services::sync::seen_by(&db, &actor, rows)
+                    .await
+                    .map_err(gql_error)?;
                 Ok(seen
                     .into_iter()
-                    .map(|r| {
-                        let event = (r.op != "delete")
-                            .then(|| now.get(&r.object_id).cloned())
-                            .flatten();
+                    .map(|e| {
+                        let event = match e.op {
+                            SyncOp::Upsert => now.events.get(&e.row.object_id).cloned(),
+                            SyncOp::Delete => None,
+                        };
                         EventChange {
                             op: if event.is_some() {
                                 ChangeOp::Upsert
                             } else {
                                 ChangeOp::Delete
                             },
-                            id: super::global_id("Event", r.object_id),
-                            slug: r.slug.clone(),
+                            id: super::global_id("Event", e.row.object_id),
+                            slug: e.row.slug,
                             event,
                         }
                     })

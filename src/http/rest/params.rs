@@ -100,6 +100,15 @@ impl Params {
         self.check(name, r).unwrap_or(default)
     }
 
+    /// A cursor that is a row id (lists keyed by id alone), if given.
+    pub fn id(&mut self, name: &str) -> Option<i64> {
+        let r = self
+            .str(name)?
+            .parse::<i64>()
+            .map_err(|_| "is not a cursor of this list".to_owned());
+        self.check(name, r)
+    }
+
     fn check<T>(&mut self, name: &str, r: Result<T, String>) -> Option<T> {
         match r {
             Ok(v) => Some(v),

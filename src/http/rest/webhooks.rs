@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::accounts::{numeric, private};
 use super::params::Params;
 use super::writes::{MAX_JSON_BODY, carries_secret, idempotent};
-use crate::domain::{FieldError, Role};
+use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::http::auth::{actor, json_body};
@@ -178,31 +178,10 @@ pub async fn deliveries(
     let actor = actor(&req, &state).await?;
     actor.require(Role::Admin)?;
     let id = numeric("webhook endpoint", &id)?;
-    let p = Params::parse(req.query_string())?;
-    let mut errors = Vec::new();
-    let limit = match p.str("limit").map(str::parse::<u64>) {
-        None => 20,
-        Some(Ok(n)) if (1..=100).contains(&n) => n,
-        Some(_) => {
-            errors.push(FieldError::new(
-                "limit",
-                "must be a whole number from 1 to 100",
-            ));
-            20
-        }
-    };
-    let before = match p.str("cursor").map(str::parse::<i64>) {
-        None => None,
-        Some(Ok(n)) => Some(n),
-        Some(Err(_)) => {
-            errors.push(FieldError::new("cursor", "is not a cursor of this list"));
-            None
-        }
-    };
+    let mut p = Params::parse(req.query_string())?;
+    let limit = p.count("limit", 20, 100);
+    let before = p.id("cursor");
     p.finish()?;
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
     let (list, next) = webhooks::deliveries(&state.db.conn, &actor, id, limit, before).await?;
     Ok(private(HttpResponse::Ok().json(json!({
         "data": list,
