@@ -127,6 +127,11 @@ pub struct ServeArgs {
     /// Serve `GET /__test/panic`, which panics (for tests of panic handling only).
     #[arg(long, hide = true)]
     pub panic_route: bool,
+    /// Export traces to this OTLP/HTTP collector (its base URL, e.g.
+    /// `http://127.0.0.1:4318`; spans go to `/v1/traces` as protobuf). Default:
+    /// no export, and no cost.
+    #[arg(long, env = "MEDIADESK_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// A duration: a whole number with a unit, `d`, `h`, `m` or `s`.

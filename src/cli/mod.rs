@@ -221,14 +221,28 @@ enum KeyCmd {
 /// Parses the command line and runs the command.
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
-    match dispatch(cli.command).await {
+    let otlp = match &cli.command {
+        Command::Serve { serve, .. } => {
+            serve.otlp_endpoint.clone().filter(|u| !u.trim().is_empty())
+        }
+        _ => None,
+    };
+    let traces = match telemetry::init(cli.log_format, otlp.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match dispatch(cli.command).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    traces.flush().await;
+    code
 }
 
 async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {

@@ -122,8 +122,16 @@ pub struct Loaders {
     pub children: DataLoader<ChildrenOf, HashMapCache>,
 }
 
+/// A loader whose batches run in the span of the field that started them (a
+/// batch is a task of its own: without this its statements would leave the trace).
 fn cached<T: Loader<i32>>(loader: T) -> DataLoader<T, HashMapCache> {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+    let spawn = |batch: futures_util::future::BoxFuture<'static, ()>| {
+        tokio::spawn(tracing::Instrument::instrument(
+            batch,
+            tracing::Span::current(),
+        ))
+    };
+    DataLoader::with_cache(loader, spawn, HashMapCache::default())
 }
 
 impl Loaders {

@@ -9,6 +9,7 @@ mod loaders;
 mod mutation;
 pub mod persisted;
 mod query;
+mod spans;
 mod subscription;
 mod types;
 
@@ -42,6 +43,9 @@ pub fn build_schema(introspection: bool) -> AppSchema {
         .limit_directives(20);
     if !introspection {
         b = b.disable_introspection().disable_suggestions();
+    }
+    if crate::telemetry::exporting() {
+        b = b.extension(spans::ResolverSpans);
     }
     b.finish()
 }

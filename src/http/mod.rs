@@ -18,6 +18,7 @@ pub mod problem;
 pub mod request_id;
 pub mod rest;
 pub mod routes;
+pub mod traces;
 
 use crate::db::Db;
 use crate::graphql::AppSchema;

@@ -1,7 +1,8 @@
 //! The outermost middleware. Every request gets an id: the client's `X-Request-Id`
 //! when it is sane, else a new UUID. It is echoed in the response header, carried
-//! by the request's tracing span (so every log line of the request has it) and put
-//! into problem+json bodies. Every answer, refusals of inner middlewares included,
+//! by the request's tracing span (so every log line of the request has it; the
+//! span is also the trace's server span, `http::traces`) and put into
+//! problem+json bodies. Every answer, refusals of inner middlewares included,
 //! gets the common security headers here.
 
 use std::panic::AssertUnwindSafe;
@@ -71,12 +72,7 @@ pub async fn middleware(
         .filter(|v| sane(v))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %req.method(),
-        path = %req.path(),
-    );
+    let span = super::traces::request_span(&req, &id);
     let started = Instant::now();
     let hsts = req
         .app_data::<actix_web::web::Data<super::AppState>>()
@@ -111,12 +107,14 @@ pub async fn middleware(
             let mut res = e.error_response();
             common_headers(res.headers_mut(), &id, hsts);
             let status = res.status().as_u16();
+            super::traces::record_status(&span, status);
             span.in_scope(|| tracing::info!(status, "request refused"));
             return Err(InternalError::from_response(e.to_string(), res).into());
         }
     };
     common_headers(res.headers_mut(), &id, hsts);
     let status = res.status().as_u16();
+    super::traces::record_status(&span, status);
     span.in_scope(|| {
         tracing::info!(
             status,

@@ -186,6 +186,7 @@ struct ListQuery<'a> {
 
 impl ListQuery<'_> {
     /// The page, and with `outlets` the outlets it names.
+    #[tracing::instrument(level = "debug", name = "articles.list", skip_all, fields(order = ?self.order))]
     async fn run(
         &self,
         db: &impl ConnectionTrait,
@@ -556,6 +557,7 @@ pub fn cursor_of(a: &article::Model) -> Cursor {
 }
 
 /// One article by slug, if `actor` may see it.
+#[tracing::instrument(level = "debug", name = "articles.get", skip_all)]
 pub async fn get_by_slug(
     db: &impl ConnectionTrait,
     actor: &Actor,

@@ -62,6 +62,7 @@ pub struct MentionInput {
 
 /// Records a mention; `true` when it was created, `false` when the URL was
 /// known (and the caller may see its article: otherwise a conflict).
+#[tracing::instrument(level = "debug", name = "mentions.record", skip_all)]
 pub async fn record_mention(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -291,6 +291,7 @@ async fn finish(
 }
 
 /// Creates a record from `input` (import-format fields).
+#[tracing::instrument(level = "debug", name = "records.create", skip_all, fields(kind = R::KIND))]
 pub async fn create<R: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -322,6 +323,7 @@ pub async fn create<R: Record>(
 
 /// Applies the merge-patch `patch` to the record `slug` if it is still what
 /// the caller saw (`expected`).
+#[tracing::instrument(level = "debug", name = "records.update", skip_all, fields(kind = R::KIND))]
 pub async fn update<R: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -388,6 +390,7 @@ async fn change<R: Record>(
 }
 
 /// Deletes the record `slug` if it is still what the caller saw (`expected`).
+#[tracing::instrument(level = "debug", name = "records.delete", skip_all, fields(kind = R::KIND))]
 pub async fn delete<R: Record>(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -420,6 +423,7 @@ pub async fn delete<R: Record>(
 }
 
 /// Sets the `status` of an article or event (publish, unpublish).
+#[tracing::instrument(level = "debug", name = "records.set_status", skip_all, fields(kind = R::KIND))]
 pub async fn set_status<R: Record>(
     db: &DatabaseConnection,
     actor: &Actor,

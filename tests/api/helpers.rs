@@ -310,6 +310,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         webhook_allow_cidr: vec![],
         webhook_retry_schedule: vec![],
         panic_route: false,
+        otlp_endpoint: None,
     }
 }
 

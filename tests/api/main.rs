@@ -28,6 +28,7 @@ mod shared_store;
 mod slugs;
 mod subscriptions;
 mod sync;
+mod traces;
 mod trust;
 mod webhooks;
 mod writes;
