@@ -73,6 +73,20 @@ impl Drop for Receiver {
     }
 }
 
+/// A receiver, and a server over `db_url` exporting its traces to it (with its
+/// data folder, kept while the server runs).
+fn traced(db_url: &str) -> (Receiver, Node, tempfile::TempDir) {
+    let receiver = Receiver::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = Node::start_with(
+        db_url,
+        dir.path(),
+        TEST_JWT_SECRET,
+        &["--otlp-endpoint", &receiver.url],
+    );
+    (receiver, node, dir)
+}
+
 both!(
     one_graphql_request_is_one_trace_under_the_callers_span,
     one_request_one_trace
@@ -82,14 +96,7 @@ async fn one_request_one_trace(backend: Backend) {
     let db = TestDb::new(backend).await;
     let seeded = run_cli(&db.url, &["seed"], None);
     assert!(seeded.status.success(), "seed: {seeded:?}");
-    let receiver = Receiver::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut node = Node::start_with(
-        &db.url,
-        dir.path(),
-        TEST_JWT_SECRET,
-        &["--otlp-endpoint", &receiver.url],
-    );
+    let (receiver, mut node, _dir) = traced(&db.url);
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
     let caller_span = &uuid::Uuid::new_v4().simple().to_string()[..16];
     let res = reqwest::Client::new()
@@ -198,5 +205,47 @@ fn assert_one_trace(spans: &[Value], trace_id: &str, caller_span: &str) {
             .as_str()
             .is_some_and(|q| q.contains("article_experts"))),
         "the experts' loader's statement is in the trace: {spans:#?}"
+    );
+}
+
+both!(
+    a_request_without_traceparent_starts_a_trace_and_an_unsampled_caller_exports_nothing,
+    own_trace_and_unsampled
+);
+
+async fn own_trace_and_unsampled(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let (receiver, mut node, _dir) = traced(&db.url);
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/articles/no-such-article", node.url);
+    let unsampled = uuid::Uuid::new_v4().simple().to_string();
+    let res = client
+        .get(&url)
+        .header("traceparent", format!("00-{unsampled}-00f067aa0ba902b7-00"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(res.status(), 404);
+    let res = client.get(&url).send().await.expect("GET");
+    assert_eq!(res.status(), 404);
+    assert!(node.stop().success(), "the server exits cleanly");
+    let spans = received_request(&receiver);
+    assert!(
+        spans.iter().all(|s| s["trace_id"] != unsampled.as_str()),
+        "the caller did not sample its trace: {spans:#?}"
+    );
+    let servers: Vec<&Value> = spans
+        .iter()
+        .filter(|s| s["kind"] == "SPAN_KIND_SERVER")
+        .collect();
+    assert_eq!(servers.len(), 1, "{spans:#?}");
+    let http = servers[0];
+    assert_eq!(http["parent_span_id"], "", "a root: {http:#}");
+    assert_eq!(http["name"], "GET /api/v1/articles/{slug}");
+    assert_eq!(http["attributes"]["http.route"], "/api/v1/articles/{slug}");
+    assert_eq!(http["attributes"]["http.response.status_code"], 404);
+    assert!(
+        spans.iter().all(|s| s["trace_id"] == http["trace_id"]),
+        "only the request's trace: {spans:#?}"
     );
 }
