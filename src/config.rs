@@ -124,6 +124,15 @@ pub struct ServeArgs {
     /// The delays between webhook attempts (for tests: `1s,1s,1s`).
     #[arg(long, hide = true, value_delimiter = ',', value_parser = parse_duration)]
     pub webhook_retry_schedule: Vec<std::time::Duration>,
+    /// Serve Prometheus metrics at `/metrics` on this address (`host:port`), a
+    /// listener of its own apart from the public port. Without it and without
+    /// `--metrics-token`, metrics are not served at all.
+    #[arg(long, env = "MEDIADESK_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Require `Authorization: Bearer <token>` for `/metrics`; without
+    /// `--metrics-bind`, `/metrics` is then served on the public port.
+    #[arg(long, env = "MEDIADESK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Serve `GET /__test/panic`, which panics (for tests of panic handling only).
     #[arg(long, hide = true)]
     pub panic_route: bool,

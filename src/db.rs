@@ -39,7 +39,7 @@ pub async fn connect_with(url: &str, pool: u32, sqlite_pragmas: &[(&str, &str)])
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    let (conn, sqlite_file) = if url.starts_with("sqlite:") {
+    let (mut conn, sqlite_file) = if url.starts_with("sqlite:") {
         let file = sqlite_path(url);
         if let Some(dir) = file.as_ref().and_then(|f| f.parent())
             && !dir.as_os_str().is_empty()
@@ -88,6 +88,8 @@ pub async fn connect_with(url: &str, pool: u32, sqlite_pragmas: &[(&str, &str)])
             "must start with sqlite:// or postgres://",
         ));
     };
+    // Each statement's time by kind (a no-op until a metrics recorder is installed).
+    conn.set_metric_callback(crate::metrics::statement);
     Migrator::up(&conn, None).await?;
     Ok(Db { conn, sqlite_file })
 }
@@ -114,6 +116,20 @@ impl Db {
         match self.backend() {
             DbBackend::Postgres => "postgres",
             _ => "sqlite",
+        }
+    }
+
+    /// The pool's open connections, idle ones and most connections.
+    pub fn pool_stats(&self) -> (u32, usize, u32) {
+        match self.backend() {
+            DbBackend::Postgres => {
+                let p = self.conn.get_postgres_connection_pool();
+                (p.size(), p.num_idle(), p.options().get_max_connections())
+            }
+            _ => {
+                let p = self.conn.get_sqlite_connection_pool();
+                (p.size(), p.num_idle(), p.options().get_max_connections())
+            }
         }
     }
 

@@ -16,6 +16,7 @@ pub mod entities;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, from_fn};
+use actix_web::middleware::{Compress, Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use sha2::Digest;
 
@@ -160,10 +160,55 @@ fn read_replica(
     Ok(Some(replica))
 }
 
+/// The exposition the public app mounts at `/metrics` (`--metrics-token` alone).
+type PublicMetrics = web::Data<http::metrics::Exposition>;
+/// The `--metrics-bind` listener's port and server.
+type MetricsListener = (u16, Server);
+
+/// `/metrics` as configured (`http::metrics`): the listener of
+/// `--metrics-bind`, bound before anything starts, and the exposition.
+struct MetricsSetup {
+    listener: Option<TcpListener>,
+    exposition: Option<web::Data<http::metrics::Exposition>>,
+}
+
+impl MetricsSetup {
+    fn open(args: &ServeArgs) -> anyhow::Result<Self> {
+        let bind = args.metrics_bind.as_deref().map(str::trim);
+        let listener = bind
+            .map(|b| TcpListener::bind(b).map_err(|e| anyhow::anyhow!("--metrics-bind {b}: {e}")))
+            .transpose()?;
+        let exposition = http::metrics::Exposition::configure(bind, args.metrics_token.as_deref())
+            .map_err(|e| anyhow::anyhow!("metrics: {e}"))?
+            .map(web::Data::new);
+        Ok(Self {
+            listener,
+            exposition,
+        })
+    }
+
+    /// Starts the metrics listener, if any; what the public app mounts at
+    /// `/metrics` (only without a listener of its own).
+    fn start(
+        self,
+        state: &web::Data<AppState>,
+    ) -> anyhow::Result<(Option<MetricsListener>, Option<PublicMetrics>)> {
+        match (self.listener, self.exposition) {
+            (Some(listener), Some(e)) => {
+                let port = listener.local_addr()?.port();
+                let server = http::metrics::serve(listener, state.clone(), e)?;
+                Ok((Some((port, server)), None))
+            }
+            (_, e) => Ok((None, e)),
+        }
+    }
+}
+
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<MetricsListener>,
 }
 
 impl Application {
@@ -172,6 +217,8 @@ impl Application {
         let listener = TcpListener::bind(&args.bind)
             .map_err(|e| anyhow::anyhow!("cannot bind {}: {e}", args.bind))?;
         let port = listener.local_addr()?.port();
+        let metrics = MetricsSetup::open(args)?;
+        let measured = metrics.exposition.is_some();
         // Budgets and persisted queries are shared by all workers, and by all
         // nodes when a shared store is configured.
         // Redis keys are set apart per deployment by a name derived from the
@@ -264,6 +311,7 @@ impl Application {
             sockets: Default::default(),
             webhooks,
         });
+        let (metrics, public_metrics) = metrics.start(&state)?;
         let origins = CorsPolicy {
             read: clean(&args.cors_origins),
             write: clean(&args.cors_write_origins),
@@ -316,7 +364,13 @@ impl Application {
             let mut app = app
                 .app_data(state.clone())
                 .wrap(Compress::default())
-                .wrap(from_fn(http::request_id::middleware));
+                .wrap(from_fn(http::request_id::middleware))
+                .wrap(Condition::new(measured, from_fn(http::metrics::middleware)));
+            if let Some(e) = &public_metrics {
+                app = app
+                    .app_data(e.clone())
+                    .route("/metrics", web::get().to(http::metrics::scrape));
+            }
             for (path, resource) in other_resources() {
                 // Browsers on other origins may read GraphQL and the feeds.
                 app = match path {
@@ -354,6 +408,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            metrics,
         })
     }
 
@@ -361,8 +416,19 @@ impl Application {
         self.port
     }
 
+    /// The port of the `--metrics-bind` listener, if any.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Runs until SIGINT or SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            Some((_, metrics)) => {
+                let (served, measured) = futures_util::future::join(self.server, metrics).await;
+                served.and(measured)
+            }
+            None => self.server.await,
+        }
     }
 }

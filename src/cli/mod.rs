@@ -323,7 +323,12 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             }
             let jwt = crate::auth::jwt::Keys::load(&db.data_dir)?;
             let app = startup::Application::build(d, jwt, &serve)?;
-            tracing::info!(port = app.port(), bind = %serve.bind, "mediadesk listening");
+            tracing::info!(
+                port = app.port(),
+                bind = %serve.bind,
+                metrics_port = app.metrics_port(),
+                "mediadesk listening"
+            );
             app.run_until_stopped().await?;
             tracing::info!("stopped");
             Ok(ExitCode::SUCCESS)

@@ -153,7 +153,9 @@ where
             last_modified,
         ));
     }
-    let entry = match state.cache.get(&key, stamp.key()) {
+    let cached = state.cache.get(&key, stamp.key());
+    crate::metrics::cache_lookup(public.scope, cached.is_some());
+    let entry = match cached {
         Some(hit) => hit,
         None => {
             let res = match render_public(state, known.wal, &render).await? {

@@ -121,6 +121,7 @@ fn caller_key(req: &HttpRequest, state: &AppState) -> [u8; 16] {
 
 /// 429 problem+json with `Retry-After`.
 fn too_many(wait: Duration) -> HttpResponse {
+    crate::metrics::refused("writes");
     let wait = wait.as_secs_f64().ceil().max(1.0) as u64;
     let mut res = problem(
         StatusCode::TOO_MANY_REQUESTS,

@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod graphql_ws;
 pub mod health;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod request_id;

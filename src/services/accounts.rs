@@ -431,6 +431,7 @@ impl LoginGuard {
 }
 
 fn too_many_failures(wait: Duration) -> AppError {
+    crate::metrics::refused("logins");
     AppError::TooManyRequests {
         what: "failed sign-ins".into(),
         retry_after_secs: wait.as_secs().max(1),

@@ -144,6 +144,7 @@ pub(crate) async fn begin_write(
         DbBackend::Sqlite => {
             // A bounded wait: behind a long import or a stuck writer, answer
             // "busy" rather than queue forever.
+            let wait = crate::metrics::WriteLockWait::start();
             let turn = tokio::time::timeout(crate::db::WAIT, sqlite_turns(db).lock_owned())
                 .await
                 .map_err(|_| {
@@ -155,6 +156,7 @@ pub(crate) async fn begin_write(
                     ..Default::default()
                 })
                 .await?;
+            wait.acquired();
             WriteTxn::new(db, txn, Some(turn))
         }
         _ => WriteTxn::new(db, db.begin().await?, None),

@@ -309,6 +309,8 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         no_webhooks: true,
         webhook_allow_cidr: vec![],
         webhook_retry_schedule: vec![],
+        metrics_bind: None,
+        metrics_token: None,
         panic_route: false,
         otlp_endpoint: None,
     }

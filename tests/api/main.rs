@@ -18,6 +18,7 @@ mod headers;
 mod health;
 mod import;
 mod mentions;
+mod metrics;
 mod multinode;
 mod public_reads;
 mod replica;

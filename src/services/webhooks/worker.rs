@@ -390,6 +390,7 @@ async fn settle(
 ) -> AppResult<()> {
     let n = c.delivery.attempts + 1;
     let at = now();
+    crate::metrics::webhook_attempt(a.outcome.as_str());
     let (state, next) = if a.outcome == Outcome::Ok {
         ("succeeded", at)
     } else if let Some(delay) = usize::try_from(n - 1).ok().and_then(|i| schedule.get(i)) {
@@ -529,6 +530,30 @@ pub async fn prune(db: &DatabaseConnection, keep: Duration) -> AppResult<u64> {
         .rows_affected();
     txn.commit().await?;
     Ok(gone)
+}
+
+/// How many deliveries are pending (the queue) and how many failed for good
+/// (while the delivery log keeps them): one statement, for a metrics scrape.
+pub async fn backlog(db: &DatabaseConnection) -> AppResult<(i64, i64)> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT state, COUNT(*) FROM webhook_deliveries \
+             WHERE state IN ('pending', 'failed') GROUP BY state",
+        ))
+        .await?;
+    let (mut pending, mut failed) = (0, 0);
+    for r in rows {
+        let state: String = r.try_get_by_index(0)?;
+        let n: i64 = r.try_get_by_index(1)?;
+        if state == "pending" {
+            pending = n;
+        } else {
+            failed = n;
+        }
+    }
+    Ok((pending, failed))
 }
 
 /// When the next delivery [`claim`] would take comes due (a read, before
