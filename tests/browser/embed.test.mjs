@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const PARTNER = process.env.PARTNER_URL;
 const ARTIFACTS = process.env.ARTIFACTS || "artifacts";
@@ -16,11 +16,7 @@ const IMG = '<img src=x onerror="window.top.__pwned=1">Pétrole';
 
 test("the widget and embed.js render on a partner page from another origin", async () => {
   assert.ok(PARTNER, "PARTNER_URL is required");
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-           "--disable-quic", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
     const dialogs = [];

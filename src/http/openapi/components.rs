@@ -23,19 +23,37 @@ use crate::services::lines::{ArticleLine, EventLine, ExpertLine, OutletLine, Sit
 /// The pattern of a slug (`domain::Slug`).
 pub(super) const SLUG_PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
 
-/// The tags, in the order a reader meets them.
-pub(super) const TAGS: &[&str] = &[
-    "articles",
-    "experts",
-    "outlets",
-    "events",
-    "topics",
-    "site",
-    "feeds",
-    "changes",
-    "auth",
-    "webhooks",
-    "operations",
+/// The tags, in the order a reader meets them, with what each groups.
+pub(super) const TAGS: &[(&str, &str)] = &[
+    (
+        "articles",
+        "Media mentions: articles, interviews and broadcasts citing the institute's experts.",
+    ),
+    (
+        "experts",
+        "The institute's experts, with their topics and mentions.",
+    ),
+    ("outlets", "Media outlets, nested in their media groups."),
+    ("events", "The institute's events, past and upcoming."),
+    ("topics", "The topics that group experts and mentions."),
+    ("site", "Site settings and site-wide search."),
+    (
+        "feeds",
+        "RSS, Atom and JSON feeds, and the embeddable widget.",
+    ),
+    (
+        "changes",
+        "The change log, to mirror the content incrementally.",
+    ),
+    ("auth", "Tokens, users, API keys and the audit log."),
+    (
+        "webhooks",
+        "Endpoints that receive changes as signed HTTP calls, and their deliveries.",
+    ),
+    (
+        "operations",
+        "GraphQL, bulk import, this document and its reference page, health.",
+    ),
 ];
 
 pub(super) const DESCRIPTION: &str = "Read the institute's media mentions (\"Experts in the media\"), experts, outlets,\n\
@@ -245,6 +263,8 @@ fn schemas() -> Schemas {
     add_input::<EventLine>(&mut out);
     add_input::<TopicLine>(&mut out);
     add_input::<SiteLine>(&mut out);
+    // The site is never created: only its merge patch is part of the API.
+    out.remove(SiteLine::name().as_ref());
     add::<ImportReport>(&mut out);
     add::<crate::http::rest::json::Change>(&mut out);
     add::<Problem<'static>>(&mut out);
@@ -268,17 +288,19 @@ fn schemas() -> Schemas {
 
 fn parameters() -> Value {
     json!({
-        "slug": {"name": "slug", "in": "path", "required": true, "schema": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": Slug::MAX_LEN}},
+        "slug": {"name": "slug", "in": "path", "required": true, "description": "The record's slug (its URL name).", "schema": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": Slug::MAX_LEN}},
         "expert": {"name": "expert", "in": "query", "description": "Expert slug.", "schema": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": Slug::MAX_LEN}},
         "outlet": {"name": "outlet", "in": "query", "description": "Outlet slug; includes the outlet's child outlets.", "schema": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": Slug::MAX_LEN}},
         "topic": {"name": "topic", "in": "query", "description": "Topic slug.", "schema": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": Slug::MAX_LEN}},
-        "lang": {"name": "lang", "in": "query", "schema": schema::<Language>()},
+        "lang": {"name": "lang", "in": "query", "description": "Only items in this language.", "schema": schema::<Language>()},
         "from": {"name": "from", "in": "query", "description": "Published at or after (a date `2022-06-29` or an RFC 3339 date-time).", "schema": {"type": "string", "examples": ["2022-06-01"]}},
         "to": {"name": "to", "in": "query", "description": "Published before (a date or an RFC 3339 date-time).", "schema": {"type": "string", "examples": ["2022-07-01"]}},
         "q": {"name": "q", "in": "query", "description": "Text search over titles, summaries, bodies, bylines, experts and outlets (case and accents ignored).", "schema": {"type": "string"}},
         "order": {"name": "order", "in": "query", "description": "`relevance` needs `q`.", "schema": {"type": "string", "enum": ["newest", "oldest", "relevance"]}},
-        "limit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}},
-        "feedLimit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": feeds::MAX_LIMIT, "default": feeds::DEFAULT_LIMIT}},
+        "limit": {"name": "limit", "in": "query", "description": "Items per page.", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}},
+        "feedLimit": {"name": "limit", "in": "query", "description": "How many of the latest items the feed holds.", "schema": {"type": "integer", "minimum": 1, "maximum": feeds::MAX_LIMIT, "default": feeds::DEFAULT_LIMIT}},
+        "widgetLimit": {"name": "limit", "in": "query", "description": "How many of the latest items the list shows.", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}},
+        "theme": {"name": "theme", "in": "query", "description": "Light or dark colours.", "schema": {"type": "string", "enum": ["light", "dark"], "default": "light"}},
         "cursor": {"name": "cursor", "in": "query", "description": "The `next_cursor` of the previous page (opaque).", "schema": {"type": "string"}},
         "IfMatch": {"name": "If-Match", "in": "header", "required": true, "description": "The version the change is based on: the `ETag` of the last write or of a signed-in\n`GET` (`\"<kind>-<slug>-v<version>\"`; a list of tags is allowed), or `*` for whatever\nversion is current. Without it the answer is 428; a tag that is not the record's\ncurrent one (compared strongly: a weak `W/` tag never matches) is a 412.\n", "schema": {"type": "string", "examples": ["\"expert-rob-huebert-v3\""]}},
         "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": false, "description": "A key of your choosing (1 to 255 visible ASCII characters, e.g. a UUID) that makes a\nretry safe: the same key with the same request again replays the first successful\nanswer (same status and body, with `Idempotent-Replayed: true`) instead of writing\ntwice; the same key with a different request is a 422, and while the first request\nis still running a 409. Keys belong to the caller and are kept for 24 hours; a\nrequest that failed does not use up its key. An answer that carries a secret (a new\nAPI key) is never kept: a retry of it is a 409 saying the request was done and its\nsecret was shown once.\n", "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}},
@@ -395,7 +417,6 @@ fn responses() -> Vec<(&'static str, Value)> {
                 "`If-Match` names a version that is no longer current (or no version at all): fetch the record again.",
             ),
         ),
-        ("Problem", problem("See `code` and `errors`.")),
         (
             "NotModified",
             response(

@@ -13,6 +13,7 @@ pub mod ops;
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{Info, License, OpenApi, OpenApiBuilder, Paths, Server, Tag};
 
 /// The document: info, the operations of both route tables in their order,
@@ -24,7 +25,7 @@ pub fn document() -> OpenApi {
         .chain(crate::startup::OTHER_ROUTES);
     for route in routes {
         for (method, doc) in route.methods {
-            paths.add_path_operation(route.path, vec![http_method(method)], doc());
+            paths.add_path_operation(route.path, vec![http_method(method)], with_security(doc()));
         }
     }
     let mut info = Info::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
@@ -42,7 +43,11 @@ pub fn document() -> OpenApi {
         .tags(Some(
             components::TAGS
                 .iter()
-                .map(|t| Tag::new(*t))
+                .map(|(name, description)| {
+                    let mut t = Tag::new(*name);
+                    t.description = Some((*description).to_owned());
+                    t
+                })
                 .collect::<Vec<_>>(),
         ))
         .paths(paths)
@@ -55,7 +60,8 @@ pub fn document() -> OpenApi {
 fn webhooks() -> Paths {
     let mut out = Paths::new();
     for ty in crate::services::webhooks::EVENT_TYPES {
-        out.add_path_operation(*ty, vec![HttpMethod::Post], ops::webhook(ty));
+        // No security scheme: the receiver checks the signature headers.
+        out.add_path_operation(*ty, vec![HttpMethod::Post], with_security(ops::webhook(ty)));
     }
     out
 }
@@ -204,6 +210,11 @@ impl Op {
     /// A parameter of `components/parameters`.
     pub fn param(self, name: &str) -> Self {
         self.parameter(json!({ "$ref": format!("#/components/parameters/{name}") }))
+    }
+
+    /// Parameters of `components/parameters`, in this order.
+    pub fn params(self, names: &[&str]) -> Self {
+        names.iter().fold(self, |op, name| op.param(name))
     }
 
     /// A parameter written out here (optional unless it says otherwise).
@@ -358,4 +369,18 @@ impl From<Op> for Operation {
     fn from(op: Op) -> Self {
         from_literal(Value::Object(op.0))
     }
+}
+
+/// Who may call a route's operation: one that does not need a token (`bearer`)
+/// is open to the public (`{}`); one that answers 401 nonetheless reads a token
+/// when one is sent (a signed-in editor sees drafts), so it names both ways in.
+fn with_security(mut op: Operation) -> Operation {
+    if op.security.is_none() {
+        let mut ways = vec![SecurityRequirement::default()];
+        if op.responses.responses.contains_key("401") {
+            ways.push(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        }
+        op.security = Some(ways);
+    }
+    op
 }

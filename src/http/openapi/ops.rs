@@ -167,7 +167,7 @@ pub fn list_expert_articles() -> Operation {
 pub fn list_outlets() -> Operation {
     Op::new("listOutlets", &["outlets"], "Outlets, by name.")
         .parameter(json!({"name": "q", "in": "query", "description": "Words of the name or an alias (case and accents ignored).", "schema": {"type": "string"}}))
-        .parameter(json!({"name": "kind", "in": "query", "schema": schema::<OutletKind>()}))
+        .parameter(json!({"name": "kind", "in": "query", "description": "Only outlets of this kind.", "schema": schema::<OutletKind>()}))
         .param("limit")
         .param("cursor")
         .answer(200, response("A page of outlets.", &["ETag", "Last-Modified", "Cache-Control", "Link"], json_content(page(schema::<Outlet>()))))
@@ -249,10 +249,10 @@ pub fn list_events() -> Operation {
         .parameter(json!({"name": "upcoming", "in": "query", "description": "Only events starting after now.", "schema": {"type": "boolean"}}))
         .parameter(json!({"name": "from", "in": "query", "description": "Starting at or after (date or RFC 3339).", "schema": {"type": "string", "examples": ["2026-01-01"]}}))
         .parameter(json!({"name": "to", "in": "query", "description": "Starting before (date or RFC 3339).", "schema": {"type": "string", "examples": ["2027-01-01"]}}))
-        .parameter(json!({"name": "kind", "in": "query", "schema": schema::<EventKind>()}))
-        .parameter(json!({"name": "city", "in": "query", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "kind", "in": "query", "description": "Only events of this kind.", "schema": schema::<EventKind>()}))
+        .parameter(json!({"name": "city", "in": "query", "description": "Only events in this city (the whole name, case ignored).", "schema": {"type": "string"}}))
         .parameter(json!({"name": "q", "in": "query", "description": "Words of the title, venue or city.", "schema": {"type": "string"}}))
-        .parameter(json!({"name": "order", "in": "query", "schema": {"type": "string", "enum": ["soonest", "latest"]}}))
+        .parameter(json!({"name": "order", "in": "query", "description": "By start time: `latest` first (the default) or `soonest` first (the default with `upcoming=true`).", "schema": {"type": "string", "enum": ["soonest", "latest"]}}))
         .param("limit")
         .param("cursor")
         .answer(200, response("A page of events.", &["ETag", "Last-Modified", "Cache-Control", "Link"], json_content(page(schema::<Event>()))))
@@ -439,7 +439,7 @@ pub fn get_docs() -> Operation {
 pub fn get_feed() -> Operation {
     Op::new("getFeed", &["feeds"], "All mentions as a feed (`mentions.rss`, `mentions.atom` or `mentions.json`).")
         .describe("RSS 2.0, Atom 1.0 or JSON Feed 1.1. Items carry text (an RSS `description` is escaped text, never markup). Links are absolute, on the public base URL. The ETag is a hash of the feed and of the base URL its links were written for, so it changes only when the feed does (including when a scheduled article comes due).")
-        .parameter(json!({"name": "file", "in": "path", "required": true, "schema": {"type": "string", "enum": ["mentions.rss", "mentions.atom", "mentions.json"]}}))
+        .parameter(json!({"name": "file", "in": "path", "required": true, "description": "The format, by extension: RSS 2.0, Atom 1.0 or JSON Feed 1.1.", "schema": {"type": "string", "enum": ["mentions.rss", "mentions.atom", "mentions.json"]}}))
         .param("lang")
         .param("feedLimit")
         .answers(&[(200, "Feed"), (304, "NotModified"), (400, "BadRequest"), (404, "NotFound")])
@@ -449,8 +449,8 @@ pub fn get_feed() -> Operation {
 /// `GET /feeds/{kind}/{file}`
 pub fn get_scoped_feed() -> Operation {
     Op::new("getScopedFeed", &["feeds"], "The mentions of one expert, outlet (with its child outlets) or topic, as a feed (`<slug>.rss|atom|json`).")
-        .parameter(json!({"name": "kind", "in": "path", "required": true, "schema": {"type": "string", "enum": ["experts", "outlets", "topics"]}}))
-        .parameter(json!({"name": "file", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*\\.(rss|atom|json)$", "examples": ["rob-huebert.rss"]}}))
+        .parameter(json!({"name": "kind", "in": "path", "required": true, "description": "What the feed is scoped to.", "schema": {"type": "string", "enum": ["experts", "outlets", "topics"]}}))
+        .parameter(json!({"name": "file", "in": "path", "required": true, "description": "The expert's, outlet's or topic's slug and the format's extension (`rss`, `atom` or `json`).", "schema": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*\\.(rss|atom|json)$", "examples": ["rob-huebert.rss"]}}))
         .param("lang")
         .param("feedLimit")
         .answers(&[(200, "Feed"), (304, "NotModified"), (400, "BadRequest"), (404, "NotFound")])
@@ -476,18 +476,27 @@ pub fn get_embed_preview() -> Operation {
     .into()
 }
 
+/// The widget's options, the same for its page and its data.
+const WIDGET_OPTIONS: &[&str] = &["expert", "outlet", "topic", "lang", "widgetLimit", "theme"];
+
 /// `GET /embed/mentions`
 pub fn get_embed_mentions() -> Operation {
-    Op::new("getEmbedMentions", &["feeds"], "The \"Experts in the media\" list as a self-contained page for an iframe.")
-        .param("expert")
-        .param("outlet")
-        .param("topic")
-        .param("lang")
-        .parameter(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}}))
-        .parameter(json!({"name": "theme", "in": "query", "schema": {"type": "string", "enum": ["light", "dark"], "default": "light"}}))
-        .answer(200, response("An HTML page (inline CSS, no script, strict Content-Security-Policy).", &[], json!({"text/html": {"schema": {"type": "string"}}})))
-        .answers(&[(304, "NotModified"), (400, "BadRequest")])
-        .into()
+    Op::new(
+        "getEmbedMentions",
+        &["feeds"],
+        "The \"Experts in the media\" list as a self-contained page for an iframe.",
+    )
+    .params(WIDGET_OPTIONS)
+    .answer(
+        200,
+        response(
+            "An HTML page (inline CSS, no script, strict Content-Security-Policy).",
+            &[],
+            json!({"text/html": {"schema": {"type": "string"}}}),
+        ),
+    )
+    .answers(&[(304, "NotModified"), (400, "BadRequest")])
+    .into()
 }
 
 /// `GET /embed/mentions.json`
@@ -497,12 +506,7 @@ pub fn get_embed_mentions_json() -> Operation {
             credit line as text, in the item's own language, exactly as the widget page and the\n\
             feeds show it (\"by A and B (feat. X), Outlet, June 29, 2022\" /\n\
             \"par A et B (avec X), Outlet, 29 juin 2022\", the date in UTC). Readable from any origin.")
-        .param("expert")
-        .param("outlet")
-        .param("topic")
-        .param("lang")
-        .parameter(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}}))
-        .parameter(json!({"name": "theme", "in": "query", "schema": {"type": "string", "enum": ["light", "dark"], "default": "light"}}))
+        .params(WIDGET_OPTIONS)
         .answer(200, response("The list.", &["ETag", "Cache-Control"], json_content(json!({"type": "object", "required": ["lang", "heading", "empty", "items"], "properties": {"lang": {"type": "string", "enum": ["en", "fr"]}, "heading": {"type": "string"}, "empty": {"type": "string", "description": "What to show when there are no items."}, "items": {"type": "array", "items": {"type": "object", "required": ["language", "title", "url", "credit"], "properties": {"language": {"type": "string", "enum": ["en", "fr"]}, "title": {"type": "string"}, "url": {"type": ["string", "null"]}, "credit": {"type": "string"}}}}}}))))
         .answers(&[(304, "NotModified"), (400, "BadRequest")])
         .into()
@@ -633,7 +637,7 @@ pub fn update_user() -> Operation {
             Administrators cannot demote or deactivate themselves (409).",
     )
     .bearer()
-    .parameter(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}))
+    .parameter(json!({"name": "id", "in": "path", "required": true, "description": "The user's id.", "schema": {"type": "string"}}))
     .patch_body(schema::<UserPatch>())
     .answer(
         200,
@@ -696,7 +700,7 @@ pub fn revoke_key() -> Operation {
         "Revoke an API key; tokens issued for it stop working at once (administrators).",
     )
     .bearer()
-    .parameter(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}))
+    .parameter(json!({"name": "id", "in": "path", "required": true, "description": "The key's id.", "schema": {"type": "string"}}))
     .answer(
         204,
         response("Revoked (or already revoked).", &[], Value::Null),
@@ -753,9 +757,9 @@ pub fn graphql_get() -> Operation {
         .describe("With `Upgrade: websocket` and the `graphql-transport-ws` subprotocol, the same URL serves\n\
             GraphQL subscriptions (`articlePublished`, `mentionRecorded`, `eventChanged`); the bearer token goes\n\
             in the `connection_init` payload (`{\"authorization\": \"Bearer ...\"}`). See the README.")
-        .parameter(json!({"name": "query", "in": "query", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "query", "in": "query", "description": "The GraphQL document (a query; mutations need `POST`).", "schema": {"type": "string"}}))
         .parameter(json!({"name": "variables", "in": "query", "schema": {"type": "string"}, "description": "A JSON object."}))
-        .parameter(json!({"name": "operationName", "in": "query", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "operationName", "in": "query", "description": "Which operation of the document to run, when it has several.", "schema": {"type": "string"}}))
         .parameter(json!({"name": "extensions", "in": "query", "schema": {"type": "string"}, "description": "A JSON object, e.g. the persisted-query hash."}))
         .answer(200, response("A GraphQL response (errors, if any, are in its `errors` member).", &[], json!({"application/json": {"schema": named("GraphQLResponse")}, "text/html": {"schema": {"type": "string"}}})))
         .answers(&[(400, "BadRequest")])
@@ -827,7 +831,7 @@ const WEBHOOK_REFUSALS: &[(u16, &str)] = &[
 ];
 
 fn webhook_id() -> Value {
-    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}})
+    json!({"name": "id", "in": "path", "required": true, "description": "The endpoint's id.", "schema": {"type": "string"}})
 }
 
 /// The endpoint and, this once, its secret.
@@ -1017,7 +1021,7 @@ pub fn redeliver_webhook() -> Operation {
     .bearer()
     .parameter(webhook_id())
     .parameter(
-        json!({"name": "delivery", "in": "path", "required": true, "schema": {"type": "string"}}),
+        json!({"name": "delivery", "in": "path", "required": true, "description": "The delivery's id (as `GET .../deliveries` lists it).", "schema": {"type": "string"}}),
     )
     .answer(
         202,
