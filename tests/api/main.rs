@@ -26,6 +26,7 @@ mod roles;
 mod search_index;
 mod shared_store;
 mod slugs;
+mod stats;
 mod subscriptions;
 mod sync;
 mod trust;
