@@ -158,6 +158,18 @@ fn bucket(backend: DbBackend, period: MentionGroup, table: &str) -> Expr {
     Expr::cust(sql)
 }
 
+/// The subject's key column. On SQLite, an article column is grouped as
+/// `+column`, which keeps the planner from walking the key-leading listing
+/// index (whose rows lack the status: a row read per article) to spare the
+/// sort; it then scans the range of the covering stats index.
+fn subject_key(backend: DbBackend, d: &Driver, k: &'static str) -> Expr {
+    if backend == DbBackend::Sqlite && d.table == "articles" {
+        Expr::cust(format!("+\"{}\".\"{k}\"", d.table))
+    } else {
+        Expr::col((Alias::new(d.table), Alias::new(k)))
+    }
+}
+
 /// The date range of the filter on `table`'s copy of the publication date.
 fn in_range(q: &MentionStatsQuery, table: &'static str, s: &mut SelectStatement) {
     let col = Expr::col((Alias::new(table), Alias::new("published_at")));
@@ -194,11 +206,8 @@ async fn grouped_rows(
     let mut s = Query::select();
     s.from(Alias::new(d.table));
     if let Some(k) = d.key {
-        s.expr_as(
-            Expr::col((Alias::new(d.table), Alias::new(k))),
-            Alias::new("k"),
-        )
-        .add_group_by([Expr::col((Alias::new(d.table), Alias::new(k)))]);
+        let key = subject_key(backend, &d, k);
+        s.expr_as(key.clone(), Alias::new("k")).add_group_by([key]);
     }
     if let Some(p) = q.period() {
         let b = bucket(backend, p, d.table);
