@@ -155,3 +155,52 @@ impl MentionGroup {
         matches!(self, MentionGroup::Month | MentionGroup::Week)
     }
 }
+
+#[cfg(test)]
+mod stats_tests {
+    use super::*;
+    use MentionGroup::*;
+
+    fn q(
+        keys: &[MentionGroup],
+        roll_up: bool,
+        limit: Option<i64>,
+    ) -> Result<MentionStatsQuery, Vec<FieldError>> {
+        MentionStatsQuery::new(keys.to_vec(), ArticleFilter::default(), roll_up, limit)
+    }
+
+    #[test]
+    fn one_subject_and_one_period_at_most() {
+        assert!(q(&[Expert, Month], false, None).is_ok());
+        assert!(q(&[Week], false, None).is_ok());
+        for bad in [&[][..], &[Expert, Topic], &[Month, Week], &[Expert, Expert]] {
+            assert_eq!(q(bad, false, None).unwrap_err()[0].field, "group_by");
+        }
+        assert_eq!(q(&[Expert], true, None).unwrap_err()[0].field, "roll_up");
+        assert_eq!(q(&[Outlet], false, Some(0)).unwrap_err()[0].field, "limit");
+        assert_eq!(
+            q(&[Outlet], true, None).unwrap().limit,
+            MentionStatsQuery::DEFAULT_LIMIT
+        );
+    }
+
+    #[test]
+    fn a_reversed_range_and_unpublished_statuses_are_refused() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let f = ArticleFilter {
+            published_after: Some(t("2025-02-01T00:00:00Z")),
+            published_before: Some(t("2025-01-01T00:00:00Z")),
+            status: Some(ArticleStatus::Draft),
+            ..Default::default()
+        };
+        let errs = MentionStatsQuery::new(vec![Month], f, false, None).unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["from", "status"]);
+        let published = ArticleFilter {
+            status: Some(ArticleStatus::Published),
+            ..Default::default()
+        };
+        let ok = MentionStatsQuery::new(vec![Month], published, false, None).unwrap();
+        assert_eq!(ok.filter.status, None);
+    }
+}
