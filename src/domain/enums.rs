@@ -65,6 +65,14 @@ string_enum!(
     }
 );
 string_enum!(
+    /// What coverage statistics are grouped by: a subject (expert, outlet,
+    /// topic, language) or a period (calendar month, ISO week; UTC).
+    MentionGroup, "group" {
+        Expert => "expert", Outlet => "outlet", Topic => "topic", Language => "language",
+        Month => "month", Week => "week",
+    }
+);
+string_enum!(
     /// Account roles, in increasing power.
     Role, "role" { Contributor => "contributor", Editor => "editor", Admin => "admin" }
 );

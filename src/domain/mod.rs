@@ -10,9 +10,10 @@ mod time;
 mod url;
 
 pub use credit::{Credit, long_date};
-pub use enums::{ArticleStatus, EventKind, Language, OutletKind, Role};
+pub use enums::{ArticleStatus, EventKind, Language, MentionGroup, OutletKind, Role};
 pub use filter::{
-    ArticleFilter, ArticleOrder, EventFilter, EventOrder, ExpertFilter, OutletFilter,
+    ArticleFilter, ArticleOrder, EventFilter, EventOrder, ExpertFilter, MentionStatsQuery,
+    OutletFilter,
 };
 pub use page::{Cursor, DEFAULT_PAGE_SIZE, Direction, MAX_PAGE_SIZE, Page, PageRequest};
 pub use text::{Slug, clean_list, clean_optional, clean_text, name_key, search_key};

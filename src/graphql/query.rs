@@ -59,6 +59,38 @@ impl Query {
         list_articles(ctx, first, after, last, before, f, order_by).await
     }
 
+    /// Coverage statistics: the published mentions the public can see, counted
+    /// by one subject (`EXPERT`, `OUTLET`, `TOPIC`, `LANGUAGE`) and/or one period
+    /// (`MONTH`, `WEEK`; UTC), for the articles `filter` keeps (as `articles`
+    /// does: an outlet includes its children; `status` may only be `PUBLISHED`).
+    /// A scheduled article counts from its publication time on; drafts and
+    /// archived articles never. An article counts once in each group it belongs
+    /// to (once per expert it quotes, per topic it has); one without an outlet
+    /// is in no outlet group. `rollUpOutlets` counts each outlet under its top
+    /// parent (needs `OUTLET`). The `limit` (1 to 1000, default 100) largest
+    /// groups are returned. The same counts for every caller.
+    async fn mention_stats(
+        &self,
+        ctx: &Context<'_>,
+        group_by: Vec<MentionGroupBy>,
+        filter: Option<ArticleFilterInput>,
+        roll_up_outlets: Option<bool>,
+        limit: Option<i32>,
+    ) -> Result<MentionStats> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let q = domain::MentionStatsQuery::new(
+            group_by.into_iter().map(Into::into).collect(),
+            filter.unwrap_or_default().into_domain()?,
+            roll_up_outlets.unwrap_or(false),
+            limit.map(i64::from),
+        )
+        .map_err(|e| gql_error(AppError::Validation(e)))?;
+        let s = services::stats::mentions(&rc.db, &q)
+            .await
+            .map_err(gql_error)?;
+        Ok(s.into())
+    }
+
     async fn expert(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Expert>> {
         let rc = ctx.data::<RequestCtx>()?;
         services::experts::get_by_slug(&rc.db, &slug)

@@ -54,6 +54,70 @@ gql_enum!(
 gql_enum!(
     EventKind => EventKind { Conference, Roundtable, Webinar, Briefing, Other }
 );
+gql_enum!(
+    /// What coverage statistics are grouped by: a subject (`EXPERT`, `OUTLET`,
+    /// `TOPIC`, `LANGUAGE`) or a period (`MONTH`: UTC calendar month, `WEEK`: ISO week).
+    MentionGroupBy => MentionGroup { Expert, Outlet, Topic, Language, Month, Week }
+);
+
+/// Coverage statistics (`mentionStats`).
+#[derive(SimpleObject)]
+pub struct MentionStats {
+    /// The groups, largest count first (ties by key), at most `limit`.
+    pub groups: Vec<MentionGroup>,
+    /// How many groups there were before the limit.
+    pub group_count: i32,
+    /// Whether groups were left out by the limit.
+    pub truncated: bool,
+    /// Distinct articles counted: an article in several groups counts once here.
+    pub total: i64,
+}
+
+/// One group of `mentionStats`.
+#[derive(SimpleObject)]
+pub struct MentionGroup {
+    /// Its keys, in the order of `groupBy`.
+    pub keys: Vec<MentionKey>,
+    /// Public mentions in the group.
+    pub count: i64,
+}
+
+/// One key of a group.
+#[derive(SimpleObject)]
+pub struct MentionKey {
+    pub by: MentionGroupBy,
+    /// The expert's, outlet's or topic's slug, the language code (`en`), the
+    /// month (`2026-03`) or the ISO week (`2026-W09`).
+    pub value: String,
+    /// The expert's, outlet's or topic's name, the week's Monday (`2026-02-23`).
+    pub label: Option<String>,
+}
+
+impl From<services::stats::MentionStats> for MentionStats {
+    fn from(s: services::stats::MentionStats) -> Self {
+        Self {
+            truncated: s.group_count > s.groups.len(),
+            group_count: s.group_count as i32,
+            total: s.total,
+            groups: s
+                .groups
+                .into_iter()
+                .map(|g| MentionGroup {
+                    count: g.count,
+                    keys: g
+                        .keys
+                        .into_iter()
+                        .map(|k| MentionKey {
+                            by: k.group.into(),
+                            value: k.value,
+                            label: k.label,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
 
 /// How articles are ordered.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]

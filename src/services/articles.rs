@@ -8,7 +8,7 @@ use std::sync::Arc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, Select,
 };
 
 use crate::auth::Actor;
@@ -523,6 +523,25 @@ fn filtered(actor: &Actor, filter: &ArticleFilter, r: &Resolved) -> Select<artic
         q = q.filter(Expr::col((date_col_tbl, date_col)).lt(before));
     }
     q
+}
+
+/// The ids of the articles the public may see that match `filter` (the rules
+/// of [`list`] for an anonymous caller), as a subquery; `None` when the filter
+/// names something that does not exist, so nothing matches.
+pub(crate) async fn public_ids(
+    db: &impl ConnectionTrait,
+    filter: &ArticleFilter,
+) -> AppResult<Option<sea_orm::sea_query::SelectStatement>> {
+    let actor = Actor::Anonymous;
+    let Some(r) = resolve_filter(db, &actor, filter).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        filtered(&actor, filter, &r)
+            .select_only()
+            .column(article::Column::Id)
+            .into_query(),
+    ))
 }
 
 /// The articles among `ids` that `actor` may see and that match `filter`

@@ -25,6 +25,7 @@ pub mod search_index;
 pub mod shared_store;
 pub mod site;
 pub mod slugs;
+pub mod stats;
 pub mod sync;
 pub mod tail;
 pub mod topics;

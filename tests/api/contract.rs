@@ -166,10 +166,10 @@ pub fn sample_get_paths() -> Vec<(String, bool)> {
             .replace("/feeds/{file}", "/feeds/mentions.rss")
             // The first webhook endpoint (a test that needs it makes it).
             .replace("/webhooks/{id}", "/webhooks/1");
-        let p = if p == "/api/v1/search" {
-            "/api/v1/search?q=oil".to_string()
-        } else {
-            p
+        let p = match p.as_str() {
+            "/api/v1/search" => "/api/v1/search?q=oil".to_string(),
+            "/api/v1/stats/mentions" => "/api/v1/stats/mentions?group_by=expert,month".to_string(),
+            _ => p,
         };
         out.push((p, needs_auth));
     }

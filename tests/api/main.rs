@@ -28,6 +28,7 @@ mod roles;
 mod search_index;
 mod shared_store;
 mod slugs;
+mod stats;
 mod subscriptions;
 mod sync;
 mod traces;

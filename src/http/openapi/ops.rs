@@ -379,6 +379,40 @@ pub fn search() -> Operation {
         .into()
 }
 
+/// `GET /api/v1/stats/mentions`
+pub fn mention_stats() -> Operation {
+    let row = json!({"type": "object", "description": "One group: a column per key (`expert`, `outlet`, `topic`, `language`, `month` as `YYYY-MM`, `week` as ISO `YYYY-Www`), the label columns `expert_name`, `outlet_name`, `topic_name`, `week_start` (its Monday), and `count`.", "required": ["count"], "properties": {"count": {"type": "integer", "minimum": 1}}, "additionalProperties": true});
+    let meta = json!({"type": "object", "required": ["group_by", "total", "groups", "truncated", "limit"], "properties": {
+        "group_by": {"type": "array", "items": {"type": "string"}},
+        "total": {"type": "integer", "description": "Distinct articles counted (an article in several groups counts once here)."},
+        "groups": {"type": "integer", "description": "Groups before the limit."},
+        "truncated": {"type": "boolean"},
+        "limit": {"type": "integer"}}});
+    let body = json!({"type": "object", "required": ["data", "meta"], "properties": {"data": {"type": "array", "items": row}, "meta": meta}});
+    let mut content = json_content(body);
+    content["text/csv"] = json!({"schema": {"type": "string", "description": "A header row, then one row per group (the JSON's columns in order); a text cell starting with `=`, `+`, `-`, `@`, tab or carriage return is prefixed with `'`."}});
+    Op::new("mentionStats", &["articles"], "Coverage statistics: published mentions counted by expert, outlet, topic or language and/or by month or week.")
+        .describe("Counts exactly what the public article list shows (published, publish time passed: a\n\
+            scheduled article counts from its time on; the same filters, an outlet including its\n\
+            children). An article counts once in each group it belongs to (once for each expert it\n\
+            quotes, each topic it has); one without an outlet is in no outlet group. Periods are UTC\n\
+            calendar months and ISO weeks. The largest `limit` groups are returned, largest first\n\
+            (ties by key). `Accept: text/csv` gives CSV.")
+        .parameter(json!({"name": "group_by", "in": "query", "required": true, "description": "One or two keys, comma-separated: at most one of `expert`, `outlet`, `topic`, `language` and at most one of `month`, `week`.", "schema": {"type": "string"}, "example": "expert,month"}))
+        .param("expert")
+        .param("outlet")
+        .param("topic")
+        .param("lang")
+        .param("from")
+        .param("to")
+        .param("q")
+        .parameter(json!({"name": "roll_up", "in": "query", "description": "Count each outlet under its top parent (needs `group_by` outlet).", "schema": {"type": "boolean", "default": false}}))
+        .parameter(json!({"name": "limit", "in": "query", "description": "At most this many groups (the largest).", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}))
+        .answer(200, response("The groups.", &["ETag", "Last-Modified", "Cache-Control"], content))
+        .answers(&[(304, "NotModified"), (400, "BadRequest"), (401, "Unauthorized")])
+        .into()
+}
+
 /// `GET /api/v1/site`
 pub fn get_site() -> Operation {
     Op::new("getSite", &["site"], "Organisation name, taglines, offices and contact details.")

@@ -79,8 +79,10 @@ fn versioned<R: Record>(signed_in: bool, res: HttpResponse, r: &R) -> HttpRespon
     }
 }
 
-fn article_params(p: &mut Params) -> (ArticleFilter, ArticleOrder) {
-    let filter = ArticleFilter {
+/// The article filter's parameters (`expert`, `outlet`, `topic`, `lang`, `from`,
+/// `to`, `q`, `status`).
+pub(crate) fn article_filter(p: &mut Params) -> ArticleFilter {
+    ArticleFilter {
         expert: p.slug("expert"),
         outlet: p.slug("outlet"),
         topic: p.slug("topic"),
@@ -89,7 +91,11 @@ fn article_params(p: &mut Params) -> (ArticleFilter, ArticleOrder) {
         published_before: p.time("to"),
         query: p.str("q").map(str::to_owned),
         status: p.parse_as("status"),
-    };
+    }
+}
+
+fn article_params(p: &mut Params) -> (ArticleFilter, ArticleOrder) {
+    let filter = article_filter(p);
     let order = match p.str("order").map(str::to_ascii_lowercase).as_deref() {
         None | Some("newest") => ArticleOrder::Newest,
         Some("oldest") => ArticleOrder::Oldest,

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod handlers;
 pub mod json;
 pub mod params;
+pub mod stats;
 pub mod webhooks;
 pub mod writes;
 
@@ -69,6 +70,7 @@ crate::http::routes::route_table! {
         DELETE: writes::delete::<topic::Model> => ops::delete_topic,
     },
     "/search" => { GET: handlers::search => ops::search },
+    "/stats/mentions" => { GET: stats::mention_stats => ops::mention_stats },
     "/site" => {
         GET: handlers::get_site => ops::get_site,
         PATCH: writes::patch_site => ops::update_site,

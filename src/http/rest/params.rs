@@ -109,7 +109,13 @@ impl Params {
         self.check(name, r)
     }
 
-    fn check<T>(&mut self, name: &str, r: Result<T, String>) -> Option<T> {
+    /// Records a problem with a parameter.
+    pub fn push(&mut self, e: FieldError) {
+        self.errors.push(e);
+    }
+
+    /// The value of `r`, or `None` with its error recorded against `name`.
+    pub fn check<T>(&mut self, name: &str, r: Result<T, String>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(m) => {
