@@ -13,6 +13,7 @@ mod m20261130_000002_search_changes;
 mod m20261201_000001_changes;
 mod m20261201_000002_webhooks;
 mod m20261202_000001_log_epoch;
+mod m20261203_000001_event_cancelled;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_changes::Migration),
             Box::new(m20261201_000002_webhooks::Migration),
             Box::new(m20261202_000001_log_epoch::Migration),
+            Box::new(m20261203_000001_event_cancelled::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ mod demo;
 mod edge;
 mod faults;
 mod feeds;
+mod formats;
 mod freshness;
 mod graphql;
 mod headers;
