@@ -24,12 +24,15 @@ crate::http::routes::route_table! {
         GET: http::graphql::get => ops::graphql_get,
         POST: http::graphql::post => ops::graphql_post,
     },
+    // Before `/feeds/{file}`, which would also match it.
+    "/feeds/events.ics" => { GET: http::calendar::feed => ops::get_events_calendar },
     "/feeds/{file}" => { GET: http::feeds::all => ops::get_feed },
     "/feeds/{kind}/{file}" => { GET: http::feeds::scoped => ops::get_scoped_feed },
     "/embed" => { GET: http::embed::preview => ops::get_embed_preview },
     "/embed/mentions" => { GET: http::embed::mentions => ops::get_embed_mentions },
     "/embed/mentions.json" => { GET: http::embed::mentions_json => ops::get_embed_mentions_json },
     "/embed.js" => { GET: http::embed::script => ops::get_embed_script },
+    "/oembed" => { GET: http::oembed::oembed => ops::get_oembed },
 }
 
 /// Who may call the API from a browser page on another origin.
@@ -379,11 +382,8 @@ impl Application {
                         &["GET", "HEAD", "POST", "OPTIONS"],
                         true,
                     ))),
-                    p if p.starts_with("/feeds/") => app.service(resource.wrap(cors(
-                        &origins,
-                        &["GET", "HEAD", "OPTIONS"],
-                        false,
-                    ))),
+                    p if p.starts_with("/feeds/") || p == "/oembed" => app
+                        .service(resource.wrap(cors(&origins, &["GET", "HEAD", "OPTIONS"], false))),
                     _ => app.service(resource),
                 };
             }

@@ -14,6 +14,7 @@ mod m20261201_000001_changes;
 mod m20261201_000002_webhooks;
 mod m20261202_000001_log_epoch;
 mod m20261203_000001_stats_indexes;
+mod m20261203_000002_event_cancelled;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_webhooks::Migration),
             Box::new(m20261202_000001_log_epoch::Migration),
             Box::new(m20261203_000001_stats_indexes::Migration),
+            Box::new(m20261203_000002_event_cancelled::Migration),
         ]
     }
 }

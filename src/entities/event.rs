@@ -50,6 +50,8 @@ pub struct Model {
     pub country: Option<String>,
     pub description: Option<String>,
     pub registration_url: Option<String>,
+    /// The event will not take place (it stays listed, marked as cancelled).
+    pub cancelled: bool,
     /// Folded title, venue and city (`|`-separated) for accent/case-insensitive search.
     #[graphql(skip)]
     #[serde(skip)]

@@ -77,6 +77,12 @@ impl<'a> Public<'a> {
         }
     }
 
+    /// The answer also depends on `part` (a representation chosen by `Accept`).
+    pub fn with(mut self, part: &'a [u8]) -> Self {
+        self.identity.push(part);
+        self
+    }
+
     /// Cached, but neither validated nor cacheable by clients (GraphQL over POST).
     pub fn without_validators(mut self) -> Self {
         self.revalidate = false;

@@ -28,12 +28,12 @@ use super::rest::params::Params;
 
 /// The widget's own words, in the widget's language (`lang`, English by default).
 /// Each item's credit line is in the item's language (`domain::Credit`).
-struct Labels {
-    heading: &'static str,
-    empty: &'static str,
+pub(crate) struct Labels {
+    pub heading: &'static str,
+    pub empty: &'static str,
 }
 
-fn labels(lang: Language) -> Labels {
+pub(crate) fn labels(lang: Language) -> Labels {
     match lang {
         Language::En => Labels {
             heading: "Experts in the media",
@@ -50,15 +50,20 @@ const LIGHT: &str = "--fg:#1d1d1f;--muted:#555;--bg:#fff;--link:#0b4f9c;--rule:#
 const DARK: &str = "--fg:#f2f2f2;--muted:#b5b5b5;--bg:#16181c;--link:#8cc4ff;--rule:#33363c";
 
 /// The widget options every form of it accepts.
-struct Options {
+pub(crate) struct Options {
     filter: ArticleFilter,
-    lang: Language,
+    pub lang: Language,
     limit: u64,
     dark: bool,
 }
 
 fn options(req: &HttpRequest) -> AppResult<Options> {
-    let mut p = Params::parse(req.query_string())?;
+    options_of(req.query_string())
+}
+
+/// The options of a widget query string (`limit=5&lang=fr`); each bad one named.
+pub(crate) fn options_of(query: &str) -> AppResult<Options> {
+    let mut p = Params::parse(query)?;
     let lang = p.parse_as::<Language>("lang");
     let filter = ArticleFilter {
         expert: p.slug("expert"),
@@ -107,10 +112,17 @@ impl std::str::FromStr for BadTheme {
 pub async fn mentions(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let o = options(&req)?;
     let public = Public::url("embed", &req, Validator::Content);
-    let o = &o;
+    let base = state.public_base(&req);
+    let oembed = super::oembed::discovery(&base, &format!("{base}{}", req.uri()));
+    let (o, base, oembed) = (&o, &base, &oembed);
     let mut res = respond(&req, &state, public, |db| async move {
-        let articles = newest(db, o).await?;
-        html(widget(&articles, o.lang, o.dark))
+        let models = newest_models(db, o).await?;
+        let (articles, nodes) = super::linked::articles(db, base, models, false).await?;
+        let mut page = widget(&articles, o.lang, o.dark);
+        // Safe inside a script element: no `<` (so no `</script>`), `>` or `&`.
+        page.linked = super::json_in_html(&super::linked::item_list(&nodes), false)?;
+        page.oembed = oembed.clone();
+        html(page)
     })
     .await?;
     let csp = format!(
@@ -167,6 +179,14 @@ fn any_origin(mut res: HttpResponse) -> HttpResponse {
 
 /// The newest visible articles the options select.
 async fn newest(db: &sea_orm::DatabaseConnection, o: &Options) -> AppResult<Vec<Article>> {
+    json::articles(db, newest_models(db, o).await?, false).await
+}
+
+/// The records of the newest visible articles the options select.
+async fn newest_models(
+    db: &sea_orm::DatabaseConnection,
+    o: &Options,
+) -> AppResult<Vec<crate::entities::article::Model>> {
     let page = PageRequest {
         limit: o.limit,
         ..Default::default()
@@ -180,7 +200,7 @@ async fn newest(db: &sea_orm::DatabaseConnection, o: &Options) -> AppResult<Vec<
     )
     .await?
     .items;
-    json::articles(db, items, false).await
+    Ok(items)
 }
 
 /// A rendered page as a `text/html` answer.
@@ -202,6 +222,10 @@ struct Widget<'a> {
     empty: &'static str,
     vars: &'static str,
     items: Vec<WidgetItem<'a>>,
+    /// The list as schema.org JSON-LD, encoded to be safe in a script element.
+    linked: String,
+    /// The oEmbed discovery URL of this page.
+    oembed: String,
 }
 
 /// The body of `/embed/mentions.json`.
@@ -228,6 +252,8 @@ fn widget(items: &[Article], lang: Language, dark: bool) -> Widget<'_> {
         heading: l.heading,
         empty: l.empty,
         vars: if dark { DARK } else { LIGHT },
+        linked: String::new(),
+        oembed: String::new(),
         items: items
             .iter()
             .map(|a| WidgetItem {
@@ -328,6 +354,8 @@ const EMBED_JS: &str = r#"/* mediadesk embed: <div data-mediadesk-feed data-expe
 #[template(path = "embed_preview.html")]
 struct Preview<'a> {
     base: &'a str,
+    /// The oEmbed discovery URL of the preview (its default widget).
+    oembed: String,
     iframe_code: String,
     script_code: String,
 }
@@ -356,6 +384,7 @@ pub async fn preview(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
         );
         html(Preview {
             base: &base,
+            oembed: super::oembed::discovery(&base, &format!("{base}/embed")),
             iframe_code,
             script_code,
         })

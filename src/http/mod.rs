@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod calendar;
 pub mod client;
 pub mod conditional;
 pub mod docs;
@@ -14,6 +15,8 @@ pub mod graphql_ws;
 pub mod health;
 pub mod limits;
 pub mod metrics;
+pub mod linked;
+pub mod oembed;
 pub mod openapi;
 pub mod problem;
 pub mod request_id;

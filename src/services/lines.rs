@@ -321,6 +321,9 @@ line! {
         country: Option<String>,
         description: Option<String>,
         registration_url: Option<String>,
+        /// The event will not take place (default `false`); it stays listed,
+        /// marked as cancelled.
+        cancelled: Option<bool>,
         /// `published` (default), `draft` or `archived`.
         status: Option<String> => #[schema(value_type = Option<ArticleStatus>)],
     }
@@ -557,6 +560,7 @@ pub(crate) fn validate_event(l: &EventLine) -> Result<event::ActiveModel, Vec<Fi
         country: Set(country),
         description: Set(description),
         registration_url: Set(registration.map(|u| u.as_str().to_owned())),
+        cancelled: Set(l.cancelled.unwrap_or(false)),
         search_key: Set(key),
         status: Set(status.as_str().into()),
         version: NotSet,

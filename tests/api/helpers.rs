@@ -654,3 +654,26 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// A widget page without its JSON-LD data block (`<script
+/// type="application/ld+json">`, which no browser runs), checked to hold no
+/// markup: what is left must hold no script at all.
+pub fn without_json_ld(html: &str) -> String {
+    let open = "<script type=\"application/ld+json\">";
+    let Some(start) = html.find(open) else {
+        return html.to_owned();
+    };
+    let len = html[start..]
+        .find("</script>")
+        .expect("a closed data block");
+    let data = &html[start + open.len()..start + len];
+    assert!(
+        !data.contains(['<', '>', '&']),
+        "markup in the JSON-LD: {data}"
+    );
+    format!(
+        "{}{}",
+        &html[..start],
+        &html[start + len + "</script>".len()..]
+    )
+}

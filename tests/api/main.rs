@@ -13,6 +13,7 @@ mod docs;
 mod edge;
 mod faults;
 mod feeds;
+mod formats;
 mod freshness;
 mod graphql;
 mod headers;

@@ -347,6 +347,26 @@ impl Op {
             .fold(self, |op, p| op.param(p))
     }
 
+    /// Its 200 is also schema.org JSON-LD of `kind` (`http::linked`), for
+    /// `Accept: application/ld+json`.
+    pub fn linked(mut self, kind: &str) -> Self {
+        if let Some(content) = self
+            .0
+            .get_mut("responses")
+            .and_then(|rs| rs.get_mut("200"))
+            .and_then(|r| r.get_mut("content"))
+            .and_then(Value::as_object_mut)
+        {
+            content.insert(
+                "application/ld+json".into(),
+                json!({"schema": {"type": "object", "description": format!(
+                    "With `Accept: application/ld+json`: the schema.org `{kind}` (`@context` `https://schema.org`), linked to other objects by `@id` (their REST URLs). The answer varies on `Accept`."
+                )}}),
+            );
+        }
+        self
+    }
+
     /// A read of one record (public, or with its version validator when signed in).
     pub fn reads(self, description: &str, record: Value) -> Self {
         self.answer(

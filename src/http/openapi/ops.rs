@@ -62,6 +62,7 @@ pub fn get_article() -> Operation {
         .describe("Editors also see drafts, archived and scheduled articles, and contributors their own. A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
         .param("slug")
         .reads("The article.", schema::<Article>())
+        .linked("NewsArticle")
         .into()
 }
 
@@ -119,6 +120,7 @@ pub fn get_expert() -> Operation {
         .describe("A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
         .param("slug")
         .reads("The expert.", schema::<Expert>())
+        .linked("Person")
         .into()
 }
 
@@ -196,6 +198,7 @@ pub fn get_outlet() -> Operation {
         .describe("A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
         .param("slug")
         .reads("The outlet.", schema::<Outlet>())
+        .linked("NewsMediaOrganization")
         .into()
 }
 
@@ -281,6 +284,7 @@ pub fn get_event() -> Operation {
         .describe("Editors also see drafts and archived events. A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
         .param("slug")
         .reads("The event.", schema::<Event>())
+        .linked("Event")
         .into()
 }
 
@@ -418,6 +422,7 @@ pub fn get_site() -> Operation {
     Op::new("getSite", &["site"], "Organisation name, taglines, offices and contact details.")
         .describe("A signed-in caller gets the version validator as `ETag` (for `If-Match`); the answer is private (`Cache-Control` is `private, no-store`).")
         .answer(200, response("The site settings.", &["ETag=ItemETag", "Last-Modified", "Cache-Control"], json_content(data(schema::<Site>()))))
+        .linked("Organization")
         .answers(&[(304, "NotModified"), (401, "Unauthorized"), (404, "NotFound")])
         .into()
 }
@@ -551,6 +556,54 @@ pub fn get_embed_script() -> Operation {
     Op::new("getEmbedScript", &["feeds"], "Renders `<div data-mediadesk-feed data-expert=\"...\" data-limit=\"5\">` elements from `/embed/mentions.json`.")
         .answer(200, response("JavaScript.", &["ETag", "Cache-Control"], json!({"text/javascript": {"schema": {"type": "string"}}})))
         .answers(&[(304, "NotModified")])
+        .into()
+}
+
+/// `GET /api/v1/events/{slug}.ics`
+pub fn get_event_calendar() -> Operation {
+    Op::new("getEventCalendar", &["events"], "One event as iCalendar (RFC 5545).")
+        .describe("A `VCALENDAR` with one `VEVENT`: times in UTC, a `UID` that stays the same for the event's life (its slug may change), `SEQUENCE` = version − 1, `STATUS:CANCELLED` for a cancelled event. Editors also get drafts.")
+        .param("slug")
+        .answer(200, response("The event as iCalendar.", &["ETag", "Last-Modified", "Cache-Control"], calendar_content()))
+        .answers(&[(304, "NotModified"), (400, "BadRequest"), (401, "Unauthorized"), (404, "NotFound")])
+        .into()
+}
+
+/// `GET /feeds/events.ics`
+pub fn get_events_calendar() -> Operation {
+    Op::new("getEventsCalendar", &["feeds"], "Events as an iCalendar feed (RFC 5545) to subscribe to.")
+        .describe("The events `GET /api/v1/events` selects with the same filters, latest first unless `order` or `upcoming=true` says otherwise, so upcoming and recent ones by default; each as in `GET /api/v1/events/{slug}.ics`. The ETag is a hash of the calendar, so a client polling it gets 304 until an event changes.")
+        .parameter(json!({"name": "upcoming", "in": "query", "description": "Only events starting after now.", "schema": {"type": "boolean"}}))
+        .parameter(json!({"name": "from", "in": "query", "description": "Starting at or after (date or RFC 3339).", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "to", "in": "query", "description": "Starting before (date or RFC 3339).", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "kind", "in": "query", "schema": schema::<EventKind>()}))
+        .parameter(json!({"name": "city", "in": "query", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "q", "in": "query", "description": "Words of the title, venue or city.", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "order", "in": "query", "schema": {"type": "string", "enum": ["soonest", "latest"]}}))
+        .parameter(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": crate::http::calendar::MAX_LIMIT, "default": crate::http::calendar::DEFAULT_LIMIT}}))
+        .answer(200, response("The events as iCalendar.", &["ETag", "Last-Modified", "Cache-Control"], calendar_content()))
+        .answers(&[(304, "NotModified"), (400, "BadRequest"), (401, "Unauthorized")])
+        .into()
+}
+
+fn calendar_content() -> Value {
+    json!({"text/calendar": {"schema": {"type": "string"}}})
+}
+
+/// `GET /oembed`
+pub fn get_oembed() -> Operation {
+    Op::new("getOembed", &["feeds"], "oEmbed 1.0 for the widget: paste a widget URL into a CMS to embed it.")
+        .describe("`url` is this server's `/embed/mentions?...` (any widget options) or `/embed` (the default widget); the answer is a `rich` embed whose `html` is the widget's iframe, no larger than `maxwidth` × `maxheight`. Another URL is a 404, a `format` other than `json` a 501. The widget and preview pages link here (`<link rel=\"alternate\" type=\"application/json+oembed\">`).")
+        .parameter(json!({"name": "url", "in": "query", "required": true, "schema": {"type": "string", "format": "uri"}}))
+        .parameter(json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json"]}}))
+        .parameter(json!({"name": "maxwidth", "in": "query", "schema": {"type": "integer", "minimum": 1}}))
+        .parameter(json!({"name": "maxheight", "in": "query", "schema": {"type": "integer", "minimum": 1}}))
+        .answer(200, response("The embed (type `rich`, version `1.0`, `html`, `width`, `height`, provider).", &["ETag", "Cache-Control"], json!({"application/json": {"schema": {"type": "object", "required": ["type", "version", "html", "width", "height"], "properties": {
+            "type": {"type": "string", "enum": ["rich"]}, "version": {"type": "string", "enum": ["1.0"]}, "title": {"type": "string"},
+            "provider_name": {"type": "string"}, "provider_url": {"type": "string"}, "html": {"type": "string"},
+            "width": {"type": "integer"}, "height": {"type": "integer"}}}}})))
+        .answers(&[(304, "NotModified"), (400, "BadRequest"), (404, "NotFound")])
+        .answer(501, problem("The format is not offered (only `json`)."))
         .into()
 }
 

@@ -14,6 +14,7 @@ use crate::domain::{
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
 use crate::http::conditional::{Public, Validator, respond};
+use crate::http::linked::{self, Negotiated};
 use crate::services;
 use crate::services::records::Record;
 
@@ -44,6 +45,30 @@ where
         render,
     )
     .await
+}
+
+/// A public read of one object, as JSON or, for `Accept: application/ld+json`,
+/// as schema.org JSON-LD (`http::linked`): the negotiated type is part of the
+/// answer's identity (cache key and ETag) and the answer varies on `Accept`.
+async fn object<'s, F, Fut>(
+    req: &HttpRequest,
+    state: &'s AppState,
+    render: F,
+) -> AppResult<HttpResponse>
+where
+    F: Fn(&'s DatabaseConnection, Negotiated) -> Fut,
+    Fut: std::future::Future<Output = AppResult<HttpResponse>>,
+{
+    let n = linked::negotiate(req);
+    let public = Public::url("rest", req, Validator::Stamp).with(n.key());
+    let mut res = respond(req, state, public, |db| render(db, n)).await?;
+    linked::vary_on_accept(&mut res);
+    Ok(res)
+}
+
+/// The site's name, which experts' affiliations are compared with.
+async fn site_name(db: &DatabaseConnection) -> Option<String> {
+    services::site::get(db).await.ok().map(|s| s.name)
 }
 
 /// `{"data": [...], "meta": {...}}` plus an RFC 8288 `Link: rel="next"`.
@@ -154,8 +179,9 @@ pub async fn get_article(
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let actor = actor(&req, &state).await?;
-    let (actor, slug) = (&actor, &slug);
-    conditional(&req, &state, |db| async move {
+    let base = state.public_base(&req);
+    let (actor, slug, base) = (&actor, &slug, &base);
+    object(&req, &state, |db, n| async move {
         let a = services::articles::get_by_slug(db, actor, slug)
             .await?
             .ok_or_else(|| {
@@ -163,7 +189,14 @@ pub async fn get_article(
             })?;
         let signed_in = !actor.is_anonymous();
         let tagged = |res| versioned(signed_in, res, &a);
-        let res = one(json::articles(db, vec![a.clone()], true).await?.pop());
+        let res = match n {
+            Negotiated::Json => one(json::articles(db, vec![a.clone()], true).await?.pop()),
+            Negotiated::LinkedData => {
+                let (_, nodes) = linked::articles(db, base, vec![a.clone()], true).await?;
+                let node = nodes.into_iter().next().unwrap_or_default();
+                linked::response(&linked::document(node))?
+            }
+        };
         Ok(tagged(res))
     })
     .await
@@ -197,14 +230,22 @@ pub async fn get_expert(
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let signed_in = !actor(&req, &state).await?.is_anonymous();
-    let slug = &slug;
-    conditional(&req, &state, |db| async move {
+    let base = state.public_base(&req);
+    let (slug, base) = (&slug, &base);
+    object(&req, &state, |db, n| async move {
         let e = services::experts::get_by_slug(db, slug)
             .await?
             .ok_or_else(|| {
                 AppError::NotFound(format!("no expert with slug {:?}", slug.as_str()))
             })?;
-        let res = one(json::experts(db, vec![e.clone()]).await?.pop());
+        let rendered = json::experts(db, vec![e.clone()]).await?.pop();
+        let res = match (n, rendered) {
+            (Negotiated::LinkedData, Some(x)) => {
+                let site = site_name(db).await;
+                linked::response(&linked::document(linked::expert(base, &x, site.as_deref())))?
+            }
+            (_, rendered) => one(rendered),
+        };
         Ok(versioned(signed_in, res, &e))
     })
     .await
@@ -254,8 +295,9 @@ pub async fn get_outlet(
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let signed_in = !actor(&req, &state).await?.is_anonymous();
-    let slug = &slug;
-    conditional(&req, &state, |db| async move {
+    let base = state.public_base(&req);
+    let (slug, base) = (&slug, &base);
+    object(&req, &state, |db, n| async move {
         let o = services::outlets::get_by_slug(db, slug)
             .await?
             .ok_or_else(|| {
@@ -276,7 +318,13 @@ pub async fn get_outlet(
                 })
                 .collect(),
         );
-        Ok(versioned(signed_in, one(o), &model))
+        let res = match n {
+            Negotiated::Json => one(o),
+            Negotiated::LinkedData => {
+                linked::response(&linked::document(linked::outlet(base, &o)))?
+            }
+        };
+        Ok(versioned(signed_in, res, &model))
     })
     .await
 }
@@ -297,8 +345,8 @@ pub async fn outlet_articles(
     articles_response(&req, &state, filter, order, page).await
 }
 
-pub async fn list_events(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let mut p = Params::parse(req.query_string())?;
+/// The filters and order of `GET /api/v1/events` (also the calendar feed's).
+pub(crate) fn event_params(p: &mut Params) -> (EventFilter, Option<EventOrder>) {
     let filter = EventFilter {
         upcoming: p.boolean("upcoming"),
         from: p.time("from"),
@@ -315,6 +363,12 @@ pub async fn list_events(req: HttpRequest, state: web::Data<AppState>) -> AppRes
             .parse_as::<BadEventOrder>("order")
             .map(|_| EventOrder::Latest),
     };
+    (filter, order)
+}
+
+pub async fn list_events(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let mut p = Params::parse(req.query_string())?;
+    let (filter, order) = event_params(&mut p);
     let page = p.page();
     p.finish()?;
     let actor = actor(&req, &state).await?;
@@ -349,12 +403,16 @@ pub async fn get_event(
     slug: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let actor = actor(&req, &state).await?;
-    let (actor, slug) = (&actor, &slug);
-    conditional(&req, &state, |db| async move {
+    let base = state.public_base(&req);
+    let (actor, slug, base) = (&actor, &slug, &base);
+    object(&req, &state, |db, n| async move {
         let e = services::events::get_by_slug(db, actor, slug)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no event with slug {:?}", slug.as_str())))?;
-        let res = one(json::event(e.clone()));
+        let res = match n {
+            Negotiated::Json => one(json::event(e.clone())),
+            Negotiated::LinkedData => linked::response(&linked::document(linked::event(base, &e)))?,
+        };
         Ok(versioned(!actor.is_anonymous(), res, &e))
     })
     .await
@@ -420,9 +478,16 @@ pub async fn search(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
 
 pub async fn get_site(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let signed_in = !actor(&req, &state).await?.is_anonymous();
-    conditional(&req, &state, |db| async move {
+    let base = &state.public_base(&req);
+    object(&req, &state, |db, n| async move {
         let s = services::site::get(db).await?;
-        let res = one(json::site(s.clone()));
+        let site = json::site(s.clone());
+        let res = match n {
+            Negotiated::Json => one(site),
+            Negotiated::LinkedData => {
+                linked::response(&linked::document(linked::site(base, &site)))?
+            }
+        };
         Ok(versioned(signed_in, res, &s))
     })
     .await

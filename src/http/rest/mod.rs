@@ -55,6 +55,8 @@ crate::http::routes::route_table! {
         GET: handlers::list_events => ops::list_events,
         POST: writes::create::<event::Model> => ops::create_event,
     },
+    // Before `/events/{slug}`, which would also match `<slug>.ics`.
+    "/events/{slug}.ics" => { GET: crate::http::calendar::one => ops::get_event_calendar },
     "/events/{slug}" => {
         GET: handlers::get_event => ops::get_event,
         PATCH: writes::patch::<event::Model> => ops::update_event,
