@@ -246,9 +246,9 @@ pub fn list_outlet_articles() -> Operation {
     .into()
 }
 
-/// `GET /api/v1/events`
-pub fn list_events() -> Operation {
-    Op::new("listEvents", &["events"], "Events, latest first (with `upcoming=true`, soonest first).")
+/// The filters `GET /api/v1/events` and the events calendar share.
+fn event_filters(op: Op) -> Op {
+    op
         .parameter(json!({"name": "upcoming", "in": "query", "description": "Only events starting after now.", "schema": {"type": "boolean"}}))
         .parameter(json!({"name": "from", "in": "query", "description": "Starting at or after (date or RFC 3339).", "schema": {"type": "string", "examples": ["2026-01-01"]}}))
         .parameter(json!({"name": "to", "in": "query", "description": "Starting before (date or RFC 3339).", "schema": {"type": "string", "examples": ["2027-01-01"]}}))
@@ -256,11 +256,31 @@ pub fn list_events() -> Operation {
         .parameter(json!({"name": "city", "in": "query", "description": "Only events in this city (the whole name, case ignored).", "schema": {"type": "string"}}))
         .parameter(json!({"name": "q", "in": "query", "description": "Words of the title, venue or city.", "schema": {"type": "string"}}))
         .parameter(json!({"name": "order", "in": "query", "description": "By start time: `latest` first (the default) or `soonest` first (the default with `upcoming=true`).", "schema": {"type": "string", "enum": ["soonest", "latest"]}}))
-        .param("limit")
-        .param("cursor")
-        .answer(200, response("A page of events.", &["ETag", "Last-Modified", "Cache-Control", "Link"], json_content(page(schema::<Event>()))))
-        .answers(&[(304, "NotModified"), (400, "BadRequest"), (401, "Unauthorized")])
-        .into()
+}
+
+/// `GET /api/v1/events`
+pub fn list_events() -> Operation {
+    event_filters(Op::new(
+        "listEvents",
+        &["events"],
+        "Events, latest first (with `upcoming=true`, soonest first).",
+    ))
+    .param("limit")
+    .param("cursor")
+    .answer(
+        200,
+        response(
+            "A page of events.",
+            &["ETag", "Last-Modified", "Cache-Control", "Link"],
+            json_content(page(schema::<Event>())),
+        ),
+    )
+    .answers(&[
+        (304, "NotModified"),
+        (400, "BadRequest"),
+        (401, "Unauthorized"),
+    ])
+    .into()
 }
 
 /// `POST /api/v1/events`
@@ -571,16 +591,9 @@ pub fn get_event_calendar() -> Operation {
 
 /// `GET /feeds/events.ics`
 pub fn get_events_calendar() -> Operation {
-    Op::new("getEventsCalendar", &["feeds"], "Events as an iCalendar feed (RFC 5545) to subscribe to.")
+    event_filters(Op::new("getEventsCalendar", &["feeds"], "Events as an iCalendar feed (RFC 5545) to subscribe to."))
         .describe("The events `GET /api/v1/events` selects with the same filters, latest first unless `order` or `upcoming=true` says otherwise, so upcoming and recent ones by default; each as in `GET /api/v1/events/{slug}.ics`. The ETag is a hash of the calendar, so a client polling it gets 304 until an event changes.")
-        .parameter(json!({"name": "upcoming", "in": "query", "description": "Only events starting after now.", "schema": {"type": "boolean"}}))
-        .parameter(json!({"name": "from", "in": "query", "description": "Starting at or after (date or RFC 3339).", "schema": {"type": "string"}}))
-        .parameter(json!({"name": "to", "in": "query", "description": "Starting before (date or RFC 3339).", "schema": {"type": "string"}}))
-        .parameter(json!({"name": "kind", "in": "query", "schema": schema::<EventKind>()}))
-        .parameter(json!({"name": "city", "in": "query", "schema": {"type": "string"}}))
-        .parameter(json!({"name": "q", "in": "query", "description": "Words of the title, venue or city.", "schema": {"type": "string"}}))
-        .parameter(json!({"name": "order", "in": "query", "schema": {"type": "string", "enum": ["soonest", "latest"]}}))
-        .parameter(json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": crate::http::calendar::MAX_LIMIT, "default": crate::http::calendar::DEFAULT_LIMIT}}))
+        .parameter(json!({"name": "limit", "in": "query", "description": "How many events, at most.", "schema": {"type": "integer", "minimum": 1, "maximum": crate::http::calendar::MAX_LIMIT, "default": crate::http::calendar::DEFAULT_LIMIT}}))
         .answer(200, response("The events as iCalendar.", &["ETag", "Last-Modified", "Cache-Control"], calendar_content()))
         .answers(&[(304, "NotModified"), (400, "BadRequest"), (401, "Unauthorized")])
         .into()
@@ -594,10 +607,10 @@ fn calendar_content() -> Value {
 pub fn get_oembed() -> Operation {
     Op::new("getOembed", &["feeds"], "oEmbed 1.0 for the widget: paste a widget URL into a CMS to embed it.")
         .describe("`url` is this server's `/embed/mentions?...` (any widget options) or `/embed` (the default widget); the answer is a `rich` embed whose `html` is the widget's iframe, no larger than `maxwidth` × `maxheight`. Another URL is a 404, a `format` other than `json` a 501. The widget and preview pages link here (`<link rel=\"alternate\" type=\"application/json+oembed\">`).")
-        .parameter(json!({"name": "url", "in": "query", "required": true, "schema": {"type": "string", "format": "uri"}}))
-        .parameter(json!({"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json"]}}))
-        .parameter(json!({"name": "maxwidth", "in": "query", "schema": {"type": "integer", "minimum": 1}}))
-        .parameter(json!({"name": "maxheight", "in": "query", "schema": {"type": "integer", "minimum": 1}}))
+        .parameter(json!({"name": "url", "in": "query", "required": true, "description": "The widget URL to embed (`/embed/mentions?...` or `/embed` of this server).", "schema": {"type": "string", "format": "uri"}}))
+        .parameter(json!({"name": "format", "in": "query", "description": "`json`, the only format served (another is a 501).", "schema": {"type": "string", "enum": ["json"]}}))
+        .parameter(json!({"name": "maxwidth", "in": "query", "description": "The widest the embed may be, in pixels.", "schema": {"type": "integer", "minimum": 1}}))
+        .parameter(json!({"name": "maxheight", "in": "query", "description": "The tallest the embed may be, in pixels.", "schema": {"type": "integer", "minimum": 1}}))
         .answer(200, response("The embed (type `rich`, version `1.0`, `html`, `width`, `height`, provider).", &["ETag", "Cache-Control"], json!({"application/json": {"schema": {"type": "object", "required": ["type", "version", "html", "width", "height"], "properties": {
             "type": {"type": "string", "enum": ["rich"]}, "version": {"type": "string", "enum": ["1.0"]}, "title": {"type": "string"},
             "provider_name": {"type": "string"}, "provider_url": {"type": "string"}, "html": {"type": "string"},
