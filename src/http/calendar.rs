@@ -49,9 +49,7 @@ pub async fn feed(req: HttpRequest, state: web::Data<AppState>) -> AppResult<Htt
         let events = services::events::list(db, actor, filter, order, &page)
             .await?
             .items;
-        let name = services::site::get(db)
-            .await
-            .map_or_else(|_| "mediadesk".to_owned(), |s| s.name);
+        let name = services::site::display_name(db).await?;
         calendar(base, &format!("{name}: events"), &events)
     })
     .await

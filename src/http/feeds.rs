@@ -182,11 +182,7 @@ async fn feed(
                 .await?
                 .items;
         let articles = json::articles(db, items, false).await?;
-        let site = services::site::get(db)
-            .await
-            .ok()
-            .map(|s| s.name)
-            .unwrap_or_else(|| "mediadesk".into());
+        let site = services::site::display_name(db).await?;
         let title = match subject {
             None => format!("{site}: experts in the media"),
             Some(s) => format!("{s} in the media ({site})"),

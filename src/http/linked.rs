@@ -221,7 +221,7 @@ pub async fn articles(
     let ids: Vec<i32> = items.iter().map(|a| a.id).collect();
     let mut experts: HashMap<i32, Vec<expert::Model>> =
         services::articles::experts_of(db, &ids).await?;
-    let site = services::site::get(db).await.ok().map(|s| s.name);
+    let site = services::site::name(db).await?;
     let rendered = rest::articles(db, items, with_body).await?;
     let nodes = ids
         .iter()

@@ -127,9 +127,7 @@ pub async fn oembed(req: HttpRequest, state: web::Data<AppState>) -> AppResult<H
     let (base, html) = (&base, &html);
     let public = Public::url("oembed", &req, Validator::Content);
     respond(&req, &state, public, |db| async move {
-        let provider_name = services::site::get(db)
-            .await
-            .map_or_else(|_| "mediadesk".to_owned(), |s| s.name);
+        let provider_name = services::site::display_name(db).await?;
         let body = Rich {
             kind: "rich",
             version: "1.0",

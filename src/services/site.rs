@@ -14,6 +14,16 @@ pub async fn get(db: &impl ConnectionTrait) -> AppResult<site::Model> {
         .ok_or_else(|| AppError::NotFound("site settings have not been set".into()))
 }
 
+/// The site's name; `None` while the site settings have not been set.
+pub async fn name(db: &impl ConnectionTrait) -> AppResult<Option<String>> {
+    Ok(site::Entity::find_by_id(1).one(db).await?.map(|s| s.name))
+}
+
+/// The name feeds, calendars and embeds carry: the site's, else "mediadesk".
+pub async fn display_name(db: &impl ConnectionTrait) -> AppResult<String> {
+    Ok(name(db).await?.unwrap_or_else(|| "mediadesk".to_owned()))
+}
+
 /// The offices stored with the site settings, in order.
 pub fn offices(s: &site::Model) -> Vec<Office> {
     serde_json::from_value(s.offices.clone()).unwrap_or_default()

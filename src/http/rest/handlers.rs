@@ -66,11 +66,6 @@ where
     Ok(res)
 }
 
-/// The site's name, which experts' affiliations are compared with.
-async fn site_name(db: &DatabaseConnection) -> Option<String> {
-    services::site::get(db).await.ok().map(|s| s.name)
-}
-
 /// `{"data": [...], "meta": {...}}` plus an RFC 8288 `Link: rel="next"`.
 fn list_response<T: Serialize>(
     req: &HttpRequest,
@@ -241,7 +236,7 @@ pub async fn get_expert(
         let rendered = json::experts(db, vec![e.clone()]).await?.pop();
         let res = match (n, rendered) {
             (Negotiated::LinkedData, Some(x)) => {
-                let site = site_name(db).await;
+                let site = services::site::name(db).await?;
                 linked::response(&linked::document(linked::expert(base, &x, site.as_deref())))?
             }
             (_, rendered) => one(rendered),
