@@ -13,7 +13,6 @@
 use std::collections::HashMap;
 
 use actix_web::HttpRequest;
-use actix_web::http::header::{self, HeaderValue};
 use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value, json};
 
@@ -44,44 +43,14 @@ impl Negotiated {
     }
 }
 
-/// JSON-LD when `Accept` ranks `application/ld+json` above zero and at least
-/// as high as anything that would give JSON (`application/json`,
-/// `application/*`, `*/*`); JSON otherwise, and without `Accept`.
+/// JSON-LD when `Accept` prefers `application/ld+json` (`http::accept`);
+/// JSON otherwise, and without `Accept`.
 pub fn negotiate(req: &HttpRequest) -> Negotiated {
-    let Some(accept) = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Negotiated::Json;
-    };
-    let (mut ld, mut plain) = (0.0f32, 0.0f32);
-    for range in accept.split(',') {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        match media.as_str() {
-            CONTENT_TYPE => ld = ld.max(q),
-            "application/json" | "application/*" | "*/*" => plain = plain.max(q),
-            _ => {}
-        }
-    }
-    if ld > 0.0 && ld >= plain {
+    if super::accept::prefers(req, CONTENT_TYPE) {
         Negotiated::LinkedData
     } else {
         Negotiated::Json
     }
-}
-
-/// Marks an answer as chosen by `Accept` (its `Vary`).
-pub fn vary_on_accept(res: &mut actix_web::HttpResponse) {
-    res.headers_mut().insert(
-        header::VARY,
-        HeaderValue::from_static("Accept, Accept-Encoding"),
-    );
 }
 
 /// A JSON-LD document as an answer.

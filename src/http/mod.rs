@@ -2,6 +2,7 @@
 //! checks and the GraphQL endpoint. Handlers decode input, call the service layer
 //! and render; no rules live here.
 
+pub mod accept;
 pub mod auth;
 pub mod cache;
 pub mod calendar;

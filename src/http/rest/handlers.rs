@@ -62,7 +62,7 @@ where
     let n = linked::negotiate(req);
     let public = Public::url("rest", req, Validator::Stamp).with(n.key());
     let mut res = respond(req, state, public, |db| render(db, n)).await?;
-    linked::vary_on_accept(&mut res);
+    crate::http::accept::vary_on_accept(&mut res);
     Ok(res)
 }
 

@@ -3,7 +3,6 @@
 //! cacheable read like the others (`http::conditional`); the format is part of
 //! the answer's identity, and `Vary: Accept` tells shared caches.
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
@@ -22,14 +21,13 @@ pub async fn mention_stats(
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let q = query(&req)?;
-    let csv = wants_csv(&req);
+    let csv = crate::http::accept::prefers(&req, "text/csv");
     let format: &[u8] = if csv { b"csv" } else { b"json" };
-    let identity = vec![req.path().as_bytes(), req.query_string().as_bytes(), format];
     let q = &q;
     let mut res = respond(
         &req,
         &state,
-        Public::new("rest", identity, Validator::Stamp),
+        Public::url("rest", &req, Validator::Stamp).with(format),
         |db| async move {
             let s = services::stats::mentions(db, q).await?;
             let rows = rows(&s);
@@ -41,10 +39,7 @@ pub async fn mention_stats(
         },
     )
     .await?;
-    res.headers_mut().insert(
-        header::VARY,
-        HeaderValue::from_static("Accept, Accept-Encoding"),
-    );
+    crate::http::accept::vary_on_accept(&mut res);
     Ok(res)
 }
 
@@ -75,19 +70,6 @@ fn group_by(p: &mut Params) -> Vec<MentionGroup> {
     v.split(',')
         .filter_map(|k| p.check("group_by", k.parse::<MentionGroup>()))
         .collect()
-}
-
-fn wants_csv(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| {
-            a.split(',').any(|t| {
-                t.split(';')
-                    .next()
-                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"))
-            })
-        })
 }
 
 /// The columns of a key: its value, then its label when it has one.
