@@ -251,6 +251,11 @@ impl Application {
             db.conn.clone(),
             stamps.clone(),
         ));
+        // The statistics' stale buckets are recounted as writes make them so.
+        tokio::spawn(crate::services::stats::run_refresher(
+            db.conn.clone(),
+            stamps.clone(),
+        ));
         // The relevance index is built in the background; the database ranks
         // searches until it is ready.
         let search = if args.no_search_index {

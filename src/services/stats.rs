@@ -30,6 +30,11 @@ use crate::error::AppResult;
 
 use super::{articles, experts, topics};
 
+mod rollup;
+
+use rollup::{Grain, Span};
+pub use rollup::{refresh, run_refresher, verify};
+
 /// One group's key part: its value (a slug, a language code, `2026-03`,
 /// `2026-W09`) and, for experts, outlets, topics and weeks, a label (the name;
 /// the week's Monday).
@@ -82,8 +87,34 @@ pub async fn mentions(db: &impl ConnectionTrait, q: &MentionStatsQuery) -> AppRe
         None
     };
     let backend = db.get_database_backend();
-    let rows = grouped_rows(db, backend, q, only.clone()).await?;
-    let total = total(db, q, only).await?;
+    let range = Span {
+        from: q.filter.published_after,
+        to: q.filter.published_before,
+    };
+    let (rows, matched) = match only {
+        // A filter: counted from the tables.
+        Some(ids) => (
+            grouped_rows(db, backend, q, range, Some(ids.clone())).await?,
+            total(db, range, Some(ids)).await?,
+        ),
+        // A date range alone: the rollups' whole fresh buckets, the rest
+        // from the tables.
+        None => {
+            let grain = Grain::of(q.period());
+            let plan = rollup::plan(grain, range, &rollup::stale(db, grain).await?);
+            let by_bucket = q.period().is_some();
+            let mut rows = rollup::rows(db, grain, q.subject(), &plan, by_bucket).await?;
+            let (ahead, ahead_total) =
+                rollup::ahead(db, grain, q.subject(), &plan, by_bucket).await?;
+            rows.extend(ahead);
+            let mut n = rollup::total(db, grain, &plan).await? + ahead_total;
+            for span in &plan.raw {
+                rows.extend(grouped_rows(db, backend, q, *span, None).await?);
+                n += total(db, *span, None).await?;
+            }
+            (rows, n)
+        }
+    };
     let mut groups = label(db, q, rows).await?;
     groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| key_order(a, b)));
     let group_count = groups.len();
@@ -91,7 +122,7 @@ pub async fn mentions(db: &impl ConnectionTrait, q: &MentionStatsQuery) -> AppRe
     Ok(MentionStats {
         groups,
         group_count,
-        total,
+        total: matched,
     })
 }
 
@@ -171,12 +202,12 @@ fn subject_key(backend: DbBackend, d: &Driver, k: &'static str) -> Expr {
 }
 
 /// The date range of the filter on `table`'s copy of the publication date.
-fn in_range(q: &MentionStatsQuery, table: &'static str, s: &mut SelectStatement) {
+fn in_range(range: Span, table: &'static str, s: &mut SelectStatement) {
     let col = Expr::col((Alias::new(table), Alias::new("published_at")));
-    if let Some(from) = q.filter.published_after {
+    if let Some(from) = range.from {
         s.and_where(col.clone().gte(from));
     }
-    if let Some(to) = q.filter.published_before {
+    if let Some(to) = range.to {
         s.and_where(col.lt(to));
     }
 }
@@ -187,12 +218,12 @@ fn public() -> sea_orm::Condition {
 }
 
 /// The ids of the range's articles the public may not see.
-fn hidden(q: &MentionStatsQuery) -> SelectStatement {
+fn hidden(range: Span) -> SelectStatement {
     let mut s = Query::select();
     s.column((article::Entity, article::Column::Id))
         .from(article::Entity)
         .cond_where(public().not());
-    in_range(q, "articles", &mut s);
+    in_range(range, "articles", &mut s);
     s
 }
 
@@ -200,6 +231,7 @@ async fn grouped_rows(
     db: &impl ConnectionTrait,
     backend: DbBackend,
     q: &MentionStatsQuery,
+    range: Span,
     only: Option<SelectStatement>,
 ) -> AppResult<Vec<Row>> {
     let d = driver(q.subject());
@@ -214,12 +246,12 @@ async fn grouped_rows(
         s.expr_as(b.clone(), Alias::new("b")).add_group_by([b]);
     }
     s.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
-    in_range(q, d.table, &mut s);
+    in_range(range, d.table, &mut s);
     let article_col = Expr::col((Alias::new(d.table), Alias::new(d.article)));
     if d.table == "articles" {
         s.cond_where(public());
     } else {
-        s.and_where(article_col.clone().not_in_subquery(hidden(q)));
+        s.and_where(article_col.clone().not_in_subquery(hidden(range)));
     }
     if let Some(ids) = only {
         s.and_where(article_col.in_subquery(ids));
@@ -249,14 +281,14 @@ async fn grouped_rows(
 /// How many distinct articles the public may see match the query.
 async fn total(
     db: &impl ConnectionTrait,
-    q: &MentionStatsQuery,
+    range: Span,
     only: Option<SelectStatement>,
 ) -> AppResult<i64> {
     let mut s = Query::select();
     s.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
         .from(article::Entity)
         .cond_where(public());
-    in_range(q, "articles", &mut s);
+    in_range(range, "articles", &mut s);
     if let Some(ids) = only {
         s.and_where(Expr::col((article::Entity, article::Column::Id)).in_subquery(ids));
     }
@@ -306,6 +338,8 @@ async fn label(
                 .collect();
             Group { keys, count }
         })
+        // A group made only of articles scheduled ahead.
+        .filter(|g| g.count > 0)
         .collect())
 }
 
