@@ -39,17 +39,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
-use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::content::StampWatch;
 use super::search::TextQuery;
 use crate::error::{AppError, AppResult};
+
+mod topk;
 
 /// How much more a title match weighs than a match in the rest (as the
 /// database engines weigh it).
@@ -119,6 +120,8 @@ pub struct SearchIndex {
     position: tokio::sync::Mutex<(Position, Option<Instant>)>,
     /// A folder this process made and removes when done.
     owned: Option<PathBuf>,
+    /// Upper bounds of the terms searched lately ([`topk`]).
+    bounds: topk::Bounds,
 }
 
 impl Drop for SearchIndex {
@@ -189,6 +192,7 @@ impl SearchIndex {
             version: AtomicI64::new(i64::MIN),
             position: tokio::sync::Mutex::new((Position::default(), None)),
             owned,
+            bounds: topk::Bounds::default(),
         })
     }
 
@@ -397,7 +401,8 @@ impl SearchIndex {
 
     /// The best `limit` matches of `text` ranked after `after` (a previous hit's
     /// score and id), best first; ties by descending id. `backward`: the
-    /// `limit` ranked just before `after`, nearest first.
+    /// `limit` ranked just before `after`, nearest first. Exact, without scoring
+    /// every match where a floor allows ([`topk`]).
     pub fn top(
         &self,
         text: &TextQuery,
@@ -405,46 +410,16 @@ impl SearchIndex {
         backward: bool,
         limit: usize,
     ) -> AppResult<Vec<Hit>> {
-        let query = self.query(text);
-        let sink = (f64::NEG_INFINITY, i64::MIN);
-        let keep = move |score: f64, id: i64| -> bool {
-            match after {
-                None => true,
-                Some((s, i)) if backward => (score, id) > (s, i64::from(i)),
-                Some((s, i)) => (score, id) < (s, i64::from(i)),
-            }
-        };
-        let collector = TopDocs::with_limit(limit.max(1)).tweak_score(
-            move |segment: &tantivy::SegmentReader| {
-                let ids = segment
-                    .fast_fields()
-                    .i64("id")
-                    .ok()
-                    .map(|c| c.first_or_default_col(0));
-                move |doc: DocId, score: Score| {
-                    let Some(ids) = &ids else { return sink };
-                    let (score, id) = (f64::from(score), ids.get_val(doc));
-                    match (keep(score, id), backward) {
-                        (false, _) => sink,
-                        (true, false) => (score, id),
-                        (true, true) => (-score, -id),
-                    }
-                }
-            },
-        );
-        let found = self
-            .reader
-            .searcher()
-            .search(&query, &collector)
-            .map_err(index_error)?;
-        Ok(found
-            .into_iter()
-            .filter(|(k, _)| *k != sink)
-            .map(|((score, id), _)| {
-                let (score, id) = if backward { (-score, -id) } else { (score, id) };
-                (score, i32::try_from(id).unwrap_or_default())
-            })
-            .collect())
+        topk::top(
+            &self.reader.searcher(),
+            (self.fields.title, self.fields.rest),
+            &self.bounds,
+            text.tokens(),
+            after,
+            backward,
+            limit,
+        )
+        .map_err(index_error)
     }
 
     /// How many indexed articles match `text` (drafts included).
