@@ -290,6 +290,10 @@ impl Application {
             )
             .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
         }
+        let outbox = args.outbox().map_err(|e| anyhow::anyhow!("e-mail: {e}"))?;
+        if !args.no_mail {
+            crate::services::outbox::start(db.conn.clone(), outbox);
+        }
         let state = web::Data::new(AppState {
             db,
             schema: crate::graphql::build_schema(args.introspection),

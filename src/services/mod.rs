@@ -15,8 +15,10 @@ pub mod events;
 pub mod experts;
 pub mod idempotency;
 pub mod import;
+pub mod lease;
 pub mod lines;
 pub mod mentions;
+pub mod outbox;
 pub mod outlets;
 pub mod records;
 pub mod resolve;
@@ -49,6 +51,8 @@ pub(crate) struct WriteTxn {
     changes: std::sync::Mutex<changes::Pending>,
     /// The commit counter of the database written to.
     commits: content::LocalCommits,
+    /// Set by `outbox::enqueue`: the commit wakes this process's outbox worker.
+    mail_queued: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -70,7 +74,13 @@ impl WriteTxn {
             content_changed: Default::default(),
             changes: Default::default(),
             commits: content::LocalCommits::of(db),
+            mail_queued: Default::default(),
         }
+    }
+
+    pub(crate) fn mail_queued(&self) {
+        self.mail_queued
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub(crate) fn content_changed(&self) {
@@ -106,6 +116,9 @@ impl WriteTxn {
         }
         if scheduled {
             self.commits.scheduled();
+        }
+        if done.is_ok() && self.mail_queued.load(std::sync::atomic::Ordering::SeqCst) {
+            self.commits.mail_queued();
         }
         done
     }

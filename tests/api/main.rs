@@ -22,6 +22,7 @@ mod import;
 mod mentions;
 mod metrics;
 mod multinode;
+mod outbox;
 mod public_reads;
 mod replica;
 mod rest;
