@@ -145,6 +145,12 @@ pub struct ServeArgs {
     /// node sends them).
     #[arg(long, env = "MEDIADESK_NO_MAIL", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub no_mail: bool,
+    /// The frontend page reader sign-in links point to (`?token=...` is
+    /// appended; it posts the token to `/api/v1/readers/session`). Default:
+    /// this server's own page `/readers/sign-in` under `--public-url` (else
+    /// its bound address).
+    #[arg(long, env = "MEDIADESK_READER_LINK_BASE")]
+    pub reader_link_base: Option<String>,
     /// The delays between e-mail attempts (for tests: `1s,1s,1s`).
     #[arg(long, hide = true, value_delimiter = ',', value_parser = parse_duration)]
     pub mail_retry_schedule: Vec<std::time::Duration>,

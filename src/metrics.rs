@@ -104,7 +104,7 @@ const HELP: &[(Kind, &str, &str)] = &[
     (
         Kind::Counter,
         RATE_LIMITED,
-        "requests refused with 429, by limit (writes, logins)",
+        "requests refused with 429, by limit (writes, logins, sign_ins)",
     ),
     (
         Kind::Counter,
@@ -227,7 +227,7 @@ impl Drop for WriteLockWait {
     }
 }
 
-/// A request refused by `limit` (`writes`, `logins`).
+/// A request refused by `limit` (`writes`, `logins`, `sign_ins`).
 pub fn refused(limit: &'static str) {
     counter!(RATE_LIMITED, "limit" => limit).increment(1);
 }

@@ -207,6 +207,38 @@ impl MetricsSetup {
     }
 }
 
+/// Where reader sign-in links point: `--reader-link-base`, else this server's
+/// page for them under `--public-url`, else under its own address. Never
+/// taken from a request's `Host`, which whoever asks for a link chooses.
+fn reader_link_base(args: &ServeArgs, port: u16) -> String {
+    if let Some(b) = args
+        .reader_link_base
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
+        return b.to_owned();
+    }
+    let base = match args
+        .public_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => {
+            let host = args.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+            let host = if host == "0.0.0.0" || host == "[::]" {
+                "localhost"
+            } else {
+                host
+            };
+            format!("http://{host}:{port}")
+        }
+    };
+    format!("{base}/readers/sign-in")
+}
+
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     port: u16,
@@ -322,6 +354,8 @@ impl Application {
             tail,
             sockets: Default::default(),
             webhooks,
+            reader_link_base: reader_link_base(args, port),
+            sign_in_limits: std::sync::Arc::new(http::limits::SignInLimits::new(shared.clone())),
         });
         let (metrics, public_metrics) = metrics.start(&state)?;
         let origins = CorsPolicy {
@@ -340,6 +374,7 @@ impl Application {
                 every.tick().await;
                 let Some(state) = pruned.upgrade() else { break };
                 state.write_limits.prune();
+                state.sign_in_limits.prune();
                 let conn = &state.db.conn;
                 if let Err(e) = crate::services::search_index::prune(conn).await {
                     tracing::warn!(error = %e, "the search change log was not pruned");

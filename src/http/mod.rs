@@ -67,6 +67,10 @@ pub struct AppState {
     pub sockets: std::sync::Arc<graphql_ws::Sockets>,
     /// Webhook settings (the SSRF guard's allowances, the retry schedule).
     pub webhooks: crate::services::webhooks::Settings,
+    /// Where reader sign-in links point (`?token=` is appended).
+    pub reader_link_base: String,
+    /// The budgets of reader sign-in requests.
+    pub sign_in_limits: std::sync::Arc<limits::SignInLimits>,
 }
 
 impl AppState {

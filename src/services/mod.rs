@@ -3,7 +3,8 @@
 //! validation beyond parsing, name resolution, transactions and the meaning of
 //! errors. GraphQL, REST, feeds and the CLI are thin adapters over these functions.
 //! Nothing here imports actix_web; async_graphql only for the derives that
-//! make the line structs (`lines`, `mentions::MentionInput`) GraphQL inputs.
+//! make the line structs (`lines`, `mentions::MentionInput`) GraphQL inputs
+//! and `readers::Profile` a GraphQL object.
 
 pub mod accounts;
 pub mod articles;
@@ -20,6 +21,7 @@ pub mod lines;
 pub mod mentions;
 pub mod outbox;
 pub mod outlets;
+pub mod readers;
 pub mod records;
 pub mod resolve;
 pub mod search;

@@ -315,6 +315,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         mail_from: "mediadesk <no-reply@localhost>".into(),
         no_mail: true,
         mail_retry_schedule: vec![],
+        reader_link_base: None,
         metrics_bind: None,
         metrics_token: None,
         panic_route: false,

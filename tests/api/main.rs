@@ -24,6 +24,7 @@ mod metrics;
 mod multinode;
 mod outbox;
 mod public_reads;
+mod readers;
 mod replica;
 mod rest;
 mod roles;

@@ -76,7 +76,8 @@ impl MailSink {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
-    /// Every message received so far (decoded by Python's e-mail parser).
+    /// Every message received so far, in the order they arrived (decoded by
+    /// Python's e-mail parser).
     pub(crate) fn messages(&self) -> Vec<Value> {
         read_json_dir(self.dir.path())
     }

@@ -2,9 +2,10 @@
 
 Usage: smtp_sink.py HOST PORT DIR
 
-Every message accepted is written to DIR as <n>.json (atomically: written
+Every message accepted is written to DIR as <seq>-<uuid>.json (atomically: written
 aside, then renamed), with its envelope, its headers and its decoded text
-and HTML parts (Python's e-mail parser), and as <n>.eml (the raw bytes).
+and HTML parts (Python's e-mail parser), and as <seq>-<uuid>.eml (the raw bytes); <seq> counts from 000001 in the
+order messages arrive.
 Prints "ready" once listening; runs until killed.
 """
 
@@ -22,6 +23,7 @@ from aiosmtpd.controller import Controller
 class Sink:
     def __init__(self, folder):
         self.folder = folder
+        self.count = 0
 
     async def handle_DATA(self, server, session, envelope):
         msg = message_from_bytes(envelope.content, policy=default)
@@ -35,7 +37,9 @@ class Sink:
             "text": text.get_content() if text is not None else None,
             "html": html.get_content() if html is not None else None,
         }
-        name = uuid.uuid4().hex
+        # Numbered in the order they arrive (the tests read them in order).
+        self.count += 1
+        name = f"{self.count:06d}-{uuid.uuid4().hex}"
         for ext, data in (("eml", envelope.content), ("json", json.dumps(record).encode())):
             tmp = os.path.join(self.folder, f".{name}.{ext}.tmp")
             with open(tmp, "wb") as f:
