@@ -33,6 +33,10 @@ crate::http::routes::route_table! {
     "/embed/mentions.json" => { GET: http::embed::mentions_json => ops::get_embed_mentions_json },
     "/embed.js" => { GET: http::embed::script => ops::get_embed_script },
     "/oembed" => { GET: http::oembed::oembed => ops::get_oembed },
+    "/readers/sign-in" => {
+        GET: http::reader_page::show => ops::get_reader_sign_in_page,
+        POST: http::reader_page::exchange => ops::post_reader_sign_in_page,
+    },
 }
 
 /// Who may call the API from a browser page on another origin.

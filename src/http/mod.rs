@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod oembed;
 pub mod openapi;
 pub mod problem;
+pub mod reader_page;
 pub mod request_id;
 pub mod rest;
 pub mod routes;

@@ -134,29 +134,30 @@ pub async fn request_sign_in(
 ) -> AppResult<()> {
     let email = parse_email(email)?;
     let txn = begin_write(db).await?;
-    let known = reader::Entity::find()
+    // Made if new, in one statement whatever the address (so a known and an
+    // unknown one cost the same work, and two requests for a new address at
+    // once make one reader).
+    let at = now();
+    reader::Entity::insert(reader::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        email: Set(Some(email.clone())),
+        display_name: Set(None),
+        language: Set(language.as_str().into()),
+        created_at: Set(at),
+        updated_at: Set(at),
+        activated_at: Set(None),
+        deleted_at: Set(None),
+    })
+    .on_conflict_do_nothing_on([reader::Column::Email])
+    .exec(&*txn)
+    .await?;
+    let r = reader::Entity::find()
         .filter(reader::Column::Email.eq(email.as_str()))
         .one(&*txn)
-        .await?;
-    let (id, language) = match known {
-        Some(r) => (r.id, r.language.parse().unwrap_or(language)),
-        None => {
-            let at = now();
-            let r = reader::Entity::insert(reader::ActiveModel {
-                id: sea_orm::ActiveValue::NotSet,
-                email: Set(Some(email.clone())),
-                display_name: Set(None),
-                language: Set(language.as_str().into()),
-                created_at: Set(at),
-                updated_at: Set(at),
-                activated_at: Set(None),
-                deleted_at: Set(None),
-            })
-            .exec(&*txn)
-            .await?;
-            (r.last_insert_id, language)
-        }
-    };
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a reader just made is not there")))?;
+    // A known reader's mail comes in their own language.
+    let (id, language) = (r.id, r.language.parse().unwrap_or(language));
     let token = insert_token(&*txn, id, "sign_in", SIGN_IN_TTL).await?;
     let msg = outbox::templates::sign_in_message(
         &email,

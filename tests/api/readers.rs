@@ -501,3 +501,63 @@ async fn graphql_flow(backend: Backend) {
     let (s, _, _) = call(&app, Method::GET, "/api/v1/readers/me", Some(t), None, &[]).await;
     assert_eq!(s, 401);
 }
+
+both!(
+    without_a_frontend_the_link_opens_the_servers_own_sign_in_page,
+    own_page
+);
+async fn own_page(backend: Backend) {
+    let sink = MailSink::start(free_port());
+    let url = sink.url();
+    let app = spawn_tuned(backend, |a| {
+        a.no_mail = false;
+        a.smtp_url = Some(url);
+    })
+    .await;
+    let (s, _, _) = request_link(&app, "page@example.org", "en").await;
+    assert_eq!(s, 202);
+    let msg = sink.wait_for(1).await.remove(0);
+    let text = msg["text"].as_str().unwrap();
+    let base = format!("{}/readers/sign-in?token=", app.addr);
+    let start = text
+        .find(&base)
+        .unwrap_or_else(|| panic!("no link to {base} in {text}"));
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let token = &link[base.len()..];
+
+    // Opening the link changes nothing: a button posts the token.
+    let res = app.client.get(&link).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains(&format!("name=\"token\" value=\"{token}\"")),
+        "{page}"
+    );
+    let used = sql(
+        &app,
+        "SELECT COUNT(*) FROM reader_tokens WHERE used_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(used[0].try_get_by_index::<i64>(0).unwrap(), 0);
+
+    let post = || {
+        app.client
+            .post(format!("{}/readers/sign-in", app.addr))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+    };
+    let res = post().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("access_token") && page.contains("page@example.org"),
+        "{page}"
+    );
+    let res = post().await.unwrap();
+    assert_eq!(res.status(), 400, "the link works once");
+}

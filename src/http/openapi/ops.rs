@@ -1291,3 +1291,24 @@ pub fn export_reader_me() -> Operation {
         .answers(&[(401, "Unauthorized"), (403, "Forbidden"), (503, "Unavailable")])
         .into()
 }
+
+/// `GET /readers/sign-in`
+pub fn get_reader_sign_in_page() -> Operation {
+    Op::new("getReaderSignInPage", &["readers"], "The server's own page for a sign-in link (without a frontend: the default `--reader-link-base`).")
+        .describe("Opening it changes nothing: it shows a button that posts the token (mail scanners open links).")
+        .parameter(json!({"name": "token", "in": "query", "description": "The one-time token of the sign-in link.", "schema": {"type": "string"}}))
+        .answer(200, response("An HTML page with the sign-in button.", &[], json!({"text/html": {"schema": {"type": "string"}}})))
+        .answer(400, response("An HTML page: the link has no token.", &[], json!({"text/html": {"schema": {"type": "string"}}})))
+        .into()
+}
+
+/// `POST /readers/sign-in`
+pub fn post_reader_sign_in_page() -> Operation {
+    Op::new("postReaderSignInPage", &["readers"], "The sign-in page's button: exchanges the token for a session, shown as JSON on an HTML page.")
+        .describe("A frontend posts the token to `/api/v1/readers/session` instead.")
+        .body(json!({"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"token": {"type": "string", "description": "The one-time token of the sign-in link."}}}}}))
+        .answer(200, response("An HTML page with the session.", &[], json!({"text/html": {"schema": {"type": "string"}}})))
+        .answer(400, response("An HTML page: the token is missing, used or expired.", &[], json!({"text/html": {"schema": {"type": "string"}}})))
+        .answers(&[(503, "Unavailable"), (507, "InsufficientStorage")])
+        .into()
+}
