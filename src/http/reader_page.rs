@@ -4,9 +4,11 @@
 //! the token (`POST /readers/sign-in`, a form), which is exchanged for a
 //! session through `services::readers::sign_in` and shown as JSON. A
 //! frontend replaces it by posting the token to `/api/v1/readers/session`.
+//! The page's own `<meta name="referrer" content="no-referrer">` keeps the
+//! token in its URL from leaking to anything it links to.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -34,7 +36,6 @@ fn page(status: StatusCode, p: &Page<'_>) -> AppResult<HttpResponse> {
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((CACHE_CONTROL, "no-store"))
-        .insert_header((REFERRER_POLICY, "no-referrer"))
         .insert_header((
             CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \

@@ -1159,6 +1159,7 @@ const SESSION_REFUSALS: &[(u16, &str)] = &[
     (401, "Unauthorized"),
     (413, "PayloadTooLarge"),
     (415, "UnsupportedMediaType"),
+    (422, "Unprocessable"),
     (429, "TooManyRequests"),
     (503, "Unavailable"),
     (507, "InsufficientStorage"),
@@ -1189,7 +1190,8 @@ pub fn request_reader_sign_in() -> Operation {
             `POST /api/v1/readers/session`. Budgeted per e-mail address and per client address (429).")
         .body(json_content(schema::<SignInRequest>()))
         .answer(202, response("Accepted: a link is sent if the address can receive e-mail.", &[], json_content(json!({"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "string", "enum": ["accepted"]}, "message": {"type": "string"}}}))))
-        .answers(&[(400, "BadBody"), (413, "PayloadTooLarge"), (415, "UnsupportedMediaType"), (429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .answers(&[(400, "BadBody"), (413, "PayloadTooLarge"), (415, "UnsupportedMediaType"),
+            (422, "Unprocessable"), (429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
         .into()
 }
 
@@ -1263,6 +1265,7 @@ pub fn update_reader_me() -> Operation {
         (403, "Forbidden"),
         (413, "PayloadTooLarge"),
         (415, "UnsupportedMediaType"),
+        (422, "Unprocessable"),
         (429, "TooManyRequests"),
         (503, "Unavailable"),
         (507, "InsufficientStorage"),
