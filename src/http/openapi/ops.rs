@@ -1201,7 +1201,7 @@ pub fn create_reader_session() -> Operation {
         .describe("A token that is unknown, used already or expired is a 400 naming `token`.")
         .body(json_content(schema::<SessionRequest>()))
         .answer(200, response("The session.", &[], reader_session()))
-        .answers(&[(400, "BadBody"), (401, "Unauthorized"), (413, "PayloadTooLarge"), (415, "UnsupportedMediaType"), (429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .answers(SESSION_REFUSALS)
         .into()
 }
 
