@@ -124,6 +124,36 @@ pub struct ServeArgs {
     /// The delays between webhook attempts (for tests: `1s,1s,1s`).
     #[arg(long, hide = true, value_delimiter = ',', value_parser = parse_duration)]
     pub webhook_retry_schedule: Vec<std::time::Duration>,
+    /// Send e-mail through this SMTP server: `smtp://host:port` (plain, a local
+    /// relay), `smtp://user:pass@host:587` (STARTTLS required),
+    /// `smtp://host:587?tls=required|opportunistic`, `smtps://...` (TLS).
+    /// Without it, messages are written as `.eml` files to `--mail-dir`.
+    #[arg(long, env = "MEDIADESK_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Where messages are written as `.eml` files when there is no
+    /// `--smtp-url` (default: `mail/` in the data folder).
+    #[arg(long, env = "MEDIADESK_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+    /// The sender of every e-mail (`Name <address>`).
+    #[arg(
+        long,
+        env = "MEDIADESK_MAIL_FROM",
+        default_value = "mediadesk <no-reply@localhost>"
+    )]
+    pub mail_from: String,
+    /// Do not send e-mail from this server (messages still queue; another
+    /// node sends them).
+    #[arg(long, env = "MEDIADESK_NO_MAIL", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub no_mail: bool,
+    /// The frontend page reader sign-in links point to (`?token=...` is
+    /// appended; it posts the token to `/api/v1/readers/session`). Default:
+    /// this server's own page `/readers/sign-in` under `--public-url` (else
+    /// its bound address).
+    #[arg(long, env = "MEDIADESK_READER_LINK_BASE")]
+    pub reader_link_base: Option<String>,
+    /// The delays between e-mail attempts (for tests: `1s,1s,1s`).
+    #[arg(long, hide = true, value_delimiter = ',', value_parser = parse_duration)]
+    pub mail_retry_schedule: Vec<std::time::Duration>,
     /// Serve Prometheus metrics at `/metrics` on this address (`host:port`), a
     /// listener of its own apart from the public port. Without it and without
     /// `--metrics-token`, metrics are not served at all.
@@ -177,6 +207,31 @@ impl ServeArgs {
             s.schedule = self.webhook_retry_schedule.clone();
         }
         Ok(s)
+    }
+}
+
+impl ServeArgs {
+    /// The outbox worker's settings these flags give (`.eml` files go to
+    /// `--mail-dir`, which `serve` fills in from the data folder).
+    pub fn outbox(&self) -> anyhow::Result<crate::services::outbox::Settings> {
+        let dir = self
+            .mail_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("data").join("mail"));
+        let transport = crate::services::outbox::Transport::new(
+            self.smtp_url.as_deref(),
+            &dir,
+            &self.mail_from,
+        )?;
+        let schedule = if self.mail_retry_schedule.is_empty() {
+            crate::services::outbox::default_schedule()
+        } else {
+            self.mail_retry_schedule.clone()
+        };
+        Ok(crate::services::outbox::Settings {
+            transport: std::sync::Arc::new(transport),
+            schedule,
+        })
     }
 }
 

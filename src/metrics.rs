@@ -33,6 +33,10 @@ pub const CACHE_MISSES: &str = "mediadesk_response_cache_misses_total";
 pub const RATE_LIMITED: &str = "mediadesk_rate_limit_refusals_total";
 pub const WEBHOOK_DELIVERIES: &str = "mediadesk_webhook_deliveries";
 pub const WEBHOOK_ATTEMPTS: &str = "mediadesk_webhook_attempts_total";
+pub const OUTBOX_MESSAGES: &str = "mediadesk_outbox_messages";
+pub const OUTBOX_SENT: &str = "mediadesk_outbox_sent_total";
+pub const OUTBOX_RETRIES: &str = "mediadesk_outbox_retries_total";
+pub const OUTBOX_FAILED: &str = "mediadesk_outbox_failed_total";
 pub const BUILD_INFO: &str = "mediadesk_build_info";
 
 /// Buckets of request, statement and lock-wait durations (seconds).
@@ -100,12 +104,27 @@ const HELP: &[(Kind, &str, &str)] = &[
     (
         Kind::Counter,
         RATE_LIMITED,
-        "requests refused with 429, by limit (writes, logins)",
+        "requests refused with 429, by limit (writes, logins, sign_ins)",
     ),
     (
         Kind::Counter,
         WEBHOOK_ATTEMPTS,
         "webhook delivery attempts made by this process, by outcome",
+    ),
+    (
+        Kind::Counter,
+        OUTBOX_SENT,
+        "e-mails this process handed to the mail server (or wrote as files), by kind",
+    ),
+    (
+        Kind::Counter,
+        OUTBOX_RETRIES,
+        "e-mail attempts of this process that failed and will be tried again, by kind",
+    ),
+    (
+        Kind::Counter,
+        OUTBOX_FAILED,
+        "e-mails this process gave up on (every attempt failed, or a permanent refusal), by kind",
     ),
     (
         Kind::Histogram,
@@ -143,6 +162,11 @@ const HELP: &[(Kind, &str, &str)] = &[
         Kind::Gauge,
         WEBHOOK_DELIVERIES,
         "webhook deliveries in the delivery log, by state pending or failed (at scrape)",
+    ),
+    (
+        Kind::Gauge,
+        OUTBOX_MESSAGES,
+        "e-mails in the outbox, by state pending or failed (at scrape)",
     ),
     (Kind::Gauge, BUILD_INFO, "always 1; the version as a label"),
 ];
@@ -203,7 +227,7 @@ impl Drop for WriteLockWait {
     }
 }
 
-/// A request refused by `limit` (`writes`, `logins`).
+/// A request refused by `limit` (`writes`, `logins`, `sign_ins`).
 pub fn refused(limit: &'static str) {
     counter!(RATE_LIMITED, "limit" => limit).increment(1);
 }
@@ -223,6 +247,23 @@ pub fn webhook_attempt(outcome: &'static str) {
 pub fn webhook_backlog(pending: i64, failed: i64) {
     gauge!(WEBHOOK_DELIVERIES, "state" => "pending").set(pending as f64);
     gauge!(WEBHOOK_DELIVERIES, "state" => "failed").set(failed as f64);
+}
+
+/// An e-mail attempt of `kind` whose result was recorded: `sent`, `retry`
+/// or `failed` (given up).
+pub fn mail_attempt(kind: &str, outcome: &'static str) {
+    let name = match outcome {
+        "sent" => OUTBOX_SENT,
+        "retry" => OUTBOX_RETRIES,
+        _ => OUTBOX_FAILED,
+    };
+    counter!(name, "kind" => kind.to_owned()).increment(1);
+}
+
+/// The e-mails pending (the outbox's depth) and failed (read at scrape time).
+pub fn outbox_backlog(pending: i64, failed: i64) {
+    gauge!(OUTBOX_MESSAGES, "state" => "pending").set(pending as f64);
+    gauge!(OUTBOX_MESSAGES, "state" => "failed").set(failed as f64);
 }
 
 /// The gauges read at scrape time: the pools' sizes. `pool` is `primary` or

@@ -33,6 +33,10 @@ crate::http::routes::route_table! {
     "/embed/mentions.json" => { GET: http::embed::mentions_json => ops::get_embed_mentions_json },
     "/embed.js" => { GET: http::embed::script => ops::get_embed_script },
     "/oembed" => { GET: http::oembed::oembed => ops::get_oembed },
+    "/readers/sign-in" => {
+        GET: http::reader_page::show => ops::get_reader_sign_in_page,
+        POST: http::reader_page::exchange => ops::post_reader_sign_in_page,
+    },
 }
 
 /// Who may call the API from a browser page on another origin.
@@ -207,6 +211,38 @@ impl MetricsSetup {
     }
 }
 
+/// Where reader sign-in links point: `--reader-link-base`, else this server's
+/// page for them under `--public-url`, else under its own address. Never
+/// taken from a request's `Host`, which whoever asks for a link chooses.
+fn reader_link_base(args: &ServeArgs, port: u16) -> String {
+    if let Some(b) = args
+        .reader_link_base
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
+        return b.to_owned();
+    }
+    let base = match args
+        .public_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => {
+            let host = args.bind.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+            let host = if host == "0.0.0.0" || host == "[::]" {
+                "localhost"
+            } else {
+                host
+            };
+            format!("http://{host}:{port}")
+        }
+    };
+    format!("{base}/readers/sign-in")
+}
+
 /// A bound, not yet running, HTTP server.
 pub struct Application {
     port: u16,
@@ -290,6 +326,10 @@ impl Application {
             )
             .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
         }
+        let outbox = args.outbox().map_err(|e| anyhow::anyhow!("e-mail: {e}"))?;
+        if !args.no_mail {
+            crate::services::outbox::start(db.conn.clone(), outbox);
+        }
         let state = web::Data::new(AppState {
             db,
             schema: crate::graphql::build_schema(args.introspection),
@@ -318,6 +358,8 @@ impl Application {
             tail,
             sockets: Default::default(),
             webhooks,
+            reader_link_base: reader_link_base(args, port),
+            sign_in_limits: std::sync::Arc::new(http::limits::SignInLimits::new(shared.clone())),
         });
         let (metrics, public_metrics) = metrics.start(&state)?;
         let origins = CorsPolicy {
@@ -336,6 +378,7 @@ impl Application {
                 every.tick().await;
                 let Some(state) = pruned.upgrade() else { break };
                 state.write_limits.prune();
+                state.sign_in_limits.prune();
                 let conn = &state.db.conn;
                 if let Err(e) = crate::services::search_index::prune(conn).await {
                     tracing::warn!(error = %e, "the search change log was not pruned");

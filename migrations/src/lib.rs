@@ -16,6 +16,7 @@ mod m20261202_000001_log_epoch;
 mod m20261203_000001_stats_indexes;
 mod m20261203_000002_event_cancelled;
 mod m20261205_000001_stats_rollups;
+mod m20261206_000001_outbox_readers;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_stats_indexes::Migration),
             Box::new(m20261203_000002_event_cancelled::Migration),
             Box::new(m20261205_000001_stats_rollups::Migration),
+            Box::new(m20261206_000001_outbox_readers::Migration),
         ]
     }
 }

@@ -19,6 +19,8 @@ pub const AUDIENCE: &str = "mediadesk-api";
 /// How long an access token lives.
 pub const TTL_SECONDS: i64 = 15 * 60;
 const MIN_SECRET_BYTES: usize = 32;
+/// The `role` claim of a reader's token (readers hold no `Role`).
+pub const READER_ROLE: &str = "reader";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -131,12 +133,21 @@ impl Keys {
 
     /// A new access token for `subject` with `role`.
     pub fn issue(&self, subject: &str, role: Role) -> AppResult<String> {
+        self.issue_as(subject, role.as_str())
+    }
+
+    /// A new access token of reader `id` (subject `reader:<id>`, role `reader`).
+    pub fn issue_reader(&self, id: i32) -> AppResult<String> {
+        self.issue_as(&format!("reader:{id}"), READER_ROLE)
+    }
+
+    fn issue_as(&self, subject: &str, role: &str) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             sub: subject.into(),
-            role: role.as_str().into(),
+            role: role.into(),
             iat: now,
             nbf: now,
             exp: now + TTL_SECONDS,

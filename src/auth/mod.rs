@@ -15,6 +15,10 @@ pub enum Actor {
     User { subject: String, role: Role },
     /// The server itself (CLI import, demo seed): full rights.
     System,
+    /// A reader signed in by e-mail (`services::readers`): the public's view
+    /// of content and their own account, none of the contributors', editors'
+    /// or admins' powers.
+    Reader { id: i32 },
 }
 
 impl Actor {
@@ -23,6 +27,7 @@ impl Actor {
             Actor::Anonymous => None,
             Actor::User { role, .. } => Some(*role),
             Actor::System => Some(Role::Admin),
+            Actor::Reader { .. } => None,
         }
     }
 
@@ -44,8 +49,21 @@ impl Actor {
         matches!(self, Actor::Anonymous)
     }
 
-    /// Refuses unless the actor holds at least `role`.
+    /// The reader behind a reader's token, if that is who asks.
+    pub fn reader(&self) -> Option<i32> {
+        match self {
+            Actor::Reader { id } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// Refuses unless the actor holds at least `role` (a reader never does).
     pub fn require(&self, role: Role) -> AppResult<()> {
+        if matches!(self, Actor::Reader { .. }) {
+            return Err(AppError::Forbidden(format!(
+                "requires the {role} role; readers cannot change content"
+            )));
+        }
         match self.role() {
             None => Err(AppError::Unauthenticated),
             Some(have) if rank(have) >= rank(role) => Ok(()),

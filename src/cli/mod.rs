@@ -113,6 +113,25 @@ enum Command {
         #[command(subcommand)]
         cmd: WebhookCmd,
     },
+    /// E-mail: check the set-up.
+    Mail {
+        #[command(subcommand)]
+        cmd: MailCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCmd {
+    /// Queue a test message to ADDRESS; a running server sends it (through
+    /// its `--smtp-url`, or as a file in its `--mail-dir`).
+    Test {
+        address: String,
+        /// `en` or `fr`.
+        #[arg(long, default_value = "en")]
+        language: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -263,6 +282,22 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Key { cmd } => key_command(cmd).await,
         Command::Webhook { cmd } => webhook_command(cmd).await,
+        Command::Mail {
+            cmd:
+                MailCmd::Test {
+                    address,
+                    language,
+                    db,
+                },
+        } => {
+            let language = language
+                .parse::<crate::domain::Language>()
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let d = db::connect(&db.url(), db.db_pool).await?;
+            let id = services::outbox::enqueue_test(&d.conn, &address, language).await?;
+            eprintln!("test message queued (outbox {id})");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Backup { file, db } => {
             crate::backup::backup(&db.url(), &file).await?;
             eprintln!("backup written to {}", file.display());
@@ -311,7 +346,10 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             eprintln!("demo data loaded: {}", summary(&r));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { db, serve } => {
+        Command::Serve { db, mut serve } => {
+            if serve.mail_dir.is_none() {
+                serve.mail_dir = Some(db.data_dir.join("mail"));
+            }
             // Refused before the database is opened (and an SQLite file made).
             if serve.read_database_url.is_some() && db.url().starts_with("sqlite:") {
                 anyhow::bail!(startup::NO_REPLICA_OF_SQLITE);

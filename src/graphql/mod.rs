@@ -9,6 +9,7 @@ mod loaders;
 mod mutation;
 pub mod persisted;
 mod query;
+pub mod readers;
 mod spans;
 mod subscription;
 mod types;
@@ -66,6 +67,8 @@ pub struct RequestCtx {
     pub search: Option<Arc<crate::services::search_index::SearchIndex>>,
     /// Address ranges webhook endpoints may name despite the SSRF guard.
     pub webhooks_allowed: crate::services::webhooks::Allowed,
+    /// What reader sign-in needs (not on subscription sockets).
+    pub readers: Option<Arc<readers::ReaderAccess>>,
 }
 
 impl RequestCtx {
@@ -78,7 +81,14 @@ impl RequestCtx {
             secret_shown,
             search: None,
             webhooks_allowed: Default::default(),
+            readers: None,
         }
+    }
+
+    /// Lets the reader resolvers sign readers in.
+    pub fn with_readers(mut self, access: Arc<readers::ReaderAccess>) -> Self {
+        self.readers = Some(access);
+        self
     }
 
     /// Answers relevance searches from this index when it can.

@@ -567,6 +567,53 @@ impl Mutation {
             .map_err(gql_error)
     }
 
+    /// E-mails a one-time sign-in link to a reader (a new address gets an
+    /// unactivated account). The same answer whether or not the address is
+    /// known; budgeted per address and per client.
+    async fn request_reader_sign_in(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        #[graphql(desc = "The e-mail's language (and a new account's); default EN.")]
+        language: Option<super::types::Language>,
+    ) -> Result<super::readers::SignInRequested> {
+        super::readers::request_sign_in(ctx, email, language).await
+    }
+
+    /// Exchanges a sign-in link's token for a reader session (once; 15
+    /// minutes); the first use activates the account.
+    async fn sign_in_reader(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> Result<super::readers::ReaderSession> {
+        super::readers::sign_in(ctx, token).await
+    }
+
+    /// Exchanges a refresh token (used up) for a new reader session.
+    async fn refresh_reader_session(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> Result<super::readers::ReaderSession> {
+        super::readers::refresh(ctx, refresh_token).await
+    }
+
+    /// Changes the signed-in reader's display name or language.
+    async fn update_me(
+        &self,
+        ctx: &Context<'_>,
+        input: super::readers::UpdateMeInput,
+    ) -> Result<services::readers::Profile> {
+        super::readers::update_me(ctx, input).await
+    }
+
+    /// Deletes the signed-in reader's account: the e-mail and name are erased,
+    /// every session ends; what they wrote stays, as "deleted reader".
+    async fn delete_me(&self, ctx: &Context<'_>) -> Result<bool> {
+        super::readers::delete_me(ctx).await
+    }
+
     /// Changes the site settings if they are still at `expectedVersion` (admins).
     async fn update_site(&self, ctx: &Context<'_>, input: UpdateSiteInput) -> Result<Site> {
         update::<site::Model>(ctx, "site", input.expected_version, &input)

@@ -14,6 +14,11 @@ pub struct Query;
 
 #[Object]
 impl Query {
+    /// The signed-in reader's account (a reader's token; others are refused).
+    async fn me(&self, ctx: &Context<'_>) -> Result<services::readers::Profile> {
+        super::readers::me(ctx).await
+    }
+
     /// One article by slug or by global ID.
     async fn article(
         &self,

@@ -42,6 +42,16 @@ pub async fn actor(req: &HttpRequest, state: &AppState) -> AppResult<Actor> {
         return Ok(Actor::Anonymous);
     };
     let claims = state.jwt.verify(token)?;
+    actor_of(state, claims).await
+}
+
+/// The caller a verified token names, if its account still stands (a reader
+/// not deleted; a user active, a key not revoked).
+pub async fn actor_of(state: &AppState, claims: crate::auth::jwt::Claims) -> AppResult<Actor> {
+    if claims.role == crate::auth::jwt::READER_ROLE {
+        let id = crate::services::readers::current(&state.db.conn, &claims.sub).await?;
+        return Ok(Actor::Reader { id });
+    }
     let role = accounts::current_role(&state.db.conn, &claims.sub).await?;
     Ok(Actor::User {
         subject: claims.sub,

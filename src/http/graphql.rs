@@ -242,7 +242,7 @@ async fn execute(
         }
         Ok(actor) => {
             let Ran { res, body, .. } =
-                execute_uncached(state, &state.db.conn, req, over_get, actor).await;
+                execute_uncached(state, http, &state.db.conn, req, over_get, actor).await;
             match body {
                 Some(b) => {
                     let mut r = json_response(b);
@@ -263,6 +263,24 @@ async fn execute(
             r
         }
     }
+}
+
+/// What the reader resolvers need: the signing keys, the link base, and the
+/// sign-in budgets bound to this request's client.
+fn reader_access(
+    state: &AppState,
+    http: &HttpRequest,
+) -> Arc<crate::graphql::readers::ReaderAccess> {
+    let client = super::limits::SignInLimits::client_of(state, http);
+    let limits = state.sign_in_limits.clone();
+    Arc::new(crate::graphql::readers::ReaderAccess {
+        keys: state.jwt.clone(),
+        link_base: state.reader_link_base.clone(),
+        spend: Arc::new(move |email| {
+            let (limits, client) = (limits.clone(), client.clone());
+            Box::pin(async move { limits.spend_for(&client, &email).await })
+        }),
+    })
 }
 
 /// Runs an anonymous request through `http::conditional`: answered from the
@@ -309,7 +327,7 @@ async fn execute_cached(
                 res,
                 body,
                 db_failed,
-            } = execute_uncached(state, db, r, over_get, Actor::Anonymous).await;
+            } = execute_uncached(state, http, db, r, over_get, Actor::Anonymous).await;
             if from_replica && db_failed {
                 return Err(crate::error::AppError::Unavailable(
                     "a GraphQL read failed on the read replica".into(),
@@ -341,6 +359,7 @@ fn is_mutation(req: &async_graphql::Request) -> bool {
 /// cached (no errors).
 async fn execute_uncached(
     state: &AppState,
+    http: &HttpRequest,
     db: &sea_orm::DatabaseConnection,
     req: async_graphql::Request,
     over_get: bool,
@@ -387,7 +406,8 @@ async fn execute_uncached(
     let req = req.data(Loaders::new(&db, &actor)).data(
         RequestCtx::new(db, actor, secret_shown.clone())
             .with_search(state.search.clone())
-            .with_webhooks_allowed(state.webhooks.allowed.clone()),
+            .with_webhooks_allowed(state.webhooks.allowed.clone())
+            .with_readers(reader_access(state, http)),
     );
     let res = match tokio::time::timeout(TIMEOUT, state.schema.execute(req)).await {
         Ok(r) => r,

@@ -151,14 +151,8 @@ async fn actor_of(state: &AppState, payload: &serde_json::Value) -> Result<(Acto
         return Ok((Actor::Anonymous, i64::MAX));
     };
     let claims = state.jwt.verify(token.trim())?;
-    let role = crate::services::accounts::current_role(&state.db.conn, &claims.sub).await?;
-    Ok((
-        Actor::User {
-            subject: claims.sub,
-            role,
-        },
-        claims.exp,
-    ))
+    let exp = claims.exp;
+    Ok((crate::http::auth::actor_of(state, claims).await?, exp))
 }
 
 /// The schema, with a count of this connection's subscriptions and only

@@ -54,6 +54,11 @@ impl WriteLimits {
     /// in `shared` when given.
     pub fn new(per_minute: u32, burst: u32, shared: Option<SharedStore>) -> Self {
         let period = Duration::from_millis((60_000 / u64::from(per_minute.max(1))).max(1));
+        Self::with_period(period, burst, shared)
+    }
+
+    /// `burst` at once, then one every `period`, kept in `shared` when given.
+    pub fn with_period(period: Duration, burst: u32, shared: Option<SharedStore>) -> Self {
         let burst = burst.max(1);
         let quota = Quota::with_period(period)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
@@ -100,6 +105,81 @@ impl WriteLimits {
     }
 }
 
+/// Keys a budget by `basis` (what it counts: `kind:value`).
+fn key_of(basis: &str) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&Sha256::digest(basis.as_bytes())[..16]);
+    key
+}
+
+/// The budgets of reader sign-in requests: per e-mail address (so nobody can
+/// flood an inbox) and per client address. Both are spent on every request,
+/// known address or not, so a refusal tells nothing about accounts.
+pub struct SignInLimits {
+    per_address: WriteLimits,
+    per_client: WriteLimits,
+}
+
+impl SignInLimits {
+    /// 3 links per address at once, then one every 5 minutes; 10 requests
+    /// per client at once, then one a minute.
+    pub fn new(shared: Option<SharedStore>) -> Self {
+        Self {
+            per_address: WriteLimits::with_period(Duration::from_secs(300), 3, shared.clone()),
+            per_client: WriteLimits::with_period(Duration::from_secs(60), 10, shared),
+        }
+    }
+
+    /// The budget key of a request's client (its address, IPv6 by /64).
+    pub fn client_of(state: &AppState, req: &HttpRequest) -> String {
+        super::client::client_ip(req, &state.trusted_proxies)
+            .map(|ip| super::client::budget_address(ip).to_string())
+            .unwrap_or_default()
+    }
+
+    /// Spends one request of `email`'s and the request's client's budgets,
+    /// or answers 429.
+    pub async fn spend(
+        &self,
+        state: &AppState,
+        req: &HttpRequest,
+        email: &str,
+    ) -> crate::error::AppResult<()> {
+        self.spend_for(&Self::client_of(state, req), email).await
+    }
+
+    /// [`SignInLimits::spend`] for a client already known.
+    pub async fn spend_for(&self, client: &str, email: &str) -> crate::error::AppResult<()> {
+        let by_client = self
+            .per_client
+            .spend(key_of(&format!("sign-in-ip:{client}")))
+            .await;
+        let by_address = self
+            .per_address
+            .spend(key_of(&format!(
+                "sign-in-email:{}",
+                email.trim().to_lowercase()
+            )))
+            .await;
+        match by_client.into_iter().chain(by_address).max() {
+            None => Ok(()),
+            Some(wait) => {
+                crate::metrics::refused("sign_ins");
+                Err(crate::error::AppError::TooManyRequests {
+                    what: "sign-in requests".into(),
+                    retry_after_secs: wait.as_secs().max(1),
+                })
+            }
+        }
+    }
+
+    /// Forgets callers whose local budget has refilled.
+    pub fn prune(&self) {
+        self.per_address.prune();
+        self.per_client.prune();
+    }
+}
+
 /// Who a write counts against: the verified token subject, else the client address.
 fn caller_key(req: &HttpRequest, state: &AppState) -> [u8; 16] {
     let subject = (req.path() != TOKEN_PATH)
@@ -114,9 +194,7 @@ fn caller_key(req: &HttpRequest, state: &AppState) -> [u8; 16] {
                 .unwrap_or_default()
         ),
     };
-    let mut key = [0u8; 16];
-    key.copy_from_slice(&Sha256::digest(basis.as_bytes())[..16]);
-    key
+    key_of(&basis)
 }
 
 /// 429 problem+json with `Retry-After`.

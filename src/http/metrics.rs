@@ -91,6 +91,10 @@ pub async fn scrape(
         Ok((pending, failed)) => m::webhook_backlog(pending, failed),
         Err(e) => tracing::warn!(error = %e, "the webhook backlog was not read for /metrics"),
     }
+    match crate::services::outbox::backlog(&state.db.conn).await {
+        Ok((pending, failed)) => m::outbox_backlog(pending, failed),
+        Err(e) => tracing::warn!(error = %e, "the outbox backlog was not read for /metrics"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))

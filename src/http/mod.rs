@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod oembed;
 pub mod openapi;
 pub mod problem;
+pub mod reader_page;
 pub mod request_id;
 pub mod rest;
 pub mod routes;
@@ -67,6 +68,10 @@ pub struct AppState {
     pub sockets: std::sync::Arc<graphql_ws::Sockets>,
     /// Webhook settings (the SSRF guard's allowances, the retry schedule).
     pub webhooks: crate::services::webhooks::Settings,
+    /// Where reader sign-in links point (`?token=` is appended).
+    pub reader_link_base: String,
+    /// The budgets of reader sign-in requests.
+    pub sign_in_limits: std::sync::Arc<limits::SignInLimits>,
 }
 
 impl AppState {

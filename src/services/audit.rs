@@ -13,6 +13,7 @@ pub fn actor_name(actor: &Actor) -> String {
     match actor {
         Actor::Anonymous => "anonymous".into(),
         Actor::User { subject, .. } => subject.clone(),
+        Actor::Reader { id } => format!("reader:{id}"),
         Actor::System => "system".into(),
     }
 }

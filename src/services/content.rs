@@ -55,6 +55,8 @@ struct Commits {
     scheduled: tokio::sync::Notify,
     /// Webhook deliveries may have become due (the delivery worker waits on it).
     deliveries: tokio::sync::Notify,
+    /// A commit queued e-mail (the outbox worker waits on it).
+    mail: tokio::sync::Notify,
 }
 
 impl LocalCommits {
@@ -116,6 +118,17 @@ impl LocalCommits {
     /// once if one came since the last wait): for the delivery worker.
     pub(crate) async fn next_deliveries(&self) {
         self.0.deliveries.notified().await;
+    }
+
+    /// Called after a transaction that queued e-mail committed.
+    pub(crate) fn mail_queued(&self) {
+        self.0.mail.notify_one();
+    }
+
+    /// Resolves after the next [`LocalCommits::mail_queued`] (or at once if
+    /// one came since the last wait): for the outbox worker.
+    pub(crate) async fn next_mail(&self) {
+        self.0.mail.notified().await;
     }
 
     /// Resolves after the next [`LocalCommits::scheduled`] (or at once if one

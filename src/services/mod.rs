@@ -3,7 +3,8 @@
 //! validation beyond parsing, name resolution, transactions and the meaning of
 //! errors. GraphQL, REST, feeds and the CLI are thin adapters over these functions.
 //! Nothing here imports actix_web; async_graphql only for the derives that
-//! make the line structs (`lines`, `mentions::MentionInput`) GraphQL inputs.
+//! make the line structs (`lines`, `mentions::MentionInput`) GraphQL inputs
+//! and `readers::Profile` a GraphQL object.
 
 pub mod accounts;
 pub mod articles;
@@ -15,9 +16,12 @@ pub mod events;
 pub mod experts;
 pub mod idempotency;
 pub mod import;
+pub mod lease;
 pub mod lines;
 pub mod mentions;
+pub mod outbox;
 pub mod outlets;
+pub mod readers;
 pub mod records;
 pub mod resolve;
 pub mod search;
@@ -49,6 +53,8 @@ pub(crate) struct WriteTxn {
     changes: std::sync::Mutex<changes::Pending>,
     /// The commit counter of the database written to.
     commits: content::LocalCommits,
+    /// Set by `outbox::enqueue`: the commit wakes this process's outbox worker.
+    mail_queued: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -70,7 +76,13 @@ impl WriteTxn {
             content_changed: Default::default(),
             changes: Default::default(),
             commits: content::LocalCommits::of(db),
+            mail_queued: Default::default(),
         }
+    }
+
+    pub(crate) fn mail_queued(&self) {
+        self.mail_queued
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub(crate) fn content_changed(&self) {
@@ -106,6 +118,9 @@ impl WriteTxn {
         }
         if scheduled {
             self.commits.scheduled();
+        }
+        if done.is_ok() && self.mail_queued.load(std::sync::atomic::Ordering::SeqCst) {
+            self.commits.mail_queued();
         }
         done
     }

@@ -169,6 +169,8 @@ pub fn sample_get_paths() -> Vec<(String, bool)> {
         let p = match p.as_str() {
             "/api/v1/search" => "/api/v1/search?q=oil".to_string(),
             "/api/v1/stats/mentions" => "/api/v1/stats/mentions?group_by=expert,month".to_string(),
+            // The sign-in link page (opening it uses nothing up).
+            "/readers/sign-in" => "/readers/sign-in?token=sample".to_string(),
             _ => p,
         };
         out.push((p, needs_auth));

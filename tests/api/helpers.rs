@@ -323,6 +323,13 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         no_webhooks: true,
         webhook_allow_cidr: vec![],
         webhook_retry_schedule: vec![],
+        // Off unless a test turns it on, like the webhooks.
+        smtp_url: None,
+        mail_dir: Some(std::env::temp_dir().join("mediadesk-test-mail")),
+        mail_from: "mediadesk <no-reply@localhost>".into(),
+        no_mail: true,
+        mail_retry_schedule: vec![],
+        reader_link_base: None,
         metrics_bind: None,
         metrics_token: None,
         panic_route: false,

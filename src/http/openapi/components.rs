@@ -47,6 +47,10 @@ pub(super) const TAGS: &[(&str, &str)] = &[
     ),
     ("auth", "Tokens, users, API keys and the audit log."),
     (
+        "readers",
+        "Reader accounts: sign-in by e-mail link, sessions, the reader's own profile and data.",
+    ),
+    (
         "webhooks",
         "Endpoints that receive changes as signed HTTP calls, and their deliveries.",
     ),
@@ -276,6 +280,11 @@ fn schemas() -> Schemas {
     add::<crate::services::webhooks::Endpoint>(&mut out);
     add::<crate::services::webhooks::Delivery>(&mut out);
     add::<crate::services::webhooks::AttemptView>(&mut out);
+    add::<crate::http::rest::readers::SignInRequest>(&mut out);
+    add::<crate::http::rest::readers::SessionRequest>(&mut out);
+    add::<crate::http::rest::readers::RefreshRequest>(&mut out);
+    add::<crate::http::rest::readers::ProfilePatch>(&mut out);
+    add::<crate::services::readers::Profile>(&mut out);
     add::<Role>(&mut out);
     add::<Language>(&mut out);
     if let Value::Object(kept) = hand_kept() {

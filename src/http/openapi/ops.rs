@@ -14,9 +14,11 @@ use super::{
 use crate::domain::{EventKind, OutletKind};
 use crate::http::rest::accounts::{NewKey, NewUser, UserPatch};
 use crate::http::rest::json::{Article, Event, Expert, Outlet, Site, Topic};
+use crate::http::rest::readers::{ProfilePatch, RefreshRequest, SessionRequest, SignInRequest};
 use crate::http::rest::webhooks::{NewWebhook, WebhookPatch};
 use crate::services::import::ImportReport;
 use crate::services::lines::{ArticleLine, EventLine, ExpertLine, OutletLine, SiteLine, TopicLine};
+use crate::services::readers::Profile;
 use crate::services::webhooks::{Delivery, Endpoint};
 
 /// `GET /api/v1/articles`
@@ -1148,5 +1150,168 @@ pub fn webhook(ty: &str) -> Operation {
         .parameter(header("webhook-signature", "`v1,` and the base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the base64-decoded secret after `whsec_`."))
         .body(json_content(named("WebhookPayload")))
         .answer(200, response("Any 2xx acknowledges the message.", &[], Value::Null))
+        .into()
+}
+
+/// What the exchanges of a token for a reader session answer besides 200.
+const SESSION_REFUSALS: &[(u16, &str)] = &[
+    (400, "BadBody"),
+    (401, "Unauthorized"),
+    (413, "PayloadTooLarge"),
+    (415, "UnsupportedMediaType"),
+    (422, "Unprocessable"),
+    (429, "TooManyRequests"),
+    (503, "Unavailable"),
+    (507, "InsufficientStorage"),
+];
+
+/// The session a reader signs in to: an access token and a refresh token.
+fn reader_session() -> Value {
+    json_content(json!({
+        "type": "object",
+        "required": ["access_token", "token_type", "expires_in", "refresh_token", "refresh_expires_in", "reader"],
+        "properties": {
+            "access_token": {"type": "string", "description": "A JWT with role `reader`: send it as `Authorization: Bearer <token>`."},
+            "token_type": {"type": "string", "enum": ["Bearer"]},
+            "expires_in": {"type": "integer", "description": "Seconds the access token lives."},
+            "refresh_token": {"type": "string", "description": "For `POST /api/v1/readers/session/refresh`; it works once."},
+            "refresh_expires_in": {"type": "integer", "description": "Seconds the refresh token lives."},
+            "reader": schema::<Profile>(),
+        }
+    }))
+}
+
+/// `POST /api/v1/readers/sign-in`
+pub fn request_reader_sign_in() -> Operation {
+    Op::new("requestReaderSignIn", &["readers"], "E-mail a one-time sign-in link to a reader (a new address gets an unactivated account).")
+        .describe("Always 202 with the same body, whether or not the address has an account, so the\n\
+            answer tells nothing about who reads here. The link points at the configured frontend\n\
+            (`--reader-link-base`) with `?token=...`; the token works once, for 15 minutes, through\n\
+            `POST /api/v1/readers/session`. Budgeted per e-mail address and per client address (429).")
+        .body(json_content(schema::<SignInRequest>()))
+        .answer(202, response("Accepted: a link is sent if the address can receive e-mail.", &[], json_content(json!({"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "string", "enum": ["accepted"]}, "message": {"type": "string"}}}))))
+        .answers(&[(400, "BadBody"), (413, "PayloadTooLarge"), (415, "UnsupportedMediaType"),
+            (422, "Unprocessable"), (429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .into()
+}
+
+/// `POST /api/v1/readers/session`
+pub fn create_reader_session() -> Operation {
+    Op::new("createReaderSession", &["readers"], "Exchange a sign-in link's token for a reader session; the first use activates the account.")
+        .describe("A token that is unknown, used already or expired is a 400 naming `token`.")
+        .body(json_content(schema::<SessionRequest>()))
+        .answer(200, response("The session.", &[], reader_session()))
+        .answers(SESSION_REFUSALS)
+        .into()
+}
+
+/// `POST /api/v1/readers/session/refresh`
+pub fn refresh_reader_session() -> Operation {
+    Op::new(
+        "refreshReaderSession",
+        &["readers"],
+        "Exchange a refresh token for a new session (the refresh token is used up: rotation).",
+    )
+    .describe(
+        "A refresh token that is unknown, used already or expired is a 400 naming `refresh_token`.",
+    )
+    .body(json_content(schema::<RefreshRequest>()))
+    .answer(200, response("The new session.", &[], reader_session()))
+    .answers(SESSION_REFUSALS)
+    .into()
+}
+
+/// `GET /api/v1/readers/me`
+pub fn get_reader_me() -> Operation {
+    Op::new(
+        "getReaderMe",
+        &["readers"],
+        "The signed-in reader's account (a reader's Bearer token).",
+    )
+    .bearer()
+    .answer(
+        200,
+        response("The account.", &[], json_content(data(schema::<Profile>()))),
+    )
+    .answers(&[
+        (401, "Unauthorized"),
+        (403, "Forbidden"),
+        (503, "Unavailable"),
+    ])
+    .into()
+}
+
+/// `PATCH /api/v1/readers/me`
+pub fn update_reader_me() -> Operation {
+    Op::new(
+        "updateReaderMe",
+        &["readers"],
+        "Change the signed-in reader's display name or language (a reader's Bearer token).",
+    )
+    .describe("Fields left out stay as they are; `display_name: null` clears the name.")
+    .bearer()
+    .patch_body(schema::<ProfilePatch>())
+    .answer(
+        200,
+        response(
+            "The changed account.",
+            &[],
+            json_content(data(schema::<Profile>())),
+        ),
+    )
+    .answers(&[
+        (400, "BadBody"),
+        (401, "Unauthorized"),
+        (403, "Forbidden"),
+        (413, "PayloadTooLarge"),
+        (415, "UnsupportedMediaType"),
+        (422, "Unprocessable"),
+        (429, "TooManyRequests"),
+        (503, "Unavailable"),
+        (507, "InsufficientStorage"),
+    ])
+    .into()
+}
+
+/// `DELETE /api/v1/readers/me`
+pub fn delete_reader_me() -> Operation {
+    Op::new("deleteReaderMe", &["readers"], "Delete the signed-in reader's account (a reader's Bearer token).")
+        .describe("The e-mail address and name are erased and every session ends; what the reader wrote\n\
+            stays, attributed to \"deleted reader\". Signing in with the same address later makes a new account.")
+        .bearer()
+        .answer(204, response("Deleted.", &[], Value::Null))
+        .answers(&[(401, "Unauthorized"), (403, "Forbidden"), (429, "TooManyRequests"), (503, "Unavailable"), (507, "InsufficientStorage")])
+        .into()
+}
+
+/// `GET /api/v1/readers/me/export`
+pub fn export_reader_me() -> Operation {
+    Op::new("exportReaderMe", &["readers"], "Everything stored about the signed-in reader, as JSON (a reader's Bearer token).")
+        .describe("The account, the times of every sign-in link and session (never a token), the reader's\n\
+            comments and subscriptions.")
+        .bearer()
+        .answer(200, response("The reader's data.", &[], json_content(data(json!({"type": "object", "required": ["reader", "updated_at", "tokens", "comments", "subscriptions"], "properties": {"reader": schema::<Profile>(), "updated_at": {"type": "string", "format": "date-time"}, "tokens": {"type": "array", "items": {"type": "object", "required": ["purpose", "created_at", "expires_at", "used_at"], "properties": {"purpose": {"type": "string", "enum": ["sign_in", "refresh"]}, "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"}, "used_at": {"type": ["string", "null"], "format": "date-time"}}}}, "comments": {"type": "array", "items": {"type": "object"}}, "subscriptions": {"type": "array", "items": {"type": "object"}}}})))))
+        .answers(&[(401, "Unauthorized"), (403, "Forbidden"), (503, "Unavailable")])
+        .into()
+}
+
+/// `GET /readers/sign-in`
+pub fn get_reader_sign_in_page() -> Operation {
+    Op::new("getReaderSignInPage", &["readers"], "The server's own page for a sign-in link (without a frontend: the default `--reader-link-base`).")
+        .describe("Opening it changes nothing: it shows a button that posts the token (mail scanners open links).")
+        .parameter(json!({"name": "token", "in": "query", "description": "The one-time token of the sign-in link.", "schema": {"type": "string"}}))
+        .answer(200, response("An HTML page with the sign-in button.", &[], json!({"text/html": {"schema": {"type": "string"}}})))
+        .answer(400, response("An HTML page: the link has no token.", &[], json!({"text/html": {"schema": {"type": "string"}}})))
+        .into()
+}
+
+/// `POST /readers/sign-in`
+pub fn post_reader_sign_in_page() -> Operation {
+    Op::new("postReaderSignInPage", &["readers"], "The sign-in page's button: exchanges the token for a session, shown as JSON on an HTML page.")
+        .describe("A frontend posts the token to `/api/v1/readers/session` instead.")
+        .body(json!({"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"token": {"type": "string", "description": "The one-time token of the sign-in link."}}}}}))
+        .answer(200, response("An HTML page with the session.", &[], json!({"text/html": {"schema": {"type": "string"}}})))
+        .answer(400, response("An HTML page: the token is missing, used or expired.", &[], json!({"text/html": {"schema": {"type": "string"}}})))
+        .answers(&[(503, "Unavailable"), (507, "InsufficientStorage")])
         .into()
 }

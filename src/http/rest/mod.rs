@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod handlers;
 pub mod json;
 pub mod params;
+pub mod readers;
 pub mod stats;
 pub mod webhooks;
 pub mod writes;
@@ -106,6 +107,15 @@ crate::http::routes::route_table! {
     "/webhooks/{id}/deliveries/{delivery}/redeliver" => { POST: webhooks::redeliver => ops::redeliver_webhook },
     "/import" => { POST: writes::import => ops::import_content },
     "/auth/token" => { POST: crate::http::auth::token => ops::create_token },
+    "/readers/sign-in" => { POST: readers::request_sign_in => ops::request_reader_sign_in },
+    "/readers/session" => { POST: readers::create_session => ops::create_reader_session },
+    "/readers/session/refresh" => { POST: readers::refresh_session => ops::refresh_reader_session },
+    "/readers/me" => {
+        GET: readers::get_me => ops::get_reader_me,
+        PATCH: readers::patch_me => ops::update_reader_me,
+        DELETE: readers::delete_me => ops::delete_reader_me,
+    },
+    "/readers/me/export" => { GET: readers::export_me => ops::export_reader_me },
 }
 
 /// Mounts [`ROUTES`] (inside the `/api/v1` scope); every resource caps a JSON

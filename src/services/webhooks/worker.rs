@@ -44,7 +44,7 @@ use crate::auth::Actor;
 use crate::entities::{webhook_attempt, webhook_delivery, webhook_endpoint, webhook_message};
 use crate::error::AppResult;
 use crate::services::content::{LocalCommits, StampWatch};
-use crate::services::{begin_write, changes, now};
+use crate::services::{begin_write, changes, lease, now};
 
 /// Entries one dispatch transaction reads at most.
 pub const BATCH: u64 = 500;
@@ -104,20 +104,6 @@ pub(crate) fn wake<'a>(
     }
 }
 
-/// A random token or name.
-fn random_hex(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    if getrandom::fill(&mut b).is_err() {
-        // Still unique enough within one process (a lease token, a node name).
-        let n = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        return format!("{n:x}");
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// The dispatcher's position, made at the log's head the first time.
 async fn position(db: &DatabaseConnection) -> AppResult<i64> {
     let read = Query::select()
@@ -136,7 +122,7 @@ async fn position(db: &DatabaseConnection) -> AppResult<i64> {
             WebhookState::DispatchedSeq,
             WebhookState::Epoch,
         ])
-        .values_panic([1.into(), head.into(), random_hex(4).into()])
+        .values_panic([1.into(), head.into(), lease::random_hex(4).into()])
         .on_conflict(OnConflict::column(WebhookState::Id).do_nothing().to_owned())
         .to_owned();
     db.execute(&insert).await?;
@@ -295,41 +281,17 @@ struct Claimed {
     message: webhook_message::Model,
 }
 
+/// The deliveries' queue: pending, and their endpoint active.
+const QUEUE: lease::Queue = lease::Queue {
+    table: "webhook_deliveries",
+    alias: "d",
+    join: "JOIN webhook_endpoints e ON e.id = d.endpoint_id",
+    ready: "d.state = 'pending' AND e.active",
+};
+
 /// Claims up to `k` due deliveries for this node.
 async fn claim(db: &DatabaseConnection, k: usize) -> AppResult<Vec<Claimed>> {
-    let txn = begin_write(db).await?;
-    let backend = txn.get_database_backend();
-    let (p, lock) = match backend {
-        DbBackend::Postgres => (["$1", "$2", "$3", "$4"], " FOR UPDATE OF d SKIP LOCKED"),
-        _ => (["?1", "?2", "?3", "?4"], ""),
-    };
-    let sql = format!(
-        "UPDATE webhook_deliveries SET lease_until = {}, lease_token = {} WHERE id IN (\
-           SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-           WHERE d.state = 'pending' AND d.next_attempt_at <= {} \
-             AND (d.lease_until IS NULL OR d.lease_until < {}) AND e.active \
-           ORDER BY d.next_attempt_at, d.id LIMIT {}{lock}) RETURNING id",
-        p[0], p[1], p[2], p[2], p[3]
-    );
-    let at = now();
-    let until = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
-    let token = random_hex(16);
-    let ids: Vec<i64> = txn
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [
-                until.into(),
-                token.clone().into(),
-                at.into(),
-                i64::try_from(k).unwrap_or(1).into(),
-            ],
-        ))
-        .await?
-        .iter()
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .collect::<Result<_, _>>()?;
-    txn.commit().await?;
+    let lease::Claimed { ids, token } = QUEUE.claim(db, k, LEASE).await?;
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -372,14 +334,6 @@ async fn claim(db: &DatabaseConnection, k: usize) -> AppResult<Vec<Claimed>> {
         .collect())
 }
 
-/// `d` stretched by a random factor between 0.8 and 1.2.
-fn jittered(d: Duration) -> Duration {
-    let mut b = [0u8; 4];
-    let _ = getrandom::fill(&mut b);
-    let r = f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX);
-    d.mul_f64(0.8 + 0.4 * r)
-}
-
 /// Writes an attempt's result, if the lease is still this node's.
 async fn settle(
     db: &DatabaseConnection,
@@ -393,11 +347,8 @@ async fn settle(
     crate::metrics::webhook_attempt(a.outcome.as_str());
     let (state, next) = if a.outcome == Outcome::Ok {
         ("succeeded", at)
-    } else if let Some(delay) = usize::try_from(n - 1).ok().and_then(|i| schedule.get(i)) {
-        (
-            "pending",
-            at + chrono::Duration::from_std(jittered(*delay)).unwrap_or_default(),
-        )
+    } else if let Some(next) = lease::retry_at(schedule, n, at) {
+        ("pending", next)
     } else {
         ("failed", at)
     };
@@ -535,47 +486,7 @@ pub async fn prune(db: &DatabaseConnection, keep: Duration) -> AppResult<u64> {
 /// How many deliveries are pending (the queue) and how many failed for good
 /// (while the delivery log keeps them): one statement, for a metrics scrape.
 pub async fn backlog(db: &DatabaseConnection) -> AppResult<(i64, i64)> {
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT state, COUNT(*) FROM webhook_deliveries \
-             WHERE state IN ('pending', 'failed') GROUP BY state",
-        ))
-        .await?;
-    let (mut pending, mut failed) = (0, 0);
-    for r in rows {
-        let state: String = r.try_get_by_index(0)?;
-        let n: i64 = r.try_get_by_index(1)?;
-        if state == "pending" {
-            pending = n;
-        } else {
-            failed = n;
-        }
-    }
-    Ok((pending, failed))
-}
-
-/// When the next delivery [`claim`] would take comes due (a read, before
-/// taking any lock: pending, not leased, its endpoint active), if any.
-async fn next_due(db: &DatabaseConnection) -> AppResult<Option<chrono::DateTime<chrono::Utc>>> {
-    let backend = db.get_database_backend();
-    let p = match backend {
-        DbBackend::Postgres => "$1",
-        _ => "?1",
-    };
-    let sql = format!(
-        "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d \
-         JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-         WHERE d.state = 'pending' AND (d.lease_until IS NULL OR d.lease_until < {p}) AND e.active"
-    );
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [now().into()]))
-        .await?;
-    Ok(match row {
-        Some(r) => r.try_get_by_index::<Option<chrono::DateTime<chrono::Utc>>>(0)?,
-        None => None,
-    })
+    QUEUE.backlog(db).await
 }
 
 /// Starts this server's dispatcher and delivery worker.
@@ -587,7 +498,7 @@ pub fn start(
 ) -> anyhow::Result<()> {
     let client = send::client(&settings.allowed)?;
     let kick = LocalCommits::of(&db);
-    let node = format!("{}-{}", std::process::id(), random_hex(3));
+    let node = format!("{}-{}", std::process::id(), lease::random_hex(3));
     {
         let (db, kick) = (db.clone(), kick.clone());
         tokio::spawn(async move {
@@ -617,7 +528,7 @@ pub fn start(
             // settled attempt or a freed send wakes it, or IDLE.
             let mut sleep = IDLE;
             if free > 0 {
-                let due = next_due(&db).await;
+                let due = QUEUE.next_due(&db).await;
                 if let Ok(Some(at)) = &due {
                     sleep = (*at - now()).to_std().unwrap_or_default().min(IDLE);
                 }
