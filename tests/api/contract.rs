@@ -165,7 +165,9 @@ pub fn sample_get_paths() -> Vec<(String, bool)> {
             .replace("/feeds/{kind}/{file}", "/feeds/experts/rob-huebert.atom")
             .replace("/feeds/{file}", "/feeds/mentions.rss")
             // The first webhook endpoint (a test that needs it makes it).
-            .replace("/webhooks/{id}", "/webhooks/1");
+            .replace("/webhooks/{id}", "/webhooks/1")
+            // Newsletters (issue 14 item 5): a list of the demo data.
+            .replace("/newsletters/{slug}", "/newsletters/events");
         let p = match p.as_str() {
             "/api/v1/search" => "/api/v1/search?q=oil".to_string(),
             "/api/v1/stats/mentions" => "/api/v1/stats/mentions?group_by=expert,month".to_string(),
@@ -195,6 +197,12 @@ async fn openapi_paths_are_served(backend: Backend) {
         assert!(res.status().as_u16() < 500, "{p}: {}", res.status());
         if needs_auth {
             assert_eq!(res.status(), 401, "{p} needs a token");
+        } else if p.starts_with("/api/v1/newsletters/confirm")
+            || p.starts_with("/api/v1/newsletters/unsubscribe")
+        {
+            // Newsletters (issue 14 item 5): the mail's links are a 404 page
+            // without a valid token.
+            assert_eq!(res.status(), 404, "{p}");
         } else if p != "/graphql" {
             assert_eq!(res.status(), 200, "{p}");
         }

@@ -68,6 +68,13 @@ fn cli_send(app: &TestApp, list: &str) -> String {
     stderr
 }
 
+/// The JSON body of a `GET` (as the holder of `token`).
+async fn get_json(app: &TestApp, path: &str, token: Option<&str>) -> Value {
+    let (status, _, body) = call(app, Method::GET, path, token, None, &[]).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
 async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
     let (status, _, body) = call(app, Method::POST, path, Some(token), Some(&body), &[]).await;
     assert!(status == 201 || status == 200, "{path}: {status} {body}");
@@ -379,41 +386,14 @@ async fn refusals(backend: Backend) {
         json!({ "title": "A story", "published_at": "2026-11-30", "language": "en" }),
     )
     .await;
-    let state = |app: &TestApp| {
-        let app_addr = app.addr.clone();
-        let admin = admin.clone();
-        let client = app.client.clone();
-        async move {
-            let lists: Value = client
-                .get(format!("{app_addr}/api/v1/newsletters"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let subs: Value = client
-                .get(format!("{app_addr}/api/v1/newsletters/weekly/subscribers"))
-                .bearer_auth(&admin)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let audit: Value = client
-                .get(format!("{app_addr}/api/v1/audit?limit=100"))
-                .bearer_auth(&admin)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            json!([lists, subs, audit])
-        }
+    let state = || async {
+        json!([
+            get_json(&app, "/api/v1/newsletters", None).await,
+            get_json(&app, "/api/v1/newsletters/weekly/subscribers", Some(&admin)).await,
+            get_json(&app, "/api/v1/audit?limit=100", Some(&admin)).await,
+        ])
     };
-    let before = state(&app).await;
+    let before = state().await;
     for token in [None, Some(editor.as_str())] {
         let want = if token.is_some() { 403 } else { 401 };
         let create = json!({ "slug": "other", "name": "Other", "language": "en" });
@@ -451,11 +431,7 @@ async fn refusals(backend: Backend) {
             assert!(code == "FORBIDDEN" || code == "UNAUTHENTICATED", "{q}: {d}");
         }
     }
-    assert_eq!(
-        state(&app).await,
-        before,
-        "nothing changed after the refusals"
-    );
+    assert_eq!(state().await, before, "nothing changed after the refusals");
     // A bad address is named; an unknown list is a 404.
     let (s, body) = subscribe(&app, "weekly", "not an address", None).await;
     assert_eq!(s, 400, "{body}");

@@ -1175,6 +1175,31 @@ fn newsletter_token(what: &str) -> Value {
     json!({"name": "token", "in": "query", "required": true, "description": what, "schema": {"type": "string"}})
 }
 
+/// The answer of a newsletter link's `POST`: JSON, or a page for a browser.
+fn link_done(description: &str, state: &str) -> Value {
+    response(
+        description,
+        &[],
+        json!({
+            "application/json": {"schema": data(json!({"type": "object", "required": ["state", "newsletter"], "properties": {"state": {"type": "string", "enum": [state]}, "newsletter": schema::<Newsletter>()}}))},
+            "text/html": {"schema": {"type": "string"}},
+        }),
+    )
+}
+
+/// A newsletter link whose token names nothing: problem+json, or a page for a
+/// browser (`Accept: text/html`).
+fn link_gone(description: &str) -> Value {
+    response(
+        description,
+        &[],
+        json!({
+            "application/problem+json": {"schema": named("Problem")},
+            "text/html": {"schema": {"type": "string"}},
+        }),
+    )
+}
+
 fn html_page(description: &str) -> Value {
     response(
         description,
@@ -1198,6 +1223,7 @@ pub fn list_newsletters() -> Operation {
             json_content(list(schema::<Newsletter>())),
         ),
     )
+    .answers(&[(400, "BadRequest")])
     .into()
 }
 
@@ -1404,7 +1430,7 @@ pub fn confirm_newsletter_page() -> Operation {
         "The token of the confirmation mail's link.",
     ))
     .answer(200, html_page("The page with the confirm button."))
-    .answer(404, html_page("The link is not valid (any more)."))
+    .answer(404, link_gone("The link is not valid (any more)."))
     .into()
 }
 
@@ -1416,12 +1442,11 @@ pub fn confirm_newsletter() -> Operation {
         "Confirm a subscription (the confirmation mail's token; no sign-in).",
     )
     .describe("A page for a browser (`Accept: text/html`), else JSON. The token works once.")
-    .parameter(newsletter_token("The token of the confirmation mail's link."))
-    .answer(200, response("Confirmed.", &[], json!({
-        "application/json": {"schema": data(json!({"type": "object", "required": ["state", "newsletter"], "properties": {"state": {"type": "string", "enum": ["confirmed"]}, "newsletter": schema::<Newsletter>()}}))},
-        "text/html": {"schema": {"type": "string"}},
-    })))
-    .answer(404, problem("The link is not valid (any more)."))
+    .parameter(newsletter_token(
+        "The token of the confirmation mail's link.",
+    ))
+    .answer(200, link_done("Confirmed.", "confirmed"))
+    .answer(404, link_gone("The link is not valid (any more)."))
     .answers(&[(429, "TooManyRequests")])
     .into()
 }
@@ -1437,7 +1462,7 @@ pub fn unsubscribe_newsletter_page() -> Operation {
         "The signed token of the issue's unsubscribe link.",
     ))
     .answer(200, html_page("The page with the unsubscribe button."))
-    .answer(404, html_page("The link is not valid."))
+    .answer(404, link_gone("The link is not valid."))
     .into()
 }
 
@@ -1455,11 +1480,8 @@ pub fn unsubscribe_newsletter() -> Operation {
     )
     .parameter(newsletter_token("The signed token of the issue's unsubscribe link."))
     .body(json!({"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}}))
-    .answer(200, response("Unsubscribed.", &[], json!({
-        "application/json": {"schema": data(json!({"type": "object", "required": ["state", "newsletter"], "properties": {"state": {"type": "string", "enum": ["unsubscribed"]}, "newsletter": schema::<Newsletter>()}}))},
-        "text/html": {"schema": {"type": "string"}},
-    })))
-    .answer(404, problem("The link is not valid."))
+    .answer(200, link_done("Unsubscribed.", "unsubscribed"))
+    .answer(404, link_gone("The link is not valid."))
     .answers(&[(429, "TooManyRequests")])
     .into()
 }

@@ -76,7 +76,9 @@ fn to_value<T: serde::Serialize>(v: &T) -> AppResult<Value> {
 
 /// `GET /api/v1/newsletters`: every list (not cached: newsletters are not
 /// content, so the content stamp does not follow them).
-pub async fn list(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    // It takes no parameters: one it does not know is a 400.
+    Params::parse(req.query_string())?.finish()?;
     let lists = newsletters::list(&state.db.conn).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -319,8 +321,180 @@ fn token(req: &HttpRequest) -> AppResult<String> {
     Ok(p.str("token").unwrap_or_default().to_owned())
 }
 
-fn fr(lang: Language) -> bool {
-    lang == Language::Fr
+/// The two links of newsletter mail: their words (English, French) and path.
+#[derive(Clone, Copy)]
+enum Link {
+    Confirm,
+    Unsubscribe,
+}
+
+/// What a link's page and its answer say.
+struct Words {
+    /// The page's title before the list's name; its message; its button.
+    ask: (&'static str, &'static str, &'static str),
+    /// The title before the list's name and the message once done.
+    done: (&'static str, &'static str),
+}
+
+impl Link {
+    fn path(self) -> &'static str {
+        match self {
+            Link::Confirm => "confirm",
+            Link::Unsubscribe => "unsubscribe",
+        }
+    }
+
+    /// The state the action leaves the subscription in.
+    fn state(self) -> &'static str {
+        match self {
+            Link::Confirm => "confirmed",
+            Link::Unsubscribe => "unsubscribed",
+        }
+    }
+
+    fn words(self, lang: Language) -> Words {
+        match (self, lang) {
+            (Link::Confirm, Language::En) => Words {
+                ask: (
+                    "Confirm your subscription",
+                    "Confirm to receive this newsletter.",
+                    "Confirm",
+                ),
+                done: ("Subscription confirmed", "Thank you!"),
+            },
+            (Link::Confirm, Language::Fr) => Words {
+                ask: (
+                    "Confirmer l'abonnement",
+                    "Confirmez pour recevoir cette lettre d'information.",
+                    "Confirmer",
+                ),
+                done: ("Abonnement confirmé", "Merci !"),
+            },
+            (Link::Unsubscribe, Language::En) => Words {
+                ask: (
+                    "Unsubscribe",
+                    "You will not receive this newsletter any more.",
+                    "Unsubscribe",
+                ),
+                done: ("Unsubscribed", "Done."),
+            },
+            (Link::Unsubscribe, Language::Fr) => Words {
+                ask: (
+                    "Se désabonner",
+                    "Vous ne recevrez plus cette lettre d'information.",
+                    "Se désabonner",
+                ),
+                done: ("Désabonnement fait", "C'est fait."),
+            },
+        }
+    }
+
+    /// The list (and language) a token names; nothing changes.
+    async fn peek(
+        self,
+        req: &HttpRequest,
+        state: &AppState,
+        token: &str,
+    ) -> AppResult<newsletters::Subscribed> {
+        match self {
+            Link::Confirm => newsletters::confirmation(&state.db.conn, token).await,
+            Link::Unsubscribe => {
+                newsletters::unsubscription(&state.db.conn, &state.newsletter_links(req), token)
+                    .await
+            }
+        }
+    }
+
+    /// Does what the link is for.
+    async fn act(
+        self,
+        req: &HttpRequest,
+        state: &AppState,
+        token: &str,
+    ) -> AppResult<newsletters::Subscribed> {
+        match self {
+            Link::Confirm => newsletters::confirm(&state.db.conn, token).await,
+            Link::Unsubscribe => {
+                newsletters::unsubscribe(&state.db.conn, &state.newsletter_links(req), token).await
+            }
+        }
+    }
+}
+
+/// A link's `GET`: a page with the button that `POST`s it (a link scanner's
+/// `GET` changes nothing). A token that names nothing: a page for a browser,
+/// else problem+json.
+async fn show(req: HttpRequest, state: web::Data<AppState>, link: Link) -> AppResult<HttpResponse> {
+    let t = token(&req)?;
+    let html = crate::http::accept::prefers(&req, "text/html");
+    let (n, lang) = match link.peek(&req, &state, &t).await {
+        Ok(found) => found,
+        Err(AppError::NotFound(_)) if html => return gone_page(),
+        Err(e) => return Err(e),
+    };
+    let action = format!("/api/v1/newsletters/{}?token={t}", link.path());
+    let (title, message, button) = link.words(lang).ask;
+    page(
+        StatusCode::OK,
+        &Page {
+            fr: lang == Language::Fr,
+            title: &format!("{title}: {}", n.name),
+            message,
+            action: Some(&action),
+            button,
+        },
+    )
+}
+
+/// A link's `POST`: does it; a page for a browser, else JSON.
+async fn run(req: HttpRequest, state: web::Data<AppState>, link: Link) -> AppResult<HttpResponse> {
+    let t = token(&req)?;
+    let html = crate::http::accept::prefers(&req, "text/html");
+    let (n, lang) = match link.act(&req, &state, &t).await {
+        Ok(done) => done,
+        Err(AppError::NotFound(_)) if html => return gone_page(),
+        Err(e) => return Err(e),
+    };
+    if html {
+        let (title, message) = link.words(lang).done;
+        return page(
+            StatusCode::OK,
+            &Page {
+                fr: lang == Language::Fr,
+                title: &format!("{title}: {}", n.name),
+                message,
+                action: None,
+                button: "",
+            },
+        );
+    }
+    Ok(ok(json!({ "state": link.state(), "newsletter": n })))
+}
+
+/// `GET /api/v1/newsletters/confirm?token=`: the page with the confirm button.
+pub async fn confirm_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    show(req, state, Link::Confirm).await
+}
+
+/// `POST /api/v1/newsletters/confirm?token=`: confirms (the token then stops
+/// working).
+pub async fn confirm(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    run(req, state, Link::Confirm).await
+}
+
+/// `GET /api/v1/newsletters/unsubscribe?token=`: the page with the button.
+pub async fn unsubscribe_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    show(req, state, Link::Unsubscribe).await
+}
+
+/// `POST /api/v1/newsletters/unsubscribe?token=`: unsubscribes without a
+/// sign-in (RFC 8058: the body `List-Unsubscribe=One-Click` a mail client
+/// sends, or the page's form); again is fine.
+pub async fn unsubscribe(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    run(req, state, Link::Unsubscribe).await
 }
 
 /// A link that works no more, as a page.
@@ -335,139 +509,4 @@ fn gone_page() -> AppResult<HttpResponse> {
             button: "",
         },
     )
-}
-
-/// `GET /api/v1/newsletters/confirm?token=`: a page with a button that
-/// confirms (a link scanner's `GET` confirms nothing).
-pub async fn confirm_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let t = token(&req)?;
-    let (n, lang) = match newsletters::confirmation(&state.db.conn, &t).await {
-        Ok(n) => n,
-        Err(AppError::NotFound(_)) => return gone_page(),
-        Err(e) => return Err(e),
-    };
-    let action = format!("/api/v1/newsletters/confirm?token={t}");
-    let (title, message, button) = if fr(lang) {
-        (
-            format!("Confirmer l'abonnement : {}", n.name),
-            "Confirmez pour recevoir cette lettre d'information.",
-            "Confirmer",
-        )
-    } else {
-        (
-            format!("Confirm your subscription: {}", n.name),
-            "Confirm to receive this newsletter.",
-            "Confirm",
-        )
-    };
-    page(
-        StatusCode::OK,
-        &Page {
-            fr: fr(lang),
-            title: &title,
-            message,
-            action: Some(&action),
-            button,
-        },
-    )
-}
-
-/// `POST /api/v1/newsletters/confirm?token=`: confirms; a page for a browser,
-/// else JSON.
-pub async fn confirm(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let t = token(&req)?;
-    let html = crate::http::accept::prefers(&req, "text/html");
-    let (n, lang) = match newsletters::confirm(&state.db.conn, &t).await {
-        Ok(n) => n,
-        Err(AppError::NotFound(_)) if html => return gone_page(),
-        Err(e) => return Err(e),
-    };
-    if html {
-        let (title, message) = if fr(lang) {
-            (format!("Abonnement confirmé : {}", n.name), "Merci !")
-        } else {
-            (format!("Subscription confirmed: {}", n.name), "Thank you!")
-        };
-        return page(
-            StatusCode::OK,
-            &Page {
-                fr: fr(lang),
-                title: &title,
-                message,
-                action: None,
-                button: "",
-            },
-        );
-    }
-    Ok(ok(json!({ "state": "confirmed", "newsletter": n })))
-}
-
-/// `GET /api/v1/newsletters/unsubscribe?token=`: a page with the button.
-pub async fn unsubscribe_page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> AppResult<HttpResponse> {
-    let t = token(&req)?;
-    let links = state.newsletter_links(&req);
-    let (n, lang) = match newsletters::unsubscription(&state.db.conn, &links, &t).await {
-        Ok(n) => n,
-        Err(AppError::NotFound(_)) => return gone_page(),
-        Err(e) => return Err(e),
-    };
-    let action = format!("/api/v1/newsletters/unsubscribe?token={t}");
-    let (title, message, button) = if fr(lang) {
-        (
-            format!("Se désabonner : {}", n.name),
-            "Vous ne recevrez plus cette lettre d'information.",
-            "Se désabonner",
-        )
-    } else {
-        (
-            format!("Unsubscribe: {}", n.name),
-            "You will not receive this newsletter any more.",
-            "Unsubscribe",
-        )
-    };
-    page(
-        StatusCode::OK,
-        &Page {
-            fr: fr(lang),
-            title: &title,
-            message,
-            action: Some(&action),
-            button,
-        },
-    )
-}
-
-/// `POST /api/v1/newsletters/unsubscribe?token=`: unsubscribes without a
-/// sign-in (RFC 8058: the body `List-Unsubscribe=One-Click` a mail client
-/// sends, or the page's form); again is fine.
-pub async fn unsubscribe(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let t = token(&req)?;
-    let html = crate::http::accept::prefers(&req, "text/html");
-    let links = state.newsletter_links(&req);
-    let (n, lang) = match newsletters::unsubscribe(&state.db.conn, &links, &t).await {
-        Ok(n) => n,
-        Err(AppError::NotFound(_)) if html => return gone_page(),
-        Err(e) => return Err(e),
-    };
-    if html {
-        let (title, message) = if fr(lang) {
-            (format!("Désabonnement fait : {}", n.name), "C'est fait.")
-        } else {
-            (format!("Unsubscribed: {}", n.name), "Done.")
-        };
-        return page(
-            StatusCode::OK,
-            &Page {
-                fr: fr(lang),
-                title: &title,
-                message,
-                action: None,
-                button: "",
-            },
-        );
-    }
-    Ok(ok(json!({ "state": "unsubscribed", "newsletter": n })))
 }
