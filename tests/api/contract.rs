@@ -143,6 +143,11 @@ pub fn sample_get_paths() -> Vec<(String, bool)> {
         let Some(get) = spec["paths"][&p].get("get") else {
             continue;
         };
+        // Newsletters (issue 14 item 5): the mail's links need a token from a
+        // mail (`newsletters.rs` follows them).
+        if p == "/api/v1/newsletters/confirm" || p == "/api/v1/newsletters/unsubscribe" {
+            continue;
+        }
         // A token is needed unless one of the ways in is the empty requirement.
         let needs_auth = get["security"].as_array().is_some_and(|ways| {
             !ways
@@ -197,12 +202,6 @@ async fn openapi_paths_are_served(backend: Backend) {
         assert!(res.status().as_u16() < 500, "{p}: {}", res.status());
         if needs_auth {
             assert_eq!(res.status(), 401, "{p} needs a token");
-        } else if p.starts_with("/api/v1/newsletters/confirm")
-            || p.starts_with("/api/v1/newsletters/unsubscribe")
-        {
-            // Newsletters (issue 14 item 5): the mail's links are a 404 page
-            // without a valid token.
-            assert_eq!(res.status(), 404, "{p}");
         } else if p != "/graphql" {
             assert_eq!(res.status(), 200, "{p}");
         }

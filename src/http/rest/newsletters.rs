@@ -312,7 +312,6 @@ fn page(status: StatusCode, p: &Page<'_>) -> AppResult<HttpResponse> {
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("content-security-policy", PAGE_CSP))
-        .insert_header(("referrer-policy", "no-referrer"))
         .body(html))
 }
 
