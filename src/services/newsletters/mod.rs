@@ -29,7 +29,7 @@ pub mod templates;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Statement,
@@ -833,8 +833,10 @@ async fn lock(txn: &WriteTxn, id: i32) -> AppResult<()> {
 }
 
 /// What became public in `(start, end]`: articles the public may see whose
-/// publication (`publish_at`, else the time they were recorded) falls in it,
+/// publication (the later of their recording and `publish_at`) falls in it,
 /// and published events added in it; newest articles first, events by date.
+/// A draft published later counts from its recording, so it is in no issue
+/// when that lies before the previous one (a known limit).
 async fn published(
     db: &impl ConnectionTrait,
     start: DateTime<Utc>,
@@ -847,15 +849,21 @@ async fn published(
     }
     let rows = q
         .filter(
+            // Public from the later of its recording and its publish time.
             Condition::any()
                 .add(
                     Condition::all()
-                        .add(A::PublishAt.is_null())
+                        .add(
+                            Condition::any()
+                                .add(A::PublishAt.is_null())
+                                .add(Expr::col(A::PublishAt).lte(Expr::col(A::CreatedAt))),
+                        )
                         .add(A::CreatedAt.gt(start))
                         .add(A::CreatedAt.lte(end)),
                 )
                 .add(
                     Condition::all()
+                        .add(Expr::col(A::PublishAt).gt(Expr::col(A::CreatedAt)))
                         .add(A::PublishAt.gt(start))
                         .add(A::PublishAt.lte(end)),
                 ),
