@@ -171,6 +171,21 @@ pub struct ServeArgs {
     /// no export, and no cost.
     #[arg(long, env = "MEDIADESK_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    // Newsletters (issue 14 item 5).
+    /// A front end's page that newsletter mail links to for confirming and
+    /// unsubscribing (`<it>/confirm?token=...`, `<it>/unsubscribe?token=...`;
+    /// it passes the token on to the API). Default: the API's own pages under
+    /// `/api/v1/newsletters/`. `List-Unsubscribe` always names the API.
+    #[arg(long, env = "MEDIADESK_NEWSLETTER_URL")]
+    pub newsletter_url: Option<String>,
+    /// Newsletter subscriptions a client address may make at once (then one a
+    /// minute); each e-mail address is also limited on its own.
+    #[arg(
+        long,
+        env = "MEDIADESK_NEWSLETTER_SUBSCRIBE_BURST",
+        default_value_t = 10
+    )]
+    pub newsletter_subscribe_burst: u32,
 }
 
 /// A duration: a whole number with a unit, `d`, `h`, `m` or `s`.

@@ -360,6 +360,12 @@ impl Application {
             webhooks,
             reader_link_base: reader_link_base(args, port),
             sign_in_limits: std::sync::Arc::new(http::limits::SignInLimits::new(shared.clone())),
+            // Newsletters (issue 14 item 5).
+            subscribe_limits: std::sync::Arc::new(http::limits::SubscribeLimits::new(
+                args.newsletter_subscribe_burst,
+                shared.clone(),
+            )),
+            newsletter_url: args.newsletter_url.clone(),
         });
         let (metrics, public_metrics) = metrics.start(&state)?;
         let origins = CorsPolicy {
@@ -379,6 +385,7 @@ impl Application {
                 let Some(state) = pruned.upgrade() else { break };
                 state.write_limits.prune();
                 state.sign_in_limits.prune();
+                state.subscribe_limits.prune();
                 let conn = &state.db.conn;
                 if let Err(e) = crate::services::search_index::prune(conn).await {
                     tracing::warn!(error = %e, "the search change log was not pruned");

@@ -118,6 +118,36 @@ enum Command {
         #[command(subcommand)]
         cmd: MailCmd,
     },
+    // Newsletters (issue 14 item 5).
+    /// Newsletters: send an issue.
+    Newsletter {
+        #[command(subcommand)]
+        cmd: NewsletterCmd,
+    },
+}
+
+// Newsletters (issue 14 item 5).
+#[derive(Subcommand)]
+enum NewsletterCmd {
+    /// Queue an issue of the list LIST (its slug) for every confirmed
+    /// subscriber: what was published since its previous issue (the first:
+    /// the last 7 days). Nothing new: no issue, no mail. A running server
+    /// sends the mail.
+    Send {
+        list: String,
+        /// The API's public base URL, for the unsubscribe links.
+        #[arg(
+            long,
+            env = "MEDIADESK_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+        /// A front end's page for the links in the mail (as `serve` has it).
+        #[arg(long, env = "MEDIADESK_NEWSLETTER_URL")]
+        newsletter_url: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -296,6 +326,31 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             let d = db::connect(&db.url(), db.db_pool).await?;
             let id = services::outbox::enqueue_test(&d.conn, &address, language).await?;
             eprintln!("test message queued (outbox {id})");
+            Ok(ExitCode::SUCCESS)
+        }
+        // Newsletters (issue 14 item 5).
+        Command::Newsletter {
+            cmd:
+                NewsletterCmd::Send {
+                    list,
+                    public_url,
+                    newsletter_url,
+                    db,
+                },
+        } => {
+            let jwt = crate::auth::jwt::Keys::load(&db.data_dir)?;
+            let links =
+                services::newsletters::Links::new(&public_url, newsletter_url.as_deref(), &jwt);
+            let d = db::connect(&db.url(), db.db_pool).await?;
+            match services::newsletters::send(&d.conn, &Actor::System, &list, &links).await? {
+                Some(issue) => eprintln!(
+                    "issue {} of {list} queued for {} subscribers ({} articles, {} events)",
+                    issue.id, issue.recipients, issue.articles, issue.events
+                ),
+                None => {
+                    eprintln!("nothing published since the previous issue of {list}: none sent")
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { file, db } => {

@@ -11,6 +11,11 @@ pub mod event;
 pub mod expert;
 pub mod expert_topic;
 pub mod idempotency_key;
+// Newsletters (issue 14 item 5).
+pub mod newsletter;
+pub mod newsletter_delivery;
+pub mod newsletter_issue;
+pub mod newsletter_subscription;
 pub mod outbox;
 pub mod outlet;
 pub mod reader;

@@ -71,6 +71,16 @@ pub struct RequestCtx {
     pub readers: Option<Arc<readers::ReaderAccess>>,
 }
 
+// Newsletters (issue 14 item 5).
+/// What newsletter resolvers need of the request (request data, set by
+/// `http::graphql`): where mail links point (and their key), the
+/// subscription budgets, and the client's budget address.
+pub struct NewsletterCtx {
+    pub links: crate::services::newsletters::Links,
+    pub limits: Arc<crate::http::limits::SubscribeLimits>,
+    pub client: String,
+}
+
 impl RequestCtx {
     /// The context of one request; `secret_shown` is raised when a resolver
     /// returns a secret, for the HTTP layer to read after execution.

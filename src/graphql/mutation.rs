@@ -620,4 +620,144 @@ impl Mutation {
             .await
             .map(Site)
     }
+
+    // Newsletters (issue 14 item 5).
+    /// Creates a newsletter list (admins; audited).
+    async fn create_newsletter(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateNewsletterInput,
+    ) -> Result<services::newsletters::Newsletter> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let input = services::newsletters::NewsletterInput {
+            slug: input.slug,
+            name: Some(input.name),
+            language: Some(input.language),
+            description: Some(input.description),
+        };
+        services::newsletters::create(&rc.db, &rc.actor, input)
+            .await
+            .map_err(input_error)
+    }
+
+    /// Changes a newsletter list (admins; audited).
+    async fn update_newsletter(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        input: UpdateNewsletterInput,
+    ) -> Result<services::newsletters::Newsletter> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let description = match input.description {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(d) => Some(Some(d)),
+        };
+        let input = services::newsletters::NewsletterInput {
+            slug: input.slug,
+            name: input.name,
+            language: input.language,
+            description,
+        };
+        services::newsletters::update(&rc.db, &rc.actor, &slug, input)
+            .await
+            .map_err(input_error)
+    }
+
+    /// Deletes a newsletter list with its subscriptions and issues (admins; audited).
+    async fn delete_newsletter(&self, ctx: &Context<'_>, slug: String) -> Result<bool> {
+        let rc = ctx.data::<RequestCtx>()?;
+        services::newsletters::delete(&rc.db, &rc.actor, &slug)
+            .await
+            .map_err(gql_error)?;
+        Ok(true)
+    }
+
+    /// Subscribes an e-mail address (anyone): a confirmation link is mailed to
+    /// it. The answer is the same whether the address is new, waiting for its
+    /// confirmation or already confirmed.
+    async fn subscribe_to_newsletter(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        email: String,
+        #[graphql(desc = "`en` or `fr` (default: the list's).")] language: Option<String>,
+    ) -> Result<SubscribeToNewsletterPayload> {
+        let rc = ctx.data::<RequestCtx>()?;
+        let nl = ctx.data::<super::NewsletterCtx>()?;
+        if nl.limits.client(&nl.client).await.is_some() {
+            return Err(gql_error(AppError::TooManyRequests {
+                what: "newsletter subscriptions".into(),
+                retry_after_secs: 60,
+            }));
+        }
+        services::newsletters::parse_email(&email)
+            .map_err(|e| gql_error(AppError::invalid("email", e)))?;
+        let quiet = !nl.limits.address(&email).await;
+        services::newsletters::subscribe(
+            &rc.db,
+            &slug,
+            &email,
+            language.as_deref(),
+            &nl.links,
+            quiet,
+        )
+        .await
+        .map_err(gql_error)?;
+        Ok(SubscribeToNewsletterPayload {
+            accepted: true,
+            message: SUBSCRIBE_MESSAGE.into(),
+        })
+    }
+
+    /// Sends an issue of a list: what was published since its previous issue,
+    /// to every confirmed subscriber (admins; audited). Null when nothing new
+    /// was published: no issue, no mail.
+    async fn send_newsletter(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> Result<Option<services::newsletters::Issue>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        rc.actor.require(Role::Admin).map_err(gql_error)?;
+        let nl = ctx.data::<super::NewsletterCtx>()?;
+        services::newsletters::send(&rc.db, &rc.actor, &slug, &nl.links)
+            .await
+            .map_err(gql_error)
+    }
+}
+
+// Newsletters (issue 14 item 5).
+
+/// The words of every answer to `subscribeToNewsletter`.
+const SUBSCRIBE_MESSAGE: &str =
+    "If the address can receive this newsletter, a confirmation link is on its way.";
+
+/// A new newsletter list (admins).
+#[derive(InputObject)]
+pub struct CreateNewsletterInput {
+    /// Default: the name's slug.
+    pub slug: Option<String>,
+    pub name: String,
+    /// `en` or `fr`.
+    pub language: String,
+    pub description: Option<String>,
+}
+
+/// Changes to a newsletter list: absent fields stay as they are; a null
+/// `description` clears it.
+#[derive(InputObject)]
+pub struct UpdateNewsletterInput {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub description: MaybeUndefined<String>,
+}
+
+/// The one answer to a subscription.
+#[derive(SimpleObject)]
+pub struct SubscribeToNewsletterPayload {
+    /// Always true.
+    pub accepted: bool,
+    pub message: String,
 }

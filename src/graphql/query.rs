@@ -428,6 +428,16 @@ impl Query {
             }
         })
     }
+
+    // Newsletters (issue 14 item 5).
+    /// Every newsletter list, by name (anyone).
+    async fn newsletters(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<services::newsletters::Newsletter>> {
+        let rc = ctx.data::<RequestCtx>()?;
+        services::newsletters::list(&rc.db).await.map_err(gql_error)
+    }
 }
 
 /// A page of webhook deliveries, newest first.

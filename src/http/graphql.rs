@@ -235,6 +235,12 @@ async fn execute(
     req: async_graphql::Request,
     over_get: bool,
 ) -> HttpResponse {
+    // Newsletters (issue 14 item 5): links and budgets of this request.
+    let req = req.data(crate::graphql::NewsletterCtx {
+        links: state.newsletter_links(http),
+        limits: state.subscribe_limits.clone(),
+        client: super::limits::client_basis(http, state),
+    });
     match super::auth::actor(http, state).await {
         // A mutation is a write even when it will be refused: never a public read.
         Ok(Actor::Anonymous) if !is_mutation(&req) => {

@@ -243,3 +243,82 @@ pub async fn middleware(
         .await
         .map(ServiceResponse::map_into_left_body)
 }
+
+// Newsletter subscriptions (issue 14 item 5).
+
+/// The budgets of newsletter subscriptions (`POST /api/v1/newsletters/{slug}/
+/// subscriptions`, GraphQL `subscribeToNewsletter`), apart from the write
+/// budgets and tighter: per client address (past it: 429), and per e-mail
+/// address (past it the request is answered like any other and nothing is
+/// mailed, so the answer still tells nothing about the address). Kept where
+/// the write budgets are (this process, or the shared store).
+pub struct SubscribeLimits {
+    clients: WriteLimits,
+    addresses: WriteLimits,
+}
+
+/// Subscriptions one e-mail address may cause at once, then one per this long.
+pub const ADDRESS_BURST: u32 = 3;
+pub const ADDRESS_PERIOD: Duration = Duration::from_secs(20 * 60);
+
+impl SubscribeLimits {
+    /// `client_burst` subscriptions a client address may make at once, then
+    /// one a minute.
+    pub fn new(client_burst: u32, shared: Option<SharedStore>) -> Self {
+        Self {
+            clients: WriteLimits::new(1, client_burst, shared.clone()),
+            addresses: WriteLimits::per_period(ADDRESS_PERIOD, ADDRESS_BURST, shared),
+        }
+    }
+
+    /// Spends one of the client's subscriptions: the 429 answer when none is
+    /// left. `client` is the client's budget address (`http::client`).
+    pub async fn client(&self, client: &str) -> Option<HttpResponse> {
+        self.clients
+            .spend(basis_key(&format!("newsletter-client:{client}")))
+            .await
+            .map(too_many)
+    }
+
+    /// Spends one of the e-mail address's subscriptions: whether one was left.
+    pub async fn address(&self, email: &str) -> bool {
+        let email = email.trim().to_lowercase();
+        self.addresses
+            .spend(basis_key(&format!("newsletter-address:{email}")))
+            .await
+            .is_none()
+    }
+
+    /// Forgets budgets that have refilled.
+    pub fn prune(&self) {
+        self.clients.prune();
+        self.addresses.prune();
+    }
+}
+
+impl WriteLimits {
+    /// `burst` at once, then one per `period`, kept in `shared` when given.
+    pub fn per_period(period: Duration, burst: u32, shared: Option<SharedStore>) -> Self {
+        let mut limits = Self::new(1, burst, shared);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN));
+        limits.local = Arc::new(RateLimiter::keyed(quota));
+        limits.period = period;
+        limits
+    }
+}
+
+/// The budget key of a basis string.
+fn basis_key(basis: &str) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&Sha256::digest(basis.as_bytes())[..16]);
+    key
+}
+
+/// The address a request's subscriptions count against (`http::client`).
+pub fn client_basis(req: &HttpRequest, state: &AppState) -> String {
+    super::client::client_ip(req, &state.trusted_proxies)
+        .map(|ip| super::client::budget_address(ip).to_string())
+        .unwrap_or_default()
+}

@@ -72,6 +72,12 @@ pub struct AppState {
     pub reader_link_base: String,
     /// The budgets of reader sign-in requests.
     pub sign_in_limits: std::sync::Arc<limits::SignInLimits>,
+    // Newsletters (issue 14 item 5).
+    /// The budgets of newsletter subscriptions (per client, per address).
+    pub subscribe_limits: std::sync::Arc<limits::SubscribeLimits>,
+    /// A front end's page for newsletter confirmation and unsubscribe links
+    /// (`--newsletter-url`); else this API's own.
+    pub newsletter_url: Option<String>,
 }
 
 impl AppState {
@@ -90,6 +96,19 @@ impl AppState {
             Some(u) => u.trim_end_matches('/').to_owned(),
             None => client::origin(req, &self.trusted_proxies),
         }
+    }
+
+    /// Where newsletter mail links point for this request, signed with this
+    /// server's key (`services::newsletters::Links`).
+    pub fn newsletter_links(
+        &self,
+        req: &actix_web::HttpRequest,
+    ) -> crate::services::newsletters::Links {
+        crate::services::newsletters::Links::new(
+            &self.public_base(req),
+            self.newsletter_url.as_deref(),
+            &self.jwt,
+        )
     }
 }
 

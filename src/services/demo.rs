@@ -33,5 +33,34 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<ImportReport> {
             report.errors
         )));
     }
+    // Newsletters (issue 14 item 5): the seed page's "Subscribe to our
+    // newsletters".
+    for (slug, name, description) in DEMO_NEWSLETTERS {
+        super::newsletters::create(
+            db,
+            &Actor::System,
+            super::newsletters::NewsletterInput {
+                slug: Some((*slug).into()),
+                name: Some((*name).into()),
+                language: Some("en".into()),
+                description: Some(Some((*description).into())),
+            },
+        )
+        .await?;
+    }
     Ok(report)
 }
+
+/// The newsletter lists of the demo: slug, name, description.
+const DEMO_NEWSLETTERS: &[(&str, &str, &str)] = &[
+    (
+        "experts-in-the-media-weekly",
+        "Experts in the media — weekly",
+        "The week's media mentions of our experts.",
+    ),
+    (
+        "events",
+        "Events",
+        "Our upcoming conferences, roundtables and webinars.",
+    ),
+];

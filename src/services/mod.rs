@@ -19,6 +19,8 @@ pub mod import;
 pub mod lease;
 pub mod lines;
 pub mod mentions;
+// Newsletters (issue 14 item 5).
+pub mod newsletters;
 pub mod outbox;
 pub mod outlets;
 pub mod readers;

@@ -334,6 +334,9 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         metrics_token: None,
         panic_route: false,
         otlp_endpoint: None,
+        // Newsletters (issue 14 item 5).
+        newsletter_url: None,
+        newsletter_subscribe_burst: 1_000,
     }
 }
 

@@ -22,6 +22,8 @@ mod import;
 mod mentions;
 mod metrics;
 mod multinode;
+// Newsletters (issue 14 item 5).
+mod newsletters;
 mod outbox;
 mod public_reads;
 mod readers;

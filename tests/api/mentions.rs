@@ -242,18 +242,20 @@ async fn writes_are_audited(backend: Backend) {
     let app = spawn(backend).await;
     let admin = editor_token(&app, "admin").await;
     let editor = editor_token(&app, "editor").await;
-    // Loading the demo data is the first entry, then the two keys' creation.
+    // Loading the demo data is the first entry (the import, then its two
+    // newsletter lists), then the two keys' creation.
     let seeded = audit(&app, &admin).await;
-    assert_eq!(seeded.len(), 3);
-    assert_eq!(seeded[2]["action"], "import");
-    assert_eq!(seeded[2]["actor"], "system");
+    assert_eq!(seeded.len(), 5);
+    assert_eq!(seeded[4]["action"], "import");
+    assert_eq!(seeded[4]["actor"], "system");
+    assert_eq!(seeded[2]["entity"], "newsletter");
     assert_eq!(seeded[0]["action"], "create");
     assert_eq!(seeded[0]["entity"], "api_key");
 
     let res = post(&app, Some(&editor), &mention("https://example.org/audited")).await;
     assert_eq!(res.status(), 201);
     let entries = audit(&app, &admin).await;
-    assert_eq!(entries.len(), 4);
+    assert_eq!(entries.len(), 6);
     let e = &entries[0];
     assert_eq!(e["action"], "record_mention");
     assert_eq!(e["entity"], "article");
@@ -277,7 +279,7 @@ async fn writes_are_audited(backend: Backend) {
             .status(),
         200
     );
-    assert_eq!(audit(&app, &admin).await.len(), 4);
+    assert_eq!(audit(&app, &admin).await.len(), 6);
 
     // Administrators only, in REST and GraphQL.
     let res = app
@@ -291,7 +293,7 @@ async fn writes_are_audited(backend: Backend) {
     assert_eq!(app.get("/api/v1/audit").await.status(), 401);
     let q = "{ auditLog(first: 5) { totalCount nodes { action entity actor after } } }";
     let body = gql_as(&app, Some(&admin), q, json!({})).await;
-    assert_eq!(body["data"]["auditLog"]["totalCount"], 4, "{body}");
+    assert_eq!(body["data"]["auditLog"]["totalCount"], 6, "{body}");
     assert_eq!(
         body["data"]["auditLog"]["nodes"][0]["after"]["url"],
         "https://example.org/audited"

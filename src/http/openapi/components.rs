@@ -54,6 +54,11 @@ pub(super) const TAGS: &[(&str, &str)] = &[
         "webhooks",
         "Endpoints that receive changes as signed HTTP calls, and their deliveries.",
     ),
+    // Newsletters (issue 14 item 5).
+    (
+        "newsletters",
+        "Newsletter lists, double opt-in subscriptions, issues and one-click unsubscribe.",
+    ),
     (
         "operations",
         "GraphQL, bulk import, this document and its reference page, health.",
@@ -285,6 +290,13 @@ fn schemas() -> Schemas {
     add::<crate::http::rest::readers::RefreshRequest>(&mut out);
     add::<crate::http::rest::readers::ProfilePatch>(&mut out);
     add::<crate::services::readers::Profile>(&mut out);
+    // Newsletters (issue 14 item 5).
+    add::<crate::http::rest::newsletters::NewNewsletter>(&mut out);
+    add::<crate::http::rest::newsletters::NewsletterPatch>(&mut out);
+    add::<crate::http::rest::newsletters::NewSubscription>(&mut out);
+    add::<crate::services::newsletters::Newsletter>(&mut out);
+    add::<crate::services::newsletters::Subscriber>(&mut out);
+    add::<crate::services::newsletters::Issue>(&mut out);
     add::<Role>(&mut out);
     add::<Language>(&mut out);
     if let Value::Object(kept) = hand_kept() {

@@ -1315,3 +1315,338 @@ pub fn post_reader_sign_in_page() -> Operation {
         .answers(&[(503, "Unavailable"), (507, "InsufficientStorage")])
         .into()
 }
+
+// Newsletters (issue 14 item 5).
+
+use crate::http::rest::newsletters::{NewNewsletter, NewSubscription, NewsletterPatch};
+use crate::services::newsletters::{Issue as NewsletterIssue, Newsletter, Subscriber};
+
+/// What an administrators' operation on `/newsletters/{slug}` answers besides
+/// its success.
+const NEWSLETTER_REFUSALS: &[(u16, &str)] = &[
+    (401, "Unauthorized"),
+    (403, "Forbidden"),
+    (404, "NotFound"),
+    (429, "TooManyRequests"),
+    (503, "Unavailable"),
+    (507, "InsufficientStorage"),
+];
+
+fn newsletter_slug() -> Value {
+    json!({"name": "slug", "in": "path", "required": true, "description": "The newsletter's slug.", "schema": {"type": "string"}})
+}
+
+fn newsletter_token(what: &str) -> Value {
+    json!({"name": "token", "in": "query", "required": true, "description": what, "schema": {"type": "string"}})
+}
+
+/// The answer of a newsletter link's `POST`: JSON, or a page for a browser.
+fn link_done(description: &str, state: &str) -> Value {
+    response(
+        description,
+        &[],
+        json!({
+            "application/json": {"schema": data(json!({"type": "object", "required": ["state", "newsletter"], "properties": {"state": {"type": "string", "enum": [state]}, "newsletter": schema::<Newsletter>()}}))},
+            "text/html": {"schema": {"type": "string"}},
+        }),
+    )
+}
+
+/// A newsletter link whose token names nothing: problem+json, or a page for a
+/// browser (`Accept: text/html`).
+fn link_gone(description: &str) -> Value {
+    response(
+        description,
+        &[],
+        json!({
+            "application/problem+json": {"schema": named("Problem")},
+            "text/html": {"schema": {"type": "string"}},
+        }),
+    )
+}
+
+fn html_page(description: &str) -> Value {
+    response(
+        description,
+        &[],
+        json!({"text/html": {"schema": {"type": "string"}}}),
+    )
+}
+
+/// `GET /api/v1/newsletters`
+pub fn list_newsletters() -> Operation {
+    Op::new(
+        "listNewsletters",
+        &["newsletters"],
+        "Every newsletter list, by name.",
+    )
+    .answer(
+        200,
+        response(
+            "The lists.",
+            &["Cache-Control"],
+            json_content(list(schema::<Newsletter>())),
+        ),
+    )
+    .answers(&[(400, "BadRequest")])
+    .into()
+}
+
+/// `POST /api/v1/newsletters`
+pub fn create_newsletter() -> Operation {
+    Op::new(
+        "createNewsletter",
+        &["newsletters"],
+        "Create a newsletter list (administrators; audited).",
+    )
+    .describe(
+        "Without `slug` the list gets its name's. `confirm` and `unsubscribe` are reserved\n\
+            (the API's own pages); a slug that is taken is a 409.",
+    )
+    .bearer()
+    .param("IdempotencyKey")
+    .body(json_content(schema::<NewNewsletter>()))
+    .answer(
+        201,
+        response(
+            "The new list.",
+            &["Location"],
+            json_content(data(schema::<Newsletter>())),
+        ),
+    )
+    .answers(CREATE_REFUSALS)
+    .into()
+}
+
+/// `GET /api/v1/newsletters/{slug}`
+pub fn get_newsletter() -> Operation {
+    Op::new("getNewsletter", &["newsletters"], "One newsletter list.")
+        .parameter(newsletter_slug())
+        .answer(
+            200,
+            response(
+                "The list.",
+                &["Cache-Control"],
+                json_content(data(schema::<Newsletter>())),
+            ),
+        )
+        .answer(404, problem("No list has this slug."))
+        .into()
+}
+
+/// `PATCH /api/v1/newsletters/{slug}`
+pub fn update_newsletter() -> Operation {
+    Op::new(
+        "updateNewsletter",
+        &["newsletters"],
+        "Change a newsletter list (administrators; audited).",
+    )
+    .bearer()
+    .parameter(newsletter_slug())
+    .patch_body(schema::<NewsletterPatch>())
+    .answer(
+        200,
+        response(
+            "The changed list.",
+            &[],
+            json_content(data(schema::<Newsletter>())),
+        ),
+    )
+    .answers(&[
+        (400, "BadBody"),
+        (409, "Conflict"),
+        (413, "PayloadTooLarge"),
+        (415, "UnsupportedMediaType"),
+        (422, "Unprocessable"),
+    ])
+    .answers(NEWSLETTER_REFUSALS)
+    .into()
+}
+
+/// `DELETE /api/v1/newsletters/{slug}`
+pub fn delete_newsletter() -> Operation {
+    Op::new(
+        "deleteNewsletter",
+        &["newsletters"],
+        "Delete a newsletter list with its subscriptions and issues (administrators; audited).",
+    )
+    .bearer()
+    .parameter(newsletter_slug())
+    .answer(204, response("Deleted.", &[], Value::Null))
+    .answers(NEWSLETTER_REFUSALS)
+    .into()
+}
+
+/// `POST /api/v1/newsletters/{slug}/subscriptions`
+pub fn subscribe_newsletter() -> Operation {
+    Op::new(
+        "subscribeNewsletter",
+        &["newsletters"],
+        "Subscribe an e-mail address (anyone): a confirmation link is mailed to it.",
+    )
+    .describe(
+        "Double opt-in: only an address whose confirmation link was followed (within 7 days)\n\
+            receives issues. The answer is the same 202 whether the address is new, waiting\n\
+            for its confirmation or already confirmed, so it tells nobody who is subscribed.\n\
+            A new or unconfirmed address gets a new link; a confirmed one nothing. Limited per\n\
+            client address (429) and per e-mail address (past its own budget the answer is the\n\
+            same 202 and nothing is mailed).",
+    )
+    .parameter(newsletter_slug())
+    .body(json_content(schema::<NewSubscription>()))
+    .answer(
+        202,
+        response(
+            "Accepted (always the same body).",
+            &[],
+            json_content(json!({"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "string", "enum": ["accepted"]}, "message": {"type": "string"}}}}})),
+        ),
+    )
+    .answers(&[
+        (400, "BadBody"),
+        (413, "PayloadTooLarge"),
+        (415, "UnsupportedMediaType"),
+        (422, "Unprocessable"),
+        (429, "TooManyRequests"),
+        (503, "Unavailable"),
+        (507, "InsufficientStorage"),
+    ])
+    .answer(404, problem("No list has this slug."))
+    .into()
+}
+
+/// `GET /api/v1/newsletters/{slug}/subscribers`
+pub fn list_newsletter_subscribers() -> Operation {
+    Op::new(
+        "listNewsletterSubscribers",
+        &["newsletters"],
+        "A list's subscribers by id, or all of them as CSV (administrators).",
+    )
+    .describe(
+        "JSON pages (`limit`, `cursor`) by default; with `Accept: text/csv` every subscriber\n\
+            as one CSV file (`id,email,language,state,created_at,confirmed_at,unsubscribed_at`).\n\
+            The answer varies on `Accept`.",
+    )
+    .bearer()
+    .parameter(newsletter_slug())
+    .param("limit")
+    .param("cursor")
+    .answer(
+        200,
+        response(
+            "A page of subscribers, or the CSV export.",
+            &["Link"],
+            json!({
+                "application/json": {"schema": page(schema::<Subscriber>())},
+                "text/csv": {"schema": {"type": "string"}},
+            }),
+        ),
+    )
+    .answers(&[(400, "BadRequest")])
+    .answers(NEWSLETTER_REFUSALS)
+    .into()
+}
+
+/// `POST /api/v1/newsletters/{slug}/issues`
+pub fn send_newsletter_issue() -> Operation {
+    Op::new(
+        "sendNewsletterIssue",
+        &["newsletters"],
+        "Send an issue: what was published since the previous one (administrators; audited).",
+    )
+    .describe(
+        "The issue holds the articles (mentions) and events that became public after the\n\
+            previous issue of the list ended (the first issue: the last 7 days), and goes to\n\
+            every confirmed subscriber in their language, each with a one-click unsubscribe\n\
+            link (`List-Unsubscribe`, RFC 8058). When nothing new was published there is no\n\
+            issue and no mail (204), so sending twice sends nothing twice. The same as\n\
+            `mediadesk newsletter send SLUG`.",
+    )
+    .bearer()
+    .parameter(newsletter_slug())
+    .answer(
+        201,
+        response(
+            "The issue, queued for every confirmed subscriber.",
+            &[],
+            json_content(data(schema::<NewsletterIssue>())),
+        ),
+    )
+    .answer(
+        204,
+        response(
+            "Nothing was published since the previous issue: none was sent.",
+            &[],
+            Value::Null,
+        ),
+    )
+    .answers(NEWSLETTER_REFUSALS)
+    .into()
+}
+
+/// `GET /api/v1/newsletters/confirm`
+pub fn confirm_newsletter_page() -> Operation {
+    Op::new(
+        "confirmNewsletterPage",
+        &["newsletters"],
+        "The page of a confirmation link: a button that confirms (nothing changes on GET).",
+    )
+    .parameter(newsletter_token(
+        "The token of the confirmation mail's link.",
+    ))
+    .answer(200, html_page("The page with the confirm button."))
+    .answer(404, link_gone("The link is not valid (any more)."))
+    .into()
+}
+
+/// `POST /api/v1/newsletters/confirm`
+pub fn confirm_newsletter() -> Operation {
+    Op::new(
+        "confirmNewsletter",
+        &["newsletters"],
+        "Confirm a subscription (the confirmation mail's token; no sign-in).",
+    )
+    .describe("A page for a browser (`Accept: text/html`), else JSON. The token works once.")
+    .parameter(newsletter_token(
+        "The token of the confirmation mail's link.",
+    ))
+    .answer(200, link_done("Confirmed.", "confirmed"))
+    .answer(404, link_gone("The link is not valid (any more)."))
+    .answers(&[(429, "TooManyRequests")])
+    .into()
+}
+
+/// `GET /api/v1/newsletters/unsubscribe`
+pub fn unsubscribe_newsletter_page() -> Operation {
+    Op::new(
+        "unsubscribeNewsletterPage",
+        &["newsletters"],
+        "The page of an issue's unsubscribe link: a button that unsubscribes.",
+    )
+    .parameter(newsletter_token(
+        "The signed token of the issue's unsubscribe link.",
+    ))
+    .answer(200, html_page("The page with the unsubscribe button."))
+    .answer(404, link_gone("The link is not valid."))
+    .into()
+}
+
+/// `POST /api/v1/newsletters/unsubscribe`
+pub fn unsubscribe_newsletter() -> Operation {
+    Op::new(
+        "unsubscribeNewsletter",
+        &["newsletters"],
+        "Unsubscribe, one click (RFC 8058; no sign-in).",
+    )
+    .describe(
+        "The URL of an issue's `List-Unsubscribe` header; mail clients POST the form body\n\
+            `List-Unsubscribe=One-Click` to it. A page for a browser (`Accept: text/html`),\n\
+            else JSON. Again is fine.",
+    )
+    .parameter(newsletter_token("The signed token of the issue's unsubscribe link."))
+    .body(json!({"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}}))
+    .answer(200, link_done("Unsubscribed.", "unsubscribed"))
+    .answer(404, link_gone("The link is not valid."))
+    .answers(&[(429, "TooManyRequests")])
+    .into()
+}

@@ -5,6 +5,8 @@
 pub mod accounts;
 pub mod handlers;
 pub mod json;
+// Newsletters (issue 14 item 5).
+pub mod newsletters;
 pub mod params;
 pub mod readers;
 pub mod stats;
@@ -105,6 +107,27 @@ crate::http::routes::route_table! {
     "/webhooks/{id}/secret" => { POST: webhooks::rotate_secret => ops::rotate_webhook_secret },
     "/webhooks/{id}/deliveries" => { GET: webhooks::deliveries => ops::list_webhook_deliveries },
     "/webhooks/{id}/deliveries/{delivery}/redeliver" => { POST: webhooks::redeliver => ops::redeliver_webhook },
+    // Newsletters (issue 14 item 5); the pages before `/newsletters/{slug}`.
+    "/newsletters" => {
+        GET: newsletters::list => ops::list_newsletters,
+        POST: newsletters::create => ops::create_newsletter,
+    },
+    "/newsletters/confirm" => {
+        GET: newsletters::confirm_page => ops::confirm_newsletter_page,
+        POST: newsletters::confirm => ops::confirm_newsletter,
+    },
+    "/newsletters/unsubscribe" => {
+        GET: newsletters::unsubscribe_page => ops::unsubscribe_newsletter_page,
+        POST: newsletters::unsubscribe => ops::unsubscribe_newsletter,
+    },
+    "/newsletters/{slug}" => {
+        GET: newsletters::get => ops::get_newsletter,
+        PATCH: newsletters::patch => ops::update_newsletter,
+        DELETE: newsletters::delete => ops::delete_newsletter,
+    },
+    "/newsletters/{slug}/subscriptions" => { POST: newsletters::subscribe => ops::subscribe_newsletter },
+    "/newsletters/{slug}/subscribers" => { GET: newsletters::subscribers => ops::list_newsletter_subscribers },
+    "/newsletters/{slug}/issues" => { POST: newsletters::send_issue => ops::send_newsletter_issue },
     "/import" => { POST: writes::import => ops::import_content },
     "/auth/token" => { POST: crate::http::auth::token => ops::create_token },
     "/readers/sign-in" => { POST: readers::request_sign_in => ops::request_reader_sign_in },

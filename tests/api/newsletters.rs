@@ -1,0 +1,489 @@
+//! Newsletters end to end, through a real SMTP server (`tests/mail/
+//! smtp_sink.py`): double opt-in by the mailed link, issues only to confirmed
+//! addresses, each issue once per subscriber, in the subscriber's language,
+//! hostile titles escaped, one-click unsubscribe without signing in, the same
+//! answer for every subscription, and administrators only for the rest.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::*;
+use crate::outbox::{MailSink, free_port};
+
+const HOSTILE: &str = "<script>alert(1)</script> & \"Experts\" <b>bold</b>";
+
+/// The first `http...` URL in `text` that contains `part`.
+fn link_in(text: &str, part: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("http") && w.contains(part))
+        .unwrap_or_else(|| panic!("no link with {part:?} in {text}"))
+        .trim_end_matches(['>', ')', '.'])
+        .to_owned()
+}
+
+/// The messages to `to` (by envelope) whose subject contains `subject`.
+fn to<'a>(got: &'a [Value], rcpt: &str, subject: &str) -> Vec<&'a Value> {
+    got.iter()
+        .filter(|m| m["rcpt_tos"][0] == rcpt)
+        .filter(|m| {
+            m["headers"]["Subject"]
+                .as_str()
+                .is_some_and(|s| s.contains(subject))
+        })
+        .collect()
+}
+
+async fn subscribe(app: &TestApp, list: &str, email: &str, lang: Option<&str>) -> (u16, Value) {
+    let mut body = json!({ "email": email });
+    if let Some(l) = lang {
+        body["language"] = l.into();
+    }
+    let (status, _, body) = call(
+        app,
+        Method::POST,
+        &format!("/api/v1/newsletters/{list}/subscriptions"),
+        None,
+        Some(&body),
+        &[],
+    )
+    .await;
+    (status, body)
+}
+
+/// Runs `mediadesk newsletter send LIST` with the test servers' secret.
+fn cli_send(app: &TestApp, list: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mediadesk"))
+        .args(["newsletter", "send", list])
+        .env("DATABASE_URL", &app.db.url)
+        .env("MEDIADESK_JWT_SECRET", TEST_JWT_SECRET)
+        .env("MEDIADESK_PUBLIC_URL", &app.addr)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run mediadesk");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
+/// The JSON body of a `GET` (as the holder of `token`).
+async fn get_json(app: &TestApp, path: &str, token: Option<&str>) -> Value {
+    let (status, _, body) = call(app, Method::GET, path, token, None, &[]).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
+    let (status, _, body) = call(app, Method::POST, path, Some(token), Some(&body), &[]).await;
+    assert!(status == 201 || status == 200, "{path}: {status} {body}");
+    body
+}
+
+/// Waits until the sink holds at least `n` messages, then a little longer
+/// (a duplicate would show), and returns them all.
+async fn settled(sink: &MailSink, n: usize) -> Vec<Value> {
+    sink.wait_for(n).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    sink.messages()
+}
+
+both!(
+    double_opt_in_then_each_issue_reaches_each_confirmed_subscriber_once_in_their_language_until_a_one_click_unsubscribe,
+    opt_in_issues_unsubscribe
+);
+async fn opt_in_issues_unsubscribe(backend: Backend) {
+    let sink = MailSink::start(free_port());
+    let url = sink.url();
+    let app = spawn_tuned_over(TestDb::new(backend).await, |a| {
+        a.no_mail = false;
+        a.smtp_url = Some(url);
+        a.mail_retry_schedule = vec![Duration::from_millis(300); 20];
+    })
+    .await;
+    let admin = token_for(&app, "admin").await;
+    let list = post(
+        &app,
+        "/api/v1/newsletters",
+        &admin,
+        json!({ "name": "Experts in the media — weekly", "language": "en", "description": "Every week." }),
+    )
+    .await;
+    assert_eq!(list["data"]["slug"], "experts-in-the-media-weekly");
+    let slug = "experts-in-the-media-weekly";
+    // A second list over GraphQL; everyone reads both.
+    let d = gql_as(
+        &app,
+        Some(&admin),
+        r#"mutation { createNewsletter(input: {slug: "events", name: "Events", language: "fr"}) { slug language } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(d["data"]["createNewsletter"]["slug"], "events", "{d}");
+    let d = app.gql_ok("{ newsletters { slug name } }", json!({})).await;
+    assert_eq!(d["newsletters"].as_array().unwrap().len(), 2);
+
+    // Three addresses; the third never confirms. The answers are all alike.
+    let (s1, first) = subscribe(&app, slug, "Ann@Example.org", None).await;
+    let (s2, french) = subscribe(&app, slug, "bea@example.org", Some("fr")).await;
+    let (s3, third) = subscribe(&app, slug, "cal@example.org", None).await;
+    assert_eq!((s1, s2, s3), (202, 202, 202));
+    assert_eq!(first, french);
+    assert_eq!(first, third);
+    let got = settled(&sink, 3).await;
+    assert_eq!(got.len(), 3, "one confirmation each");
+    // A confirmation link, followed as a person would: the page, then its button.
+    for (rcpt, words) in [
+        ("ann@example.org", "Confirm"),
+        ("bea@example.org", "Confirmez"),
+    ] {
+        let m = to(&got, rcpt, words);
+        assert_eq!(m.len(), 1, "{rcpt}: {got:#?}");
+        let link = link_in(m[0]["text"].as_str().unwrap(), "/confirm?token=");
+        let page = app.client.get(&link).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("<form method=\"post\""), "{html}");
+        let res = app.client.post(&link).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["data"]["state"], "confirmed");
+        // The token works once.
+        let again = app.client.post(&link).send().await.unwrap();
+        assert_eq!(again.status(), 404);
+    }
+    // Known addresses (confirmed, pending) get the very same answer.
+    let (s, known) = subscribe(&app, slug, "ann@example.org", None).await;
+    assert_eq!((s, &known), (202, &first));
+    let (s, pending) = subscribe(&app, slug, "cal@example.org", None).await;
+    assert_eq!((s, &pending), (202, &first));
+
+    // Something to send: a mention with a hostile title, and an event.
+    post(
+        &app,
+        "/api/v1/articles",
+        &admin,
+        json!({ "title": HOSTILE, "published_at": "2026-11-30", "language": "en",
+                "url": "https://news.example.org/story?a=1&b=2" }),
+    )
+    .await;
+    post(
+        &app,
+        "/api/v1/events",
+        &admin,
+        json!({ "title": "Arctic security roundtable", "kind": "webinar", "starts_at": "2027-03-01T15:00:00Z" }),
+    )
+    .await;
+    let before = sink.messages().len();
+    let (status, _, issue) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/newsletters/{slug}/issues"),
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 201, "{issue}");
+    assert_eq!(issue["data"]["recipients"], 2);
+    assert_eq!(issue["data"]["articles"], 1);
+    assert_eq!(issue["data"]["events"], 1);
+    // Sent again, over REST and the CLI: nothing new, nothing sent.
+    let (status, _, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/newsletters/{slug}/issues"),
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(cli_send(&app, slug).contains("none sent"));
+    // cal@ and ann@'s re-subscription: one more confirmation, for cal@ only.
+    let got = settled(&sink, before + 2).await;
+    let issues: Vec<&Value> = got
+        .iter()
+        .filter(|m| m["headers"].get("List-Unsubscribe").is_some())
+        .collect();
+    assert_eq!(issues.len(), 2, "one issue for each confirmed address");
+    assert!(to(&got, "cal@example.org", "weekly –").is_empty());
+    assert!(
+        to(&got, "cal@example.org", "").len() == 2,
+        "two confirmations for cal@"
+    );
+    assert_eq!(
+        to(&got, "ann@example.org", "Confirm").len(),
+        1,
+        "no new link for a confirmed address"
+    );
+    let ann = to(&got, "ann@example.org", "weekly –");
+    let bea = to(&got, "bea@example.org", "weekly –");
+    assert_eq!((ann.len(), bea.len()), (1, 1));
+    let (ann, bea) = (ann[0], bea[0]);
+    assert!(ann["text"].as_str().unwrap().contains("IN THE MEDIA"));
+    assert!(
+        bea["text"].as_str().unwrap().contains("DANS LES MÉDIAS"),
+        "{}",
+        bea["text"]
+    );
+    assert!(bea["text"].as_str().unwrap().contains("Se désabonner"));
+    assert!(bea["html"].as_str().unwrap().contains("Événements"));
+    for m in [ann, bea] {
+        let html = m["html"].as_str().unwrap();
+        assert!(
+            !html.contains("<script>") && !html.contains("<b>bold"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;script&gt;") || html.contains("&#60;script&#62;"),
+            "{html}"
+        );
+        // The text part is text: the title as it is.
+        assert!(m["text"].as_str().unwrap().contains(HOSTILE));
+        assert_eq!(
+            m["headers"]["List-Unsubscribe-Post"],
+            "List-Unsubscribe=One-Click"
+        );
+    }
+
+    // One click, as a mail client does it: no sign-in, the RFC 8058 body.
+    let header = ann["headers"]["List-Unsubscribe"].as_str().unwrap();
+    let one_click = header.trim_start_matches('<').trim_end_matches('>');
+    assert!(one_click.contains("/api/v1/newsletters/unsubscribe?token="));
+    let res = app
+        .client
+        .post(one_click)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // A forged token does nothing.
+    let forged = format!("{}0", one_click);
+    let res = app.client.post(&forged).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    // The text's link shows a page for a person.
+    let page_link = link_in(bea["text"].as_str().unwrap(), "/unsubscribe?token=");
+    let page = app.client.get(&page_link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Se désabonner"));
+
+    // The next issue, from the CLI: bea@ only.
+    post(
+        &app,
+        "/api/v1/articles",
+        &admin,
+        json!({ "title": "Second story", "published_at": "2026-12-01", "language": "fr" }),
+    )
+    .await;
+    let before = sink.messages().len();
+    assert!(cli_send(&app, slug).contains("queued for 1 subscribers"));
+    let got = settled(&sink, before + 1).await;
+    assert_eq!(got.len(), before + 1);
+    assert_eq!(to(&got, "bea@example.org", "weekly –").len(), 2);
+    assert_eq!(to(&got, "ann@example.org", "weekly –").len(), 1);
+
+    // The subscribers: pages by id, and CSV.
+    let (status, _, page1) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/newsletters/{slug}/subscribers?limit=2"),
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let states: Vec<&str> = page1["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["unsubscribed", "confirmed"]);
+    let cursor = page1["meta"]["next_cursor"].as_str().unwrap();
+    let (_, _, page2) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/newsletters/{slug}/subscribers?limit=2&cursor={cursor}"),
+        Some(&admin),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(page2["data"][0]["email"], "cal@example.org");
+    assert_eq!(page2["data"][0]["state"], "pending");
+    assert!(page2["meta"]["next_cursor"].is_null());
+    let res = app
+        .client
+        .get(format!(
+            "{}/api/v1/newsletters/{slug}/subscribers",
+            app.addr
+        ))
+        .bearer_auth(&admin)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[0].starts_with("id,email,language,state"));
+    assert!(lines[2].contains("bea@example.org,fr,confirmed"), "{csv}");
+
+    // Administrators' writes are audited.
+    let audit = audit_log(&app, &admin).await;
+    let actions: Vec<(String, String)> = audit
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["entity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(actions.contains(&("create".into(), "newsletter".into())));
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == &("send".to_owned(), "newsletter_issue".to_owned()))
+            .count(),
+        2
+    );
+}
+
+both!(
+    only_administrators_create_lists_send_issues_and_export_subscribers,
+    refusals
+);
+async fn refusals(backend: Backend) {
+    let app = spawn_tuned_over(TestDb::new(backend).await, |_| {}).await;
+    let admin = token_for(&app, "admin").await;
+    let editor = token_for(&app, "editor").await;
+    post(
+        &app,
+        "/api/v1/newsletters",
+        &admin,
+        json!({ "slug": "weekly", "name": "Weekly", "language": "en" }),
+    )
+    .await;
+    let (s, _) = subscribe(&app, "weekly", "dee@example.org", None).await;
+    assert_eq!(s, 202);
+    post(
+        &app,
+        "/api/v1/articles",
+        &admin,
+        json!({ "title": "A story", "published_at": "2026-11-30", "language": "en" }),
+    )
+    .await;
+    let state = || async {
+        json!([
+            get_json(&app, "/api/v1/newsletters", None).await,
+            get_json(&app, "/api/v1/newsletters/weekly/subscribers", Some(&admin)).await,
+            get_json(&app, "/api/v1/audit?limit=100", Some(&admin)).await,
+        ])
+    };
+    let before = state().await;
+    for token in [None, Some(editor.as_str())] {
+        let want = if token.is_some() { 403 } else { 401 };
+        let create = json!({ "slug": "other", "name": "Other", "language": "en" });
+        let calls: [(Method, &str, Option<&Value>); 5] = [
+            (Method::POST, "/api/v1/newsletters", Some(&create)),
+            (Method::PATCH, "/api/v1/newsletters/weekly", Some(&create)),
+            (Method::DELETE, "/api/v1/newsletters/weekly", None),
+            (Method::POST, "/api/v1/newsletters/weekly/issues", None),
+            (Method::GET, "/api/v1/newsletters/weekly/subscribers", None),
+        ];
+        for (method, path, body) in calls {
+            let (status, _, _) = call(&app, method.clone(), path, token, body, &[]).await;
+            assert_eq!(status, want, "{method} {path}");
+        }
+        let mut r = app
+            .client
+            .get(format!(
+                "{}/api/v1/newsletters/weekly/subscribers",
+                app.addr
+            ))
+            .header("accept", "text/csv");
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        assert_eq!(r.send().await.unwrap().status(), want);
+        for q in [
+            r#"mutation { createNewsletter(input: {slug: "x", name: "X", language: "en"}) { slug } }"#,
+            r#"mutation { sendNewsletter(slug: "weekly") { id } }"#,
+            r#"mutation { deleteNewsletter(slug: "weekly") }"#,
+        ] {
+            let d = gql_as(&app, token, q, json!({})).await;
+            let code = d["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(code == "FORBIDDEN" || code == "UNAUTHENTICATED", "{q}: {d}");
+        }
+    }
+    assert_eq!(state().await, before, "nothing changed after the refusals");
+    // A bad address is named; an unknown list is a 404.
+    let (s, body) = subscribe(&app, "weekly", "not an address", None).await;
+    assert_eq!(s, 400, "{body}");
+    let (s, _) = subscribe(&app, "nope", "dee@example.org", None).await;
+    assert_eq!(s, 404);
+    // Over GraphQL, the same answer for a new and a known address.
+    let q = r#"mutation($e: String!) { subscribeToNewsletter(slug: "weekly", email: $e) { accepted message } }"#;
+    let known = app.gql_ok(q, json!({ "e": "dee@example.org" })).await;
+    let new = app.gql_ok(q, json!({ "e": "eve@example.org" })).await;
+    assert_eq!(known, new);
+}
+
+both!(
+    subscriptions_are_limited_per_client_and_per_address,
+    limited
+);
+async fn limited(backend: Backend) {
+    let app = spawn_tuned_over(TestDb::new(backend).await, |a| {
+        a.newsletter_subscribe_burst = 5;
+    })
+    .await;
+    let admin = token_for(&app, "admin").await;
+    post(
+        &app,
+        "/api/v1/newsletters",
+        &admin,
+        json!({ "slug": "weekly", "name": "Weekly", "language": "en" }),
+    )
+    .await;
+    // The same address four times: the fourth is answered alike, but mails
+    // nothing (three links at most).
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        answers.push(subscribe(&app, "weekly", "fay@example.org", None).await);
+    }
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert_eq!(answers[0].0, 202);
+    let conn = sea_orm::Database::connect(&app.db.url).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'newsletter_confirm'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let n: i64 = row.try_get_by_index(0).unwrap();
+    assert_eq!(n, 3);
+    // The client's fifth is still allowed, its sixth refused.
+    let (s, _) = subscribe(&app, "weekly", "gus@example.org", None).await;
+    assert_eq!(s, 202);
+    let (s, body) = subscribe(&app, "weekly", "hal@example.org", None).await;
+    assert_eq!(s, 429, "{body}");
+}
