@@ -356,6 +356,12 @@ impl Application {
             webhooks,
             reader_link_base: reader_link_base(args, port),
             sign_in_limits: std::sync::Arc::new(http::limits::SignInLimits::new(shared.clone())),
+            comments: args.comments.settings(),
+            comment_limits: std::sync::Arc::new(http::limits::CommentLimits::new(
+                args.comments.comment_burst,
+                args.comments.comment_address_burst,
+                shared.clone(),
+            )),
         });
         let (metrics, public_metrics) = metrics.start(&state)?;
         let origins = CorsPolicy {
@@ -375,6 +381,7 @@ impl Application {
                 let Some(state) = pruned.upgrade() else { break };
                 state.write_limits.prune();
                 state.sign_in_limits.prune();
+                state.comment_limits.prune();
                 let conn = &state.db.conn;
                 if let Err(e) = crate::services::search_index::prune(conn).await {
                     tracing::warn!(error = %e, "the search change log was not pruned");

@@ -71,6 +71,10 @@ pub struct AppState {
     pub reader_link_base: String,
     /// The budgets of reader sign-in requests.
     pub sign_in_limits: std::sync::Arc<limits::SignInLimits>,
+    /// The comment policy (`--comment-moderation`, `--comment-max-links`).
+    pub comments: crate::services::comments::Settings,
+    /// The budgets of posting comments (per reader, per client address).
+    pub comment_limits: std::sync::Arc<limits::CommentLimits>,
 }
 
 impl AppState {

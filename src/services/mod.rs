@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod articles;
 pub mod audit;
 pub mod changes;
+pub mod comments;
 pub mod content;
 pub mod demo;
 pub mod events;
