@@ -617,17 +617,15 @@ pub async fn moderate(
     one(db, actor, after).await
 }
 
-/// The caller's own comments, oldest first (for a reader's data export).
-pub async fn of_reader(
-    db: &impl ConnectionTrait,
-    reader_id: i32,
-) -> AppResult<Vec<comment::Model>> {
+/// A reader's own comments, oldest first, as their data export shows them.
+pub async fn export(db: &impl ConnectionTrait, reader_id: i32) -> AppResult<Vec<Comment>> {
     use sea_orm::QueryOrder;
-    Ok(comment::Entity::find()
+    let rows = comment::Entity::find()
         .filter(comment::Column::ReaderId.eq(reader_id))
         .order_by_asc(comment::Column::Id)
         .all(db)
-        .await?)
+        .await?;
+    views(db, &Actor::Reader { id: reader_id }, rows).await
 }
 
 /// How many comments `actor` sees on the article `slug` (a connection's

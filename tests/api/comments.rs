@@ -195,6 +195,19 @@ async fn first_comment_waits_until_an_editor_approves_it(backend: Backend) {
     )
     .await;
     assert_eq!(g["errors"][0]["extensions"]["code"], "FORBIDDEN", "{g}");
+    // Nor can a contributor: moderation is the editors'.
+    let contributor = token_for(&app, "contributor").await;
+    for m in ["approveComment", "rejectComment", "markCommentSpam"] {
+        let doc = format!("mutation($id: Int!) {{ {m}(id: $id) {{ status }} }}");
+        let g = gql_as(&app, Some(&contributor), &doc, json!({ "id": id })).await;
+        assert_eq!(
+            g["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{m}: {g}"
+        );
+    }
+    let path = format!("/api/v1/comments/{id}");
+    let (s, _, _) = call(&app, Method::DELETE, &path, Some(&contributor), None, &[]).await;
+    assert_eq!(s, 403);
     assert_eq!(rows(&app).await, before);
 
     // The editor's queue, and the approval.
@@ -396,6 +409,19 @@ async fn readers_change_only_their_own_comments_for_ten_minutes(backend: Backend
     assert_eq!(s, 400, "{b}");
     assert_eq!(b["errors"][0]["field"], "parent_id", "{b}");
     assert_eq!(rows(&app).await, before);
+
+    // The reader's data export holds their comments.
+    let (s, _, x) = call(
+        &app,
+        Method::GET,
+        "/api/v1/readers/me/export",
+        Some(&bob),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(x["data"]["comments"][0]["body"], "A reply.", "{x}");
 
     // A deleted reader's comments stay, by "deleted reader".
     let (s, _, _) = call(
