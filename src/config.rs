@@ -186,6 +186,49 @@ pub struct ServeArgs {
         default_value_t = 10
     )]
     pub newsletter_subscribe_burst: u32,
+    /// Reader comments: moderation, link cap and budgets.
+    #[command(flatten)]
+    pub comments: CommentArgs,
+}
+
+/// The flags of reader comments (`services::comments`).
+#[derive(Clone, Debug, clap::Args)]
+pub struct CommentArgs {
+    /// Which new comments wait for an editor: `first` (until the reader has
+    /// an approved one, and again after a rejected or spam one), `all` or `none`.
+    #[arg(long, env = "MEDIADESK_COMMENT_MODERATION", value_enum, default_value_t = crate::domain::Moderation::First)]
+    pub comment_moderation: crate::domain::Moderation,
+    /// The most links a comment may hold.
+    #[arg(long, env = "MEDIADESK_COMMENT_MAX_LINKS", default_value_t = 2)]
+    pub comment_max_links: usize,
+    /// Comments a reader may post at once; then one a minute.
+    #[arg(long, env = "MEDIADESK_COMMENT_BURST", default_value_t = 5)]
+    pub comment_burst: u32,
+    /// Comments one client address may post at once (all its readers); then
+    /// one every 10 seconds.
+    #[arg(long, env = "MEDIADESK_COMMENT_ADDRESS_BURST", default_value_t = 20)]
+    pub comment_address_burst: u32,
+}
+
+impl Default for CommentArgs {
+    fn default() -> Self {
+        Self {
+            comment_moderation: crate::domain::Moderation::First,
+            comment_max_links: 2,
+            comment_burst: 5,
+            comment_address_burst: 20,
+        }
+    }
+}
+
+impl CommentArgs {
+    /// The comment policy these flags give.
+    pub fn settings(&self) -> crate::services::comments::Settings {
+        crate::services::comments::Settings {
+            moderation: self.comment_moderation,
+            max_links: self.comment_max_links,
+        }
+    }
 }
 
 /// A duration: a whole number with a unit, `d`, `h`, `m` or `s`.

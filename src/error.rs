@@ -35,6 +35,9 @@ pub enum AppError {
     /// from another database or an older copy of this one): resync.
     #[error("{0}")]
     SyncTokenExpired(String),
+    /// A reader's comment is past its edit window (`services::comments`).
+    #[error("{0}")]
+    EditWindowClosed(String),
     #[error("authentication required")]
     Unauthenticated,
     #[error("{0}")]
@@ -80,6 +83,7 @@ impl AppError {
             Self::Conflict(_) | Self::Stale(_) => "CONFLICT",
             Self::PreconditionRequired(_) => "PRECONDITION_REQUIRED",
             Self::SyncTokenExpired(_) => "SYNC_TOKEN_EXPIRED",
+            Self::EditWindowClosed(_) => "EDIT_WINDOW_CLOSED",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::TooManyRequests { .. } => "RATE_LIMITED",

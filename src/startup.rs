@@ -366,6 +366,12 @@ impl Application {
                 shared.clone(),
             )),
             newsletter_url: args.newsletter_url.clone(),
+            comments: args.comments.settings(),
+            comment_limits: std::sync::Arc::new(http::limits::CommentLimits::new(
+                args.comments.comment_burst,
+                args.comments.comment_address_burst,
+                shared.clone(),
+            )),
         });
         let (metrics, public_metrics) = metrics.start(&state)?;
         let origins = CorsPolicy {
@@ -386,6 +392,7 @@ impl Application {
                 state.write_limits.prune();
                 state.sign_in_limits.prune();
                 state.subscribe_limits.prune();
+                state.comment_limits.prune();
                 let conn = &state.db.conn;
                 if let Err(e) = crate::services::search_index::prune(conn).await {
                     tracing::warn!(error = %e, "the search change log was not pruned");

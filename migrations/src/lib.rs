@@ -19,6 +19,8 @@ mod m20261205_000001_stats_rollups;
 mod m20261206_000001_outbox_readers;
 // Newsletters (issue 14 item 5).
 mod m20261207_000001_newsletters;
+// comments
+mod m20261207_000002_comments;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -42,6 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_outbox_readers::Migration),
             // Newsletters (issue 14 item 5).
             Box::new(m20261207_000001_newsletters::Migration),
+            // comments
+            Box::new(m20261207_000002_comments::Migration),
         ]
     }
 }

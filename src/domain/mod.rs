@@ -1,6 +1,7 @@
 //! Domain types: wire input becomes these at the edge, and a value of one of them is
 //! valid by construction ("parse, don't validate"). No database or HTTP code here.
 
+mod comment;
 mod credit;
 mod enums;
 mod filter;
@@ -9,6 +10,7 @@ mod text;
 mod time;
 mod url;
 
+pub use comment::{CommentBody, CommentStatus, Moderation};
 pub use credit::{Credit, long_date};
 pub use enums::{ArticleStatus, EventKind, Language, MentionGroup, OutletKind, Role};
 pub use filter::{

@@ -6,6 +6,7 @@ pub mod article;
 pub mod article_expert;
 pub mod article_topic;
 pub mod audit_entry;
+pub mod comment;
 pub mod content_state;
 pub mod event;
 pub mod expert;

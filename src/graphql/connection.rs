@@ -19,6 +19,10 @@ pub enum TotalOf {
     Events(EventFilter),
     Search(String),
     Audit,
+    /// The comments the caller sees on an article (by slug).
+    Comments(String),
+    /// The moderation queue, by status.
+    CommentQueue(Option<crate::domain::CommentStatus>),
 }
 
 /// The extra fields of every connection.
@@ -36,6 +40,10 @@ impl Total {
             TotalOf::Events(f) => services::events::count(&rc.db, &rc.actor, f).await,
             TotalOf::Search(q) => services::search::count(&rc.db, &rc.actor, q).await,
             TotalOf::Audit => services::audit::count(&rc.db, &rc.actor).await,
+            TotalOf::Comments(slug) => {
+                services::comments::count_for_article(&rc.db, &rc.actor, slug).await
+            }
+            TotalOf::CommentQueue(s) => services::comments::count(&rc.db, &rc.actor, *s).await,
         };
         n.map_err(gql_error)
     }

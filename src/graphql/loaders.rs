@@ -29,6 +29,16 @@ pub struct MentionCount(DatabaseConnection, Actor);
 pub struct LatestMention(DatabaseConnection, Actor);
 /// Loads an outlet's direct children (by name) by outlet id.
 pub struct ChildrenOf(DatabaseConnection);
+/// Counts an article's approved comments by article id.
+pub struct CommentCount(DatabaseConnection);
+
+impl Loader<i32> for CommentCount {
+    type Value = i64;
+    type Error = Arc<AppError>;
+    async fn load(&self, keys: &[i32]) -> LoadResult<i64> {
+        Ok(services::comments::counts(&self.0, keys).await?)
+    }
+}
 
 impl Loader<i32> for LatestMention {
     /// `None` for an expert without a visible mention (cached too).
@@ -120,6 +130,7 @@ pub struct Loaders {
     pub mention_count: DataLoader<MentionCount, HashMapCache>,
     pub latest_mention: DataLoader<LatestMention, HashMapCache>,
     pub children: DataLoader<ChildrenOf, HashMapCache>,
+    pub comment_count: DataLoader<CommentCount, HashMapCache>,
 }
 
 /// A loader whose batches run in the span of the field that started them (a
@@ -146,6 +157,7 @@ impl Loaders {
         l.mention_count.enable_all_cache(false);
         l.latest_mention.enable_all_cache(false);
         l.children.enable_all_cache(false);
+        l.comment_count.enable_all_cache(false);
         l
     }
 
@@ -158,6 +170,7 @@ impl Loaders {
             mention_count: cached(MentionCount(db.clone(), actor.clone())),
             latest_mention: cached(LatestMention(db.clone(), actor.clone())),
             children: cached(ChildrenOf(db.clone())),
+            comment_count: cached(CommentCount(db.clone())),
         }
     }
 }
@@ -174,6 +187,7 @@ pub(crate) fn loader_error(e: Arc<AppError>) -> async_graphql::Error {
         AppError::Stale(m) => AppError::Stale(m.clone()),
         AppError::PreconditionRequired(m) => AppError::PreconditionRequired(m.clone()),
         AppError::SyncTokenExpired(m) => AppError::SyncTokenExpired(m.clone()),
+        AppError::EditWindowClosed(m) => AppError::EditWindowClosed(m.clone()),
         AppError::Unauthenticated => AppError::Unauthenticated,
         AppError::Forbidden(m) => AppError::Forbidden(m.clone()),
         AppError::TooManyRequests {

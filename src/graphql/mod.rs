@@ -4,6 +4,7 @@
 //! number of SQL statements.
 
 mod changes;
+pub mod comments;
 mod connection;
 mod loaders;
 mod mutation;

@@ -614,6 +614,63 @@ impl Mutation {
         super::readers::delete_me(ctx).await
     }
 
+    // comments
+    /// Comments on a published article as the signed-in reader (plain text,
+    /// at most 5,000 characters; `parentId` replies to a top-level comment).
+    /// A first comment waits for moderation (`--comment-moderation`).
+    async fn post_comment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The article's slug.")] article: String,
+        body: String,
+        parent_id: Option<i32>,
+    ) -> Result<services::comments::Comment> {
+        super::comments::post(ctx, article, body, parent_id).await
+    }
+
+    /// Changes the text of the reader's own comment, within 10 minutes of
+    /// posting it (after: `EDIT_WINDOW_CLOSED`).
+    async fn update_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+        body: String,
+    ) -> Result<services::comments::Comment> {
+        super::comments::update(ctx, id, body).await
+    }
+
+    /// Deletes a comment and its replies (its author, or an editor).
+    async fn delete_comment(&self, ctx: &Context<'_>, id: i32) -> Result<bool> {
+        super::comments::delete(ctx, id).await
+    }
+
+    /// Approves a comment: the public sees it (editors).
+    async fn approve_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+    ) -> Result<services::comments::Comment> {
+        super::comments::decide(ctx, id, services::comments::Decision::Approve).await
+    }
+
+    /// Rejects a comment (editors).
+    async fn reject_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+    ) -> Result<services::comments::Comment> {
+        super::comments::decide(ctx, id, services::comments::Decision::Reject).await
+    }
+
+    /// Marks a comment as spam (editors).
+    async fn mark_comment_spam(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+    ) -> Result<services::comments::Comment> {
+        super::comments::decide(ctx, id, services::comments::Decision::Spam).await
+    }
+
     /// Changes the site settings if they are still at `expectedVersion` (admins).
     async fn update_site(&self, ctx: &Context<'_>, input: UpdateSiteInput) -> Result<Site> {
         update::<site::Model>(ctx, "site", input.expected_version, &input)

@@ -19,6 +19,22 @@ impl Query {
         super::readers::me(ctx).await
     }
 
+    /// The comment moderation queue, newest first (editors).
+    #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only comments in this status (all when left out).")] status: Option<
+            super::comments::Status,
+        >,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<services::comments::Comment>> {
+        super::comments::queue(ctx, status, first, after, last, before).await
+    }
+
     /// One article by slug or by global ID.
     async fn article(
         &self,

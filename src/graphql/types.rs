@@ -292,6 +292,25 @@ impl Article {
             .map_err(loader_error)?
             .unwrap_or_default())
     }
+
+    // comments
+    /// How many approved comments the article has.
+    async fn comment_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        super::comments::count(ctx, self.id).await
+    }
+    /// The approved comments, oldest first (and the signed-in reader's own
+    /// pending ones). Replies name their top-level comment in `parentId`.
+    #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<services::comments::Comment>> {
+        super::comments::of_article(ctx, &self.slug, first, after, last, before).await
+    }
 }
 
 pub use crate::entities::expert::Model as Expert;

@@ -289,6 +289,20 @@ fn reader_access(
     })
 }
 
+/// What the comment resolvers need: the policy and the comment budgets bound
+/// to this request's client.
+fn comment_access(state: &AppState, http: &HttpRequest) -> crate::graphql::comments::CommentAccess {
+    let client = super::limits::SignInLimits::client_of(state, http);
+    let limits = state.comment_limits.clone();
+    crate::graphql::comments::CommentAccess {
+        settings: state.comments,
+        spend: Arc::new(move |reader| {
+            let (limits, client) = (limits.clone(), client.clone());
+            Box::pin(async move { limits.spend_for(&client, reader).await })
+        }),
+    }
+}
+
 /// Runs an anonymous request through `http::conditional`: answered from the
 /// response cache while the content stamp is unchanged; over GET with a validator
 /// (and 304s), over POST without one.
@@ -415,6 +429,7 @@ async fn execute_uncached(
             .with_webhooks_allowed(state.webhooks.allowed.clone())
             .with_readers(reader_access(state, http)),
     );
+    let req = req.data(comment_access(state, http));
     let res = match tokio::time::timeout(TIMEOUT, state.schema.execute(req)).await {
         Ok(r) => r,
         Err(_) => {

@@ -180,6 +180,57 @@ impl SignInLimits {
     }
 }
 
+/// The budgets of posting comments: per reader (so one account cannot flood
+/// a thread) and per client address (so many accounts from one place cannot
+/// either). Both are spent on every comment posted.
+pub struct CommentLimits {
+    per_reader: WriteLimits,
+    per_client: WriteLimits,
+}
+
+impl CommentLimits {
+    /// `reader_burst` comments per reader at once, then one a minute;
+    /// `client_burst` per client address at once, then one every 10 s.
+    pub fn new(reader_burst: u32, client_burst: u32, shared: Option<SharedStore>) -> Self {
+        Self {
+            per_reader: WriteLimits::with_period(
+                Duration::from_secs(60),
+                reader_burst,
+                shared.clone(),
+            ),
+            per_client: WriteLimits::with_period(Duration::from_secs(10), client_burst, shared),
+        }
+    }
+
+    /// Spends one comment of `reader`'s and `client`'s budgets, or answers 429.
+    pub async fn spend_for(&self, client: &str, reader: i32) -> crate::error::AppResult<()> {
+        let by_client = self
+            .per_client
+            .spend(key_of(&format!("comment-ip:{client}")))
+            .await;
+        let by_reader = self
+            .per_reader
+            .spend(key_of(&format!("comment-reader:{reader}")))
+            .await;
+        match by_client.into_iter().chain(by_reader).max() {
+            None => Ok(()),
+            Some(wait) => {
+                crate::metrics::refused("comments");
+                Err(crate::error::AppError::TooManyRequests {
+                    what: "comments".into(),
+                    retry_after_secs: wait.as_secs().max(1),
+                })
+            }
+        }
+    }
+
+    /// Forgets callers whose local budget has refilled.
+    pub fn prune(&self) {
+        self.per_reader.prune();
+        self.per_client.prune();
+    }
+}
+
 /// Who a write counts against: the verified token subject, else the client address.
 fn caller_key(req: &HttpRequest, state: &AppState) -> [u8; 16] {
     let subject = (req.path() != TOKEN_PATH)

@@ -78,6 +78,10 @@ pub struct AppState {
     /// A front end's page for newsletter confirmation and unsubscribe links
     /// (`--newsletter-url`); else this API's own.
     pub newsletter_url: Option<String>,
+    /// The comment policy (`--comment-moderation`, `--comment-max-links`).
+    pub comments: crate::services::comments::Settings,
+    /// The budgets of posting comments (per reader, per client address).
+    pub comment_limits: std::sync::Arc<limits::CommentLimits>,
 }
 
 impl AppState {

@@ -4,12 +4,13 @@
 //! errors. GraphQL, REST, feeds and the CLI are thin adapters over these functions.
 //! Nothing here imports actix_web; async_graphql only for the derives that
 //! make the line structs (`lines`, `mentions::MentionInput`) GraphQL inputs
-//! and `readers::Profile` a GraphQL object.
+//! and `readers::Profile` and `comments::Comment` GraphQL objects.
 
 pub mod accounts;
 pub mod articles;
 pub mod audit;
 pub mod changes;
+pub mod comments;
 pub mod content;
 pub mod demo;
 pub mod events;

@@ -426,7 +426,7 @@ pub async fn export(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<serde
         "reader": profile(&r),
         "updated_at": r.updated_at,
         "tokens": tokens,
-        "comments": [],
+        "comments": super::comments::export(db, id).await?,
         "subscriptions": [],
     }))
 }

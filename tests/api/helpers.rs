@@ -337,6 +337,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         // Newsletters (issue 14 item 5).
         newsletter_url: None,
         newsletter_subscribe_burst: 1_000,
+        comments: Default::default(),
     }
 }
 

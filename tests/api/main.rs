@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod backup;
 mod changes;
+mod comments;
 mod contract;
 mod demo;
 mod docs;

@@ -51,6 +51,10 @@ pub(super) const TAGS: &[(&str, &str)] = &[
         "Reader accounts: sign-in by e-mail link, sessions, the reader's own profile and data.",
     ),
     (
+        "comments",
+        "Readers' comments on articles, and their moderation by editors.",
+    ),
+    (
         "webhooks",
         "Endpoints that receive changes as signed HTTP calls, and their deliveries.",
     ),
@@ -297,6 +301,11 @@ fn schemas() -> Schemas {
     add::<crate::services::newsletters::Newsletter>(&mut out);
     add::<crate::services::newsletters::Subscriber>(&mut out);
     add::<crate::services::newsletters::Issue>(&mut out);
+    // comments
+    add::<crate::http::rest::comments::NewCommentBody>(&mut out);
+    add::<crate::http::rest::comments::CommentPatch>(&mut out);
+    add::<crate::services::comments::Comment>(&mut out);
+    add::<crate::domain::CommentStatus>(&mut out);
     add::<Role>(&mut out);
     add::<Language>(&mut out);
     if let Value::Object(kept) = hand_kept() {

@@ -7,6 +7,7 @@
 //! type is in the document. A test keeps the checked-in `openapi.yaml` equal to
 //! [`yaml`]; this module only describes, it decides nothing.
 
+pub mod comments;
 mod components;
 pub mod ops;
 

@@ -67,7 +67,7 @@ where
 }
 
 /// `{"data": [...], "meta": {...}}` plus an RFC 8288 `Link: rel="next"`.
-fn list_response<T: Serialize>(
+pub(crate) fn list_response<T: Serialize>(
     req: &HttpRequest,
     data: Vec<T>,
     next: Option<String>,

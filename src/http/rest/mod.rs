@@ -3,6 +3,7 @@
 //! Described by `openapi.yaml`, which `http::openapi` builds from [`ROUTES`].
 
 pub mod accounts;
+pub mod comments;
 pub mod handlers;
 pub mod json;
 // Newsletters (issue 14 item 5).
@@ -139,6 +140,19 @@ crate::http::routes::route_table! {
         DELETE: readers::delete_me => ops::delete_reader_me,
     },
     "/readers/me/export" => { GET: readers::export_me => ops::export_reader_me },
+    // comments
+    "/articles/{slug}/comments" => {
+        GET: comments::list_for_article => crate::http::openapi::comments::list_article_comments,
+        POST: comments::create => crate::http::openapi::comments::create_comment,
+    },
+    "/comments" => { GET: comments::list => crate::http::openapi::comments::list_comments },
+    "/comments/{id}" => {
+        PATCH: comments::update => crate::http::openapi::comments::update_comment,
+        DELETE: comments::delete => crate::http::openapi::comments::delete_comment,
+    },
+    "/comments/{id}/approve" => { POST: comments::approve => crate::http::openapi::comments::approve_comment },
+    "/comments/{id}/reject" => { POST: comments::reject => crate::http::openapi::comments::reject_comment },
+    "/comments/{id}/spam" => { POST: comments::spam => crate::http::openapi::comments::spam_comment },
 }
 
 /// Mounts [`ROUTES`] (inside the `/api/v1` scope); every resource caps a JSON

@@ -1,0 +1,576 @@
+//! Reader comments end to end: readers signed in through the real e-mail
+//! flow (the link's token read from the outbox) comment on published
+//! articles; a first comment waits, invisible to the public, until an editor
+//! approves it, then counts in `commentCount` and lists (the public's cached
+//! answers move with it); readers cannot moderate, edit after 10 minutes or
+//! touch another reader's comment; the public cannot post; replies are one
+//! level deep; links are capped, duplicates refused, posting budgeted; after
+//! every refused write nothing changed.
+
+use reqwest::Method;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::*;
+
+/// A server with the demo data, tuned.
+async fn spawn_comments(
+    backend: Backend,
+    tune: impl FnOnce(&mut mediadesk::config::ServeArgs),
+) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let conn = mediadesk::db::connect(&db.url, 2).await.expect("migrate");
+    mediadesk::services::demo::seed(&conn.conn)
+        .await
+        .expect("demo data");
+    drop(conn);
+    spawn_tuned_over(db, tune).await
+}
+
+async fn sql(app: &TestApp, statement: &str) -> Vec<sea_orm::QueryResult> {
+    let conn = Database::connect(&app.db.url).await.expect("connect");
+    conn.query_all_raw(sea_orm::Statement::from_string(
+        conn.get_database_backend(),
+        statement,
+    ))
+    .await
+    .expect("sql")
+}
+
+/// Every comment row, as text: equal before and after a refused write.
+async fn rows(app: &TestApp) -> Vec<String> {
+    sql(
+        app,
+        "SELECT id, article_id, reader_id, parent_id, body, status, edited_at FROM comments ORDER BY id",
+    )
+    .await
+    .iter()
+    .map(|r| {
+        let id: i32 = r.try_get_by_index(0).unwrap();
+        let body: String = r.try_get_by_index(4).unwrap();
+        let status: String = r.try_get_by_index(5).unwrap();
+        let parent: Option<i32> = r.try_get_by_index(3).unwrap();
+        let edited: Option<chrono::DateTime<chrono::Utc>> = r.try_get_by_index(6).unwrap();
+        format!("{id}|{parent:?}|{body}|{status}|{edited:?}")
+    })
+    .collect()
+}
+
+/// Signs `email` in through the sign-in link queued for it: the access token.
+async fn reader(app: &TestApp, email: &str) -> String {
+    let (s, _, _) = call(
+        app,
+        Method::POST,
+        "/api/v1/readers/sign-in",
+        None,
+        Some(&json!({ "email": email })),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 202);
+    let mail = sql(
+        app,
+        &format!("SELECT text_body FROM outbox WHERE to_addr = '{email}' ORDER BY id DESC"),
+    )
+    .await;
+    let text: String = mail[0].try_get_by_index(0).unwrap();
+    let at = text.find("token=").expect("a link") + "token=".len();
+    let token: String = text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let (s, _, b) = call(
+        app,
+        Method::POST,
+        "/api/v1/readers/session",
+        None,
+        Some(&json!({ "token": token })),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    b["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The slugs of the newest published articles.
+async fn articles(app: &TestApp) -> Vec<String> {
+    let (s, _, b) = call(
+        app,
+        Method::GET,
+        "/api/v1/articles?limit=3",
+        None,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200);
+    b["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["slug"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn post(app: &TestApp, token: Option<&str>, slug: &str, body: Value) -> (u16, Value) {
+    let path = format!("/api/v1/articles/{slug}/comments");
+    let (s, _, b) = call(app, Method::POST, &path, token, Some(&body), &[]).await;
+    (s, b)
+}
+
+async fn thread(app: &TestApp, token: Option<&str>, slug: &str) -> Vec<Value> {
+    let path = format!("/api/v1/articles/{slug}/comments");
+    let (s, _, b) = call(app, Method::GET, &path, token, None, &[]).await;
+    assert_eq!(s, 200, "{b}");
+    b["data"].as_array().unwrap().clone()
+}
+
+async fn comment_count(app: &TestApp, slug: &str) -> i64 {
+    let g = app
+        .gql_ok(
+            "query($s: String) { article(slug: $s) { commentCount } }",
+            json!({ "s": slug }),
+        )
+        .await;
+    g["article"]["commentCount"].as_i64().unwrap()
+}
+
+async fn first_comment_waits_until_an_editor_approves_it(backend: Backend) {
+    let app = spawn_comments(backend, |_| {}).await;
+    let slugs = articles(&app).await;
+    let slug = slugs[0].as_str();
+    let editor = token_for(&app, "editor").await;
+    let ada = reader(&app, "ada@example.org").await;
+
+    // The public cannot post; editors moderate, they do not comment.
+    let (s, b) = post(&app, None, slug, json!({ "body": "hello" })).await;
+    assert_eq!(s, 401, "{b}");
+    let (s, b) = post(&app, Some(&editor), slug, json!({ "body": "hello" })).await;
+    assert_eq!(s, 403, "{b}");
+    assert!(rows(&app).await.is_empty());
+
+    // Seen by the public before anything is posted (and so cached).
+    assert!(thread(&app, None, slug).await.is_empty());
+    assert_eq!(comment_count(&app, slug).await, 0);
+
+    let hostile = "<script>alert(1)</script> & \"quotes\"";
+    let (s, b) = post(&app, Some(&ada), slug, json!({ "body": hostile })).await;
+    assert_eq!(s, 201, "{b}");
+    let c = &b["data"];
+    assert_eq!(c["status"], "pending");
+    assert_eq!(c["body"], hostile, "plain text comes back as text");
+    assert_eq!(c["mine"], true);
+    let id = c["id"].as_i64().unwrap();
+
+    // Invisible to the public; its author sees it.
+    assert!(thread(&app, None, slug).await.is_empty());
+    assert_eq!(comment_count(&app, slug).await, 0);
+    let own = thread(&app, Some(&ada), slug).await;
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0]["status"], "pending");
+
+    // A reader cannot moderate.
+    let before = rows(&app).await;
+    for action in ["approve", "reject", "spam"] {
+        let path = format!("/api/v1/comments/{id}/{action}");
+        let (s, _, b) = call(&app, Method::POST, &path, Some(&ada), None, &[]).await;
+        assert_eq!(s, 403, "{action}: {b}");
+    }
+    let (s, _, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/comments?status=pending",
+        Some(&ada),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, 403);
+    let g = gql_as(
+        &app,
+        Some(&ada),
+        "mutation($id: Int!) { approveComment(id: $id) { status } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(g["errors"][0]["extensions"]["code"], "FORBIDDEN", "{g}");
+    // Nor can a contributor: moderation is the editors'.
+    let contributor = token_for(&app, "contributor").await;
+    for m in ["approveComment", "rejectComment", "markCommentSpam"] {
+        let doc = format!("mutation($id: Int!) {{ {m}(id: $id) {{ status }} }}");
+        let g = gql_as(&app, Some(&contributor), &doc, json!({ "id": id })).await;
+        assert_eq!(
+            g["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{m}: {g}"
+        );
+    }
+    let path = format!("/api/v1/comments/{id}");
+    let (s, _, _) = call(&app, Method::DELETE, &path, Some(&contributor), None, &[]).await;
+    assert_eq!(s, 403);
+    assert_eq!(rows(&app).await, before);
+
+    // The editor's queue, and the approval.
+    let (s, _, q) = call(
+        &app,
+        Method::GET,
+        "/api/v1/comments?status=pending",
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "{q}");
+    assert_eq!(q["data"][0]["id"], id);
+    let (s, _, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/comments?status=nope",
+        Some(&editor),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, 400);
+    let path = format!("/api/v1/comments/{id}/approve");
+    let (s, _, b) = call(&app, Method::POST, &path, Some(&editor), None, &[]).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["status"], "approved");
+    let admin = token_for(&app, "admin").await;
+    let log = audit_log(&app, &admin).await;
+    assert!(
+        log.iter()
+            .any(|e| e["entity"] == "comment" && e["action"] == "approve"),
+        "{log:?}"
+    );
+
+    // Public now: listed and counted (the cached answers moved on).
+    let public = thread(&app, None, slug).await;
+    assert_eq!(public.len(), 1);
+    assert_eq!(public[0]["body"], hostile);
+    assert_eq!(public[0]["mine"], false);
+    assert_eq!(comment_count(&app, slug).await, 1);
+    let g = app
+        .gql_ok(
+            "{ articles(first: 3) { nodes { slug commentCount } } }",
+            json!({}),
+        )
+        .await;
+    for a in g["articles"]["nodes"].as_array().unwrap() {
+        let want = if a["slug"] == slug { 1 } else { 0 };
+        assert_eq!(a["commentCount"], want, "{a}");
+    }
+
+    // Approved once, the next comment is public at once.
+    let (s, b) = post(
+        &app,
+        Some(&ada),
+        slug,
+        json!({ "body": "And another thought." }),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["data"]["status"], "approved");
+    assert_eq!(comment_count(&app, slug).await, 2);
+
+    // Rejected once, the next one waits again.
+    let second = b["data"]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/comments/{second}/spam");
+    let (s, _, _) = call(&app, Method::POST, &path, Some(&editor), None, &[]).await;
+    assert_eq!(s, 200);
+    assert_eq!(comment_count(&app, slug).await, 1);
+    let (s, b) = post(
+        &app,
+        Some(&ada),
+        slugs[1].as_str(),
+        json!({ "body": "Third." }),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["data"]["status"], "pending");
+
+    // An editor deletes; the public view follows.
+    let path = format!("/api/v1/comments/{id}");
+    let (s, _, _) = call(&app, Method::DELETE, &path, Some(&editor), None, &[]).await;
+    assert_eq!(s, 204);
+    assert!(thread(&app, None, slug).await.is_empty());
+    assert_eq!(comment_count(&app, slug).await, 0);
+}
+both!(
+    first_comment_waits,
+    first_comment_waits_until_an_editor_approves_it
+);
+
+async fn readers_change_only_their_own_comments_for_ten_minutes(backend: Backend) {
+    let app = spawn_comments(backend, |a| {
+        a.comments.comment_moderation = mediadesk::domain::Moderation::None;
+    })
+    .await;
+    let slug = articles(&app).await[0].clone();
+    let ada = reader(&app, "ada@example.org").await;
+    let bob = reader(&app, "bob@example.org").await;
+    let (s, b) = post(&app, Some(&ada), &slug, json!({ "body": "Original." })).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["data"]["status"], "approved");
+    let id = b["data"]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/comments/{id}");
+
+    // Another reader cannot change or delete it.
+    let before = rows(&app).await;
+    let (s, _, b) = call(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&bob),
+        Some(&json!({ "body": "Mine now." })),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 403, "{b}");
+    let (s, _, _) = call(&app, Method::DELETE, &path, Some(&bob), None, &[]).await;
+    assert_eq!(s, 403);
+    let g = gql_as(
+        &app,
+        Some(&bob),
+        "mutation($id: Int!) { deleteComment(id: $id) }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(g["errors"][0]["extensions"]["code"], "FORBIDDEN", "{g}");
+    assert_eq!(rows(&app).await, before);
+
+    // Its author changes it within the window.
+    let (s, _, b) = call(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&ada),
+        Some(&json!({ "body": "Edited." })),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["body"], "Edited.");
+    assert!(b["data"]["edited_at"].is_string());
+    assert_eq!(thread(&app, None, &slug).await[0]["body"], "Edited.");
+
+    // Past ten minutes: refused with a code of its own.
+    let eleven =
+        (chrono::Utc::now() - chrono::Duration::minutes(11)).format("%Y-%m-%d %H:%M:%S%.6f+00:00");
+    sql(
+        &app,
+        &format!("UPDATE comments SET created_at = '{eleven}' WHERE id = {id}"),
+    )
+    .await;
+    let before = rows(&app).await;
+    let (s, _, b) = call(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&ada),
+        Some(&json!({ "body": "Too late." })),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 409, "{b}");
+    assert_eq!(b["code"], "EDIT_WINDOW_CLOSED", "{b}");
+    let g = gql_as(
+        &app,
+        Some(&ada),
+        "mutation($id: Int!) { updateComment(id: $id, body: \"Late\") { body } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(
+        g["errors"][0]["extensions"]["code"], "EDIT_WINDOW_CLOSED",
+        "{g}"
+    );
+    assert_eq!(rows(&app).await, before);
+
+    // One level of replies.
+    let (s, b) = post(
+        &app,
+        Some(&bob),
+        &slug,
+        json!({ "body": "A reply.", "parent_id": id }),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["data"]["parent_id"], id);
+    let reply = b["data"]["id"].as_i64().unwrap();
+    let before = rows(&app).await;
+    let (s, b) = post(
+        &app,
+        Some(&ada),
+        &slug,
+        json!({ "body": "Reply to a reply.", "parent_id": reply }),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert_eq!(b["errors"][0]["field"], "parent_id", "{b}");
+    assert_eq!(rows(&app).await, before);
+
+    // The reader's data export holds their comments.
+    let (s, _, x) = call(
+        &app,
+        Method::GET,
+        "/api/v1/readers/me/export",
+        Some(&bob),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(x["data"]["comments"][0]["body"], "A reply.", "{x}");
+
+    // A deleted reader's comments stay, by "deleted reader".
+    let (s, _, _) = call(
+        &app,
+        Method::DELETE,
+        "/api/v1/readers/me",
+        Some(&bob),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, 204);
+    let t = thread(&app, None, &slug).await;
+    assert_eq!(t[1]["author"], "deleted reader", "{t:?}");
+
+    // Its author deletes it any time (with its replies).
+    let (s, _, _) = call(&app, Method::DELETE, &path, Some(&ada), None, &[]).await;
+    assert_eq!(s, 204);
+    assert!(rows(&app).await.is_empty());
+}
+both!(
+    own_comments_only,
+    readers_change_only_their_own_comments_for_ten_minutes
+);
+
+async fn links_duplicates_and_budgets_are_limited(backend: Backend) {
+    let app = spawn_comments(backend, |a| {
+        // Refused posts spend the budget too (all but a malformed body).
+        a.comments.comment_burst = 8;
+    })
+    .await;
+    let slug = articles(&app).await[0].clone();
+    let ada = reader(&app, "ada@example.org").await;
+    let (s, b) = post(
+        &app,
+        Some(&ada),
+        &slug,
+        json!({ "body": "Great  piece\nthanks" }),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let before = rows(&app).await;
+    let refused = [
+        json!({ "body": "see https://a.test, http://b.test and www.c.test" }),
+        json!({ "body": "   " }),
+        json!({ "body": "x".repeat(5_001) }),
+        json!({ "body": "ok", "parent_id": 999_999 }),
+    ];
+    for body in refused {
+        let (s, b) = post(&app, Some(&ada), &slug, body).await;
+        assert_eq!(s, 400, "{b}");
+        assert!(b["errors"][0]["field"].is_string(), "{b}");
+    }
+    let (s, b) = post(
+        &app,
+        Some(&ada),
+        &slug,
+        json!({ "body": "great piece THANKS" }),
+    )
+    .await;
+    assert_eq!(s, 409, "{b}");
+    let (s, b) = post(&app, Some(&ada), "no-such-article", json!({ "body": "hi" })).await;
+    assert_eq!(s, 404, "{b}");
+    assert_eq!(rows(&app).await, before);
+
+    // Two links pass; then the reader's budget runs out.
+    let (s, b) = post(
+        &app,
+        Some(&ada),
+        &slug,
+        json!({ "body": "https://a.test and https://b.test" }),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let mut refused = false;
+    for n in 0..5 {
+        let (s, _) = post(
+            &app,
+            Some(&ada),
+            &slug,
+            json!({ "body": format!("note {n}") }),
+        )
+        .await;
+        if s == 429 {
+            refused = true;
+            break;
+        }
+        assert_eq!(s, 201);
+    }
+    assert!(refused, "the per-reader budget holds");
+}
+both!(limits, links_duplicates_and_budgets_are_limited);
+
+async fn graphql_pages_an_articles_comments(backend: Backend) {
+    let app = spawn_comments(backend, |a| {
+        a.comments.comment_moderation = mediadesk::domain::Moderation::None;
+    })
+    .await;
+    let slug = articles(&app).await[0].clone();
+    let ada = reader(&app, "ada@example.org").await;
+    let post_q = "mutation($a: String!, $b: String!) { postComment(article: $a, body: $b) { id status author } }";
+    let g = gql_as(&app, None, post_q, json!({ "a": slug, "b": "anonymous" })).await;
+    assert_eq!(
+        g["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{g}"
+    );
+    assert!(rows(&app).await.is_empty());
+    for n in 1..=3 {
+        let g = gql_as(
+            &app,
+            Some(&ada),
+            post_q,
+            json!({ "a": slug, "b": format!("Comment {n}") }),
+        )
+        .await;
+        assert_eq!(
+            g["data"]["postComment"]["status"],
+            "APPROVED".to_lowercase(),
+            "{g}"
+        );
+    }
+    let page = "query($s: String, $after: String) { article(slug: $s) { commentCount comments(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { body author } } } } }";
+    let one = app.gql_ok(page, json!({ "s": slug })).await;
+    let c = &one["article"]["comments"];
+    assert_eq!(one["article"]["commentCount"], 3);
+    assert_eq!(c["totalCount"], 3);
+    assert_eq!(c["edges"][0]["node"]["body"], "Comment 1");
+    assert_eq!(c["edges"][1]["node"]["body"], "Comment 2");
+    assert_eq!(c["pageInfo"]["hasNextPage"], true);
+    let two = app
+        .gql_ok(
+            page,
+            json!({ "s": slug, "after": c["pageInfo"]["endCursor"] }),
+        )
+        .await;
+    let c = &two["article"]["comments"];
+    assert_eq!(c["edges"].as_array().unwrap().len(), 1);
+    assert_eq!(c["edges"][0]["node"]["body"], "Comment 3");
+    assert_eq!(c["pageInfo"]["hasNextPage"], false);
+
+    // The editors' queue over GraphQL.
+    let editor = token_for(&app, "editor").await;
+    let q = gql_as(
+        &app,
+        Some(&editor),
+        "{ comments(status: APPROVED, first: 10) { totalCount nodes { body } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(q["data"]["comments"]["totalCount"], 3, "{q}");
+}
+both!(graphql_connection, graphql_pages_an_articles_comments);
