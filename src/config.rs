@@ -171,6 +171,17 @@ pub struct ServeArgs {
     /// no export, and no cost.
     #[arg(long, env = "MEDIADESK_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// An OpenID Connect provider readers sign in with (repeatable):
+    /// `name=google,issuer=https://accounts.google.com,client_id=...,client_secret=...`.
+    /// Its redirect URI is `{public URL}/api/v1/readers/oidc/{name}/callback`.
+    /// In the environment, several are separated by `;`.
+    #[arg(
+        long = "oidc-provider",
+        env = "MEDIADESK_OIDC_PROVIDERS",
+        value_delimiter = ';',
+        hide_env_values = true
+    )]
+    pub oidc_providers: Vec<crate::services::oidc::ProviderConfig>,
 }
 
 /// A duration: a whole number with a unit, `d`, `h`, `m` or `s`.

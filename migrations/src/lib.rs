@@ -17,6 +17,8 @@ mod m20261203_000001_stats_indexes;
 mod m20261203_000002_event_cancelled;
 mod m20261205_000001_stats_rollups;
 mod m20261206_000001_outbox_readers;
+// Social sign-in (OpenID Connect).
+mod m20261207_000003_reader_identities;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -38,6 +40,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_event_cancelled::Migration),
             Box::new(m20261205_000001_stats_rollups::Migration),
             Box::new(m20261206_000001_outbox_readers::Migration),
+            // Social sign-in (OpenID Connect).
+            Box::new(m20261207_000003_reader_identities::Migration),
         ]
     }
 }

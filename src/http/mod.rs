@@ -71,6 +71,8 @@ pub struct AppState {
     pub reader_link_base: String,
     /// The budgets of reader sign-in requests.
     pub sign_in_limits: std::sync::Arc<limits::SignInLimits>,
+    /// Social sign-in: the configured OpenID Connect providers.
+    pub oidc: std::sync::Arc<crate::services::oidc::Providers>,
 }
 
 impl AppState {

@@ -19,6 +19,7 @@ pub mod import;
 pub mod lease;
 pub mod lines;
 pub mod mentions;
+pub mod oidc;
 pub mod outbox;
 pub mod outlets;
 pub mod readers;

@@ -320,6 +320,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         metrics_token: None,
         panic_route: false,
         otlp_endpoint: None,
+        oidc_providers: vec![],
     }
 }
 

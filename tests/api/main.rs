@@ -22,6 +22,8 @@ mod import;
 mod mentions;
 mod metrics;
 mod multinode;
+// Social sign-in (OpenID Connect).
+mod oidc;
 mod outbox;
 mod public_reads;
 mod readers;

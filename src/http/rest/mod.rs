@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod handlers;
 pub mod json;
+pub mod oidc;
 pub mod params;
 pub mod readers;
 pub mod stats;
@@ -116,6 +117,9 @@ crate::http::routes::route_table! {
         DELETE: readers::delete_me => ops::delete_reader_me,
     },
     "/readers/me/export" => { GET: readers::export_me => ops::export_reader_me },
+    // Social sign-in (OpenID Connect).
+    "/readers/oidc/{provider}/start" => { GET: oidc::start => ops::start_reader_oidc },
+    "/readers/oidc/{provider}/callback" => { GET: oidc::callback => ops::finish_reader_oidc },
 }
 
 /// Mounts [`ROUTES`] (inside the `/api/v1` scope); every resource caps a JSON
