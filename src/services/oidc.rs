@@ -557,6 +557,30 @@ pub async fn unlink_all(db: &impl ConnectionTrait, reader_id: i32) -> AppResult<
     Ok(())
 }
 
+/// `reader_id`'s linked provider accounts, for the reader's data export.
+pub async fn export(
+    db: &impl ConnectionTrait,
+    reader_id: i32,
+) -> AppResult<Vec<serde_json::Value>> {
+    use sea_orm::QueryOrder;
+    Ok(reader_identity::Entity::find()
+        .filter(reader_identity::Column::ReaderId.eq(reader_id))
+        .order_by_asc(reader_identity::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|i| {
+            serde_json::json!({
+                "provider": i.provider,
+                "subject": i.subject,
+                "email": i.email,
+                "created_at": i.created_at,
+                "last_sign_in_at": i.last_sign_in_at,
+            })
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -429,6 +429,8 @@ pub async fn export(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<serde
         "tokens": tokens,
         "comments": [],
         "subscriptions": [],
+        // Social sign-in: the linked provider accounts.
+        "identities": crate::services::oidc::export(db, id).await?,
     }))
 }
 

@@ -243,6 +243,18 @@ async fn a_reader_signs_in_with_the_provider_and_again_as_the_same_reader(backen
     assert!(alice["activated_at"].is_string());
     assert_eq!(count(&app, "readers").await, 1);
     assert_eq!(count(&app, "reader_identities").await, 1);
+    // The linked account is part of the reader's data.
+    let res = app
+        .client
+        .get(format!("{}/api/v1/readers/me/export", app.addr))
+        .bearer_auth(s["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let export: Value = res.json().await.unwrap();
+    assert_eq!(export["data"]["identities"][0]["provider"], "local");
+    assert_eq!(export["data"]["identities"][0]["subject"], "alice");
     // The refresh token renews the session, as for e-mail sign-in.
     let res = app
         .client
