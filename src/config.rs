@@ -189,6 +189,17 @@ pub struct ServeArgs {
     /// Reader comments: moderation, link cap and budgets.
     #[command(flatten)]
     pub comments: CommentArgs,
+    /// An OpenID Connect provider readers sign in with (repeatable):
+    /// `name=google,issuer=https://accounts.google.com,client_id=...,client_secret=...`.
+    /// Its redirect URI is `{public URL}/api/v1/readers/oidc/{name}/callback`.
+    /// In the environment, several are separated by `;`.
+    #[arg(
+        long = "oidc-provider",
+        env = "MEDIADESK_OIDC_PROVIDERS",
+        value_delimiter = ';',
+        hide_env_values = true
+    )]
+    pub oidc_providers: Vec<crate::services::oidc::ProviderConfig>,
 }
 
 /// The flags of reader comments (`services::comments`).

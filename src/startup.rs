@@ -223,7 +223,13 @@ fn reader_link_base(args: &ServeArgs, port: u16) -> String {
     {
         return b.to_owned();
     }
-    let base = match args
+    format!("{}/readers/sign-in", own_base(args, port))
+}
+
+/// This server's base URL as clients reach it: `--public-url`, else its own
+/// address (never a request's `Host`).
+fn own_base(args: &ServeArgs, port: u16) -> String {
+    match args
         .public_url
         .as_deref()
         .map(str::trim)
@@ -239,8 +245,7 @@ fn reader_link_base(args: &ServeArgs, port: u16) -> String {
             };
             format!("http://{host}:{port}")
         }
-    };
-    format!("{base}/readers/sign-in")
+    }
 }
 
 /// A bound, not yet running, HTTP server.
@@ -372,6 +377,13 @@ impl Application {
                 args.comments.comment_address_burst,
                 shared.clone(),
             )),
+            oidc: std::sync::Arc::new(
+                crate::services::oidc::Providers::new(
+                    args.oidc_providers.clone(),
+                    &own_base(args, port),
+                )
+                .map_err(|e| anyhow::anyhow!("--oidc-provider: {e}"))?,
+            ),
         });
         let (metrics, public_metrics) = metrics.start(&state)?;
         let origins = CorsPolicy {

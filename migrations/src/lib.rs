@@ -21,6 +21,8 @@ mod m20261206_000001_outbox_readers;
 mod m20261207_000001_newsletters;
 // comments
 mod m20261207_000002_comments;
+// Social sign-in (OpenID Connect).
+mod m20261207_000003_reader_identities;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -46,6 +48,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_newsletters::Migration),
             // comments
             Box::new(m20261207_000002_comments::Migration),
+            // Social sign-in (OpenID Connect).
+            Box::new(m20261207_000003_reader_identities::Migration),
         ]
     }
 }

@@ -590,6 +590,23 @@ impl Mutation {
         super::readers::sign_in(ctx, token).await
     }
 
+    /// Starts a reader's sign-in at an OpenID Connect provider: the URL to
+    /// send the browser to (the provider's authorization endpoint, with PKCE,
+    /// `state` and `nonce`; the login waits 10 minutes). Back from the
+    /// provider, the reader lands on `returnTo` with `?token=...`, a one-time
+    /// token for `signInReader`.
+    async fn start_reader_oidc(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The provider's configured name, e.g. `google`.")] provider: String,
+        #[graphql(
+            desc = "The frontend page to come back to, on the origin of the reader sign-in links (default: the link base)."
+        )]
+        return_to: Option<String>,
+    ) -> Result<String> {
+        super::readers::start_oidc(ctx, provider, return_to).await
+    }
+
     /// Exchanges a refresh token (used up) for a new reader session.
     async fn refresh_reader_session(
         &self,

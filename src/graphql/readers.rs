@@ -1,5 +1,5 @@
 //! The reader side of GraphQL: `requestReaderSignIn`, `signInReader`,
-//! `refreshReaderSession`, `me`, `updateMe`, `deleteMe`. Thin adapters over
+//! `refreshReaderSession`, `me`, `updateMe`, `deleteMe`, `startReaderOidc`. Thin adapters over
 //! `services::readers`, with the same answers as the REST routes
 //! (`http::rest::readers`): the sign-in request answers the same payload
 //! whether or not the address is known.
@@ -25,6 +25,8 @@ pub struct ReaderAccess {
     /// Where sign-in links point.
     pub link_base: String,
     pub spend: SpendSignIn,
+    /// Social sign-in: the configured OpenID Connect providers.
+    pub oidc: Arc<crate::services::oidc::Providers>,
 }
 
 fn access(rc: &RequestCtx) -> Result<&ReaderAccess> {
@@ -155,4 +157,23 @@ pub async fn delete_me(ctx: &Context<'_>) -> Result<bool> {
         .await
         .map_err(gql_error)?;
     Ok(true)
+}
+
+/// `startReaderOidc`: the provider's authorization URL for a new login.
+pub async fn start_oidc(
+    ctx: &Context<'_>,
+    provider: String,
+    return_to: Option<String>,
+) -> Result<String> {
+    let rc = ctx.data::<RequestCtx>()?;
+    let a = access(rc)?;
+    crate::services::oidc::start(
+        &rc.db,
+        &a.oidc,
+        &provider,
+        return_to.as_deref(),
+        &a.link_base,
+    )
+    .await
+    .map_err(gql_error)
 }

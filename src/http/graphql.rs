@@ -282,6 +282,7 @@ fn reader_access(
     Arc::new(crate::graphql::readers::ReaderAccess {
         keys: state.jwt.clone(),
         link_base: state.reader_link_base.clone(),
+        oidc: state.oidc.clone(),
         spend: Arc::new(move |email| {
             let (limits, client) = (limits.clone(), client.clone());
             Box::pin(async move { limits.spend_for(&client, &email).await })

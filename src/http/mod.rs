@@ -82,6 +82,8 @@ pub struct AppState {
     pub comments: crate::services::comments::Settings,
     /// The budgets of posting comments (per reader, per client address).
     pub comment_limits: std::sync::Arc<limits::CommentLimits>,
+    /// Social sign-in: the configured OpenID Connect providers.
+    pub oidc: std::sync::Arc<crate::services::oidc::Providers>,
 }
 
 impl AppState {

@@ -22,6 +22,7 @@ pub mod lines;
 pub mod mentions;
 // Newsletters (issue 14 item 5).
 pub mod newsletters;
+pub mod oidc;
 pub mod outbox;
 pub mod outlets;
 pub mod readers;

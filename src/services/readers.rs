@@ -96,12 +96,12 @@ fn digest(token: &str) -> String {
 }
 
 /// `link_base` with `token` as its `token` query parameter.
-fn link(link_base: &str, token: &str) -> String {
+pub(crate) fn link(link_base: &str, token: &str) -> String {
     let sep = if link_base.contains('?') { '&' } else { '?' };
     format!("{link_base}{sep}token={token}")
 }
 
-async fn insert_token(
+pub(crate) async fn insert_token(
     db: &impl ConnectionTrait,
     reader_id: i32,
     purpose: &str,
@@ -397,6 +397,8 @@ pub async fn delete_me(db: &sea_orm::DatabaseConnection, actor: &Actor) -> AppRe
         .filter(reader_token::Column::ReaderId.eq(id))
         .exec(&*txn)
         .await?;
+    // Social sign-in: the provider accounts no longer lead here.
+    crate::services::oidc::unlink_all(&*txn, id).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -428,6 +430,8 @@ pub async fn export(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<serde
         "tokens": tokens,
         "comments": super::comments::export(db, id).await?,
         "subscriptions": [],
+        // Social sign-in: the linked provider accounts.
+        "identities": crate::services::oidc::export(db, id).await?,
     }))
 }
 

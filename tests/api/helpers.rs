@@ -338,6 +338,7 @@ fn test_args(write_burst: u32, cors_write_origins: Vec<String>) -> ServeArgs {
         newsletter_url: None,
         newsletter_subscribe_burst: 1_000,
         comments: Default::default(),
+        oidc_providers: vec![],
     }
 }
 

@@ -25,6 +25,8 @@ mod metrics;
 mod multinode;
 // Newsletters (issue 14 item 5).
 mod newsletters;
+// Social sign-in (OpenID Connect).
+mod oidc;
 mod outbox;
 mod public_reads;
 mod readers;

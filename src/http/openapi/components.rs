@@ -348,6 +348,8 @@ fn headers() -> Value {
         "Location": {"description": "The URL of the record.", "schema": {"type": "string", "examples": ["/api/v1/experts/rob-huebert"]}},
         "Idempotent-Replayed": {"description": "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`.", "schema": {"type": "string", "enum": ["true"]}},
         "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer", "minimum": 0}},
+        // Social sign-in (OpenID Connect).
+        "OidcLocation": {"description": "Where the browser goes next.", "schema": {"type": "string", "format": "uri"}},
     })
 }
 

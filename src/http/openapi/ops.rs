@@ -1290,8 +1290,48 @@ pub fn export_reader_me() -> Operation {
         .describe("The account, the times of every sign-in link and session (never a token), the reader's\n\
             comments and subscriptions.")
         .bearer()
-        .answer(200, response("The reader's data.", &[], json_content(data(json!({"type": "object", "required": ["reader", "updated_at", "tokens", "comments", "subscriptions"], "properties": {"reader": schema::<Profile>(), "updated_at": {"type": "string", "format": "date-time"}, "tokens": {"type": "array", "items": {"type": "object", "required": ["purpose", "created_at", "expires_at", "used_at"], "properties": {"purpose": {"type": "string", "enum": ["sign_in", "refresh"]}, "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"}, "used_at": {"type": ["string", "null"], "format": "date-time"}}}}, "comments": {"type": "array", "items": {"type": "object"}}, "subscriptions": {"type": "array", "items": {"type": "object"}}}})))))
+        .answer(200, response("The reader's data.", &[], json_content(data(json!({"type": "object", "required": ["reader", "updated_at", "tokens", "comments", "subscriptions"], "properties": {"reader": schema::<Profile>(), "updated_at": {"type": "string", "format": "date-time"}, "tokens": {"type": "array", "items": {"type": "object", "required": ["purpose", "created_at", "expires_at", "used_at"], "properties": {"purpose": {"type": "string", "enum": ["sign_in", "refresh"]}, "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"}, "used_at": {"type": ["string", "null"], "format": "date-time"}}}}, "comments": {"type": "array", "items": {"type": "object"}}, "subscriptions": {"type": "array", "items": {"type": "object"}}, "identities": {"type": "array", "description": "Linked OpenID Connect provider accounts.", "items": {"type": "object", "required": ["provider", "subject", "email", "created_at", "last_sign_in_at"], "properties": {"provider": {"type": "string"}, "subject": {"type": "string"}, "email": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"}, "last_sign_in_at": {"type": "string", "format": "date-time"}}}}}})))))
         .answers(&[(401, "Unauthorized"), (403, "Forbidden"), (503, "Unavailable")])
+        .into()
+}
+
+// Social sign-in (OpenID Connect).
+
+/// The `{provider}` path parameter of the OpenID Connect routes.
+fn oidc_provider_param() -> Value {
+    json!({"name": "provider", "in": "path", "required": true, "description": "The provider's configured name (`--oidc-provider name=...`), e.g. `google`.", "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$"}})
+}
+
+/// `GET /api/v1/readers/oidc/{provider}/start`
+pub fn start_reader_oidc() -> Operation {
+    Op::new("startReaderOidc", &["readers"], "Start a reader's sign-in at an OpenID Connect provider: 303 to its authorization endpoint.")
+        .describe("Open this URL in the reader's browser (a link or a top-level navigation, not `fetch`).\n\
+            It answers 303 to the provider's authorization endpoint with an authorization code request,\n\
+            PKCE (S256), `state` and `nonce`; the login waits 10 minutes for the provider's callback.\n\
+            Back from the provider, the reader lands on `return_to` with `?token=...`, a one-time token\n\
+            for `POST /api/v1/readers/session` (the e-mail link's kind).")
+        .parameter(oidc_provider_param())
+        .parameter(json!({"name": "return_to", "in": "query", "description": "The frontend page the reader comes back to, on the origin of `--reader-link-base` (default: the reader link base itself); `?token=` is appended.", "schema": {"type": "string", "format": "uri", "maxLength": 2000}}))
+        .answer(303, response("To the provider's authorization endpoint.", &["Location=OidcLocation"], Value::Null))
+        .answers(&[(400, "BadRequest"), (404, "NotFound"), (503, "Unavailable")])
+        .into()
+}
+
+/// `GET /api/v1/readers/oidc/{provider}/callback`
+pub fn finish_reader_oidc() -> Operation {
+    Op::new("finishReaderOidc", &["readers"], "The provider's redirect back: check `state`, exchange the code, verify the ID token, sign the reader in.")
+        .describe("The redirect URI to register at the provider. The `state` works once, for 10 minutes\n\
+            (unknown, used or expired: 400 naming `state`); the code is exchanged with the PKCE verifier;\n\
+            the ID token is verified against the provider's keys (signature, issuer, audience, expiry,\n\
+            nonce; else 400 naming `id_token`). The reader is the one linked to the provider account, else\n\
+            the one with the e-mail the provider verified, else a new activated reader. 303 to the\n\
+            frontend's `return_to` with `?token=...` (works once, 5 minutes) for `POST /api/v1/readers/session`.")
+        .parameter(oidc_provider_param())
+        .parameter(json!({"name": "code", "in": "query", "description": "The authorization code the provider issued.", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "state", "in": "query", "description": "The `state` sent with the authorization request.", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "error", "in": "query", "description": "The provider's error code when it did not sign the reader in (then 400).", "schema": {"type": "string"}}))
+        .answer(303, response("To the frontend, with a one-time sign-in `token`.", &["Location=OidcLocation"], Value::Null))
+        .answers(&[(400, "BadRequest"), (404, "NotFound"), (503, "Unavailable")])
         .into()
 }
 

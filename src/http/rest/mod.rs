@@ -8,6 +8,7 @@ pub mod handlers;
 pub mod json;
 // Newsletters (issue 14 item 5).
 pub mod newsletters;
+pub mod oidc;
 pub mod params;
 pub mod readers;
 pub mod stats;
@@ -153,6 +154,9 @@ crate::http::routes::route_table! {
     "/comments/{id}/approve" => { POST: comments::approve => crate::http::openapi::comments::approve_comment },
     "/comments/{id}/reject" => { POST: comments::reject => crate::http::openapi::comments::reject_comment },
     "/comments/{id}/spam" => { POST: comments::spam => crate::http::openapi::comments::spam_comment },
+    // Social sign-in (OpenID Connect).
+    "/readers/oidc/{provider}/start" => { GET: oidc::start => ops::start_reader_oidc },
+    "/readers/oidc/{provider}/callback" => { GET: oidc::callback => ops::finish_reader_oidc },
 }
 
 /// Mounts [`ROUTES`] (inside the `/api/v1` scope); every resource caps a JSON
