@@ -33,6 +33,8 @@ const READER_MUTATIONS: &[&str] = &[
     "refreshReaderSession",
     "updateMe",
     "deleteMe",
+    // The start URL of a social sign-in (`tests/api/oidc.rs`).
+    "startReaderOidc",
 ];
 
 /// Reader comments and their moderation: they act on a reader's comment,
