@@ -380,7 +380,7 @@ pub async fn update_me(
 pub async fn delete_me(db: &sea_orm::DatabaseConnection, actor: &Actor) -> AppResult<()> {
     let id = signed_in(actor)?;
     let txn = begin_write(db).await?;
-    live(&*txn, id).await?;
+    let reader = live(&*txn, id).await?;
     let at = now();
     reader::Entity::update_many()
         .col_expr(reader::Column::Email, Expr::value(Option::<String>::None))
@@ -399,6 +399,10 @@ pub async fn delete_me(db: &sea_orm::DatabaseConnection, actor: &Actor) -> AppRe
         .await?;
     // Social sign-in: the provider accounts no longer lead here.
     crate::services::oidc::unlink_all(&*txn, id).await?;
+    // Newsletters: the address's subscriptions go with it.
+    if let Some(email) = &reader.email {
+        crate::services::newsletters::forget_address(&*txn, email).await?;
+    }
     txn.commit().await?;
     Ok(())
 }
@@ -429,7 +433,11 @@ pub async fn export(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<serde
         "updated_at": r.updated_at,
         "tokens": tokens,
         "comments": super::comments::export(db, id).await?,
-        "subscriptions": [],
+        // Newsletters: subscriptions by the account's e-mail address.
+        "subscriptions": match &r.email {
+            Some(email) => super::newsletters::of_address(db, email).await?,
+            None => Vec::new(),
+        },
         // Social sign-in: the linked provider accounts.
         "identities": crate::services::oidc::export(db, id).await?,
     }))

@@ -316,6 +316,17 @@ async fn own_account(backend: Backend) {
     assert_eq!(me["data"], p["data"]);
     assert_eq!(me["data"]["display_name"], "Grace H.");
 
+    // A newsletter subscription of the same address is the reader's data too.
+    let (s, _, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/newsletters/events/subscriptions",
+        None,
+        Some(&json!({ "email": "Grace@Example.org" })),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 202);
     let res = app
         .client
         .get(format!("{}/api/v1/readers/me/export", app.addr))
@@ -336,6 +347,10 @@ async fn own_account(backend: Backend) {
         "the sign-in link and the session: {export}"
     );
     assert!(!text.contains(session["refresh_token"].as_str().unwrap()));
+    let subs = export["data"]["subscriptions"].as_array().unwrap();
+    assert_eq!(subs.len(), 1, "{export}");
+    assert_eq!(subs[0]["newsletter"], "events");
+    assert_eq!(subs[0]["state"], "pending");
 
     // Anonymous and staff callers have no reader account.
     let (s, _, _) = call(&app, Method::GET, "/api/v1/readers/me", None, None, &[]).await;
@@ -370,8 +385,16 @@ async fn own_account(backend: Backend) {
     let name: Option<String> = rows[0].try_get_by_index(1).unwrap();
     let gone: bool = rows[0].try_get_by_index(2).unwrap();
     assert_eq!((email, name, gone), (None, None, true));
-    // The same address later makes a new account.
-    let again = sign_in(&app, &sink, "grace@example.org", 2).await;
+    // Its newsletter subscriptions went with it.
+    let subs = sql(
+        &app,
+        "SELECT id FROM newsletter_subscriptions WHERE email = 'grace@example.org'",
+    )
+    .await;
+    assert!(subs.is_empty());
+    // The same address later makes a new account (its third message: the
+    // sign-in link, the newsletter confirmation, this link).
+    let again = sign_in(&app, &sink, "grace@example.org", 3).await;
     assert_ne!(again["reader"]["id"], session["reader"]["id"]);
 }
 

@@ -699,6 +699,50 @@ pub async fn export(
         .collect())
 }
 
+/// The subscriptions of one e-mail address, for a reader's data export: each
+/// list, its state and times (never a token).
+pub async fn of_address(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> AppResult<Vec<serde_json::Value>> {
+    let subs = newsletter_subscription::Entity::find()
+        .filter(newsletter_subscription::Column::Email.eq(email.to_lowercase()))
+        .order_by_asc(newsletter_subscription::Column::Id)
+        .all(db)
+        .await?;
+    let lists: std::collections::HashMap<i32, newsletter::Model> = newsletter::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    Ok(subs
+        .into_iter()
+        .map(|s| {
+            let list = lists.get(&s.newsletter_id);
+            serde_json::json!({
+                "newsletter": list.map(|n| n.slug.clone()),
+                "name": list.map(|n| n.name.clone()),
+                "language": s.language,
+                "state": s.state,
+                "created_at": s.created_at,
+                "confirmed_at": s.confirmed_at,
+                "unsubscribed_at": s.unsubscribed_at,
+            })
+        })
+        .collect())
+}
+
+/// Drops every subscription of an e-mail address (a reader deleting their
+/// account: the address is personal data), in the caller's transaction.
+pub async fn forget_address(db: &impl ConnectionTrait, email: &str) -> AppResult<()> {
+    newsletter_subscription::Entity::delete_many()
+        .filter(newsletter_subscription::Column::Email.eq(email.to_lowercase()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The cursor after a subscriber.
 pub fn cursor_of(s: &Subscriber) -> Cursor {
     Cursor {
