@@ -19,7 +19,8 @@ impl Query {
         super::readers::me(ctx).await
     }
 
-    /// The comment moderation queue, newest first (editors).
+    /// The comment moderation queue, newest first (editors); for a signed-in
+    /// reader, their own comments on every article, in every status.
     #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]
     async fn comments(
         &self,

@@ -296,7 +296,7 @@ pub async fn counts(
     Ok(out)
 }
 
-/// The moderation queue (editors): comments in `status` (all when `None`),
+/// The moderation queue (editors), or a reader's own comments: in `status` (all when `None`),
 /// newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
@@ -308,13 +308,19 @@ pub async fn list(
     page_of(db, actor, q, true, page).await
 }
 
-/// The moderation queue's query (editors only).
+/// The moderation queue's query (editors), or a reader's own comments on
+/// every article, whatever their status (a reader's "my comments").
 fn queue(
     actor: &Actor,
     status: Option<CommentStatus>,
 ) -> AppResult<sea_orm::Select<comment::Entity>> {
-    actor.require(Role::Editor)?;
-    let q = comment::Entity::find();
+    let q = match actor {
+        Actor::Reader { id } => comment::Entity::find().filter(comment::Column::ReaderId.eq(*id)),
+        _ => {
+            actor.require(Role::Editor)?;
+            comment::Entity::find()
+        }
+    };
     Ok(match status {
         Some(s) => q.filter(comment::Column::Status.eq(s.as_str())),
         None => q,

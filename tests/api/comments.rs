@@ -177,7 +177,8 @@ async fn first_comment_waits_until_an_editor_approves_it(backend: Backend) {
         let (s, _, b) = call(&app, Method::POST, &path, Some(&ada), None, &[]).await;
         assert_eq!(s, 403, "{action}: {b}");
     }
-    let (s, _, _) = call(
+    // The queue shows a reader their own comments only ("my comments").
+    let (s, _, mine) = call(
         &app,
         Method::GET,
         "/api/v1/comments?status=pending",
@@ -186,7 +187,10 @@ async fn first_comment_waits_until_an_editor_approves_it(backend: Backend) {
         &[],
     )
     .await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 200, "{mine}");
+    let mine = mine["data"].as_array().unwrap();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["id"], id);
     let g = gql_as(
         &app,
         Some(&ada),
@@ -207,6 +211,16 @@ async fn first_comment_waits_until_an_editor_approves_it(backend: Backend) {
     }
     let path = format!("/api/v1/comments/{id}");
     let (s, _, _) = call(&app, Method::DELETE, &path, Some(&contributor), None, &[]).await;
+    assert_eq!(s, 403);
+    let (s, _, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/comments",
+        Some(&contributor),
+        None,
+        &[],
+    )
+    .await;
     assert_eq!(s, 403);
     assert_eq!(rows(&app).await, before);
 
@@ -329,6 +343,10 @@ async fn readers_change_only_their_own_comments_for_ten_minutes(backend: Backend
     assert_eq!(s, 403, "{b}");
     let (s, _, _) = call(&app, Method::DELETE, &path, Some(&bob), None, &[]).await;
     assert_eq!(s, 403);
+    // Nor see it among their own.
+    let (s, _, theirs) = call(&app, Method::GET, "/api/v1/comments", Some(&bob), None, &[]).await;
+    assert_eq!(s, 200);
+    assert_eq!(theirs["data"], json!([]), "{theirs}");
     let g = gql_as(
         &app,
         Some(&bob),

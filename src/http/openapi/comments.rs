@@ -108,7 +108,7 @@ pub fn create_comment() -> Operation {
 
 /// `GET /api/v1/comments`
 pub fn list_comments() -> Operation {
-    Op::new("listComments", &["comments"], "The moderation queue, newest first (editors; Bearer token).")
+    Op::new("listComments", &["comments"], "The moderation queue, newest first (editors; Bearer token); for a reader, their own comments on every article in every status.")
         .bearer()
         .parameter(json!({"name": "status", "in": "query", "description": "Only comments in this status (all when left out).", "schema": schema::<CommentStatus>()}))
         .param("limit")
