@@ -417,6 +417,11 @@ impl Application {
                 {
                     tracing::warn!(error = %e, "the webhook delivery log was not pruned");
                 }
+                if let Err(e) =
+                    crate::services::outbox::prune(conn, crate::services::outbox::KEEP).await
+                {
+                    tracing::warn!(error = %e, "the outbox was not pruned");
+                }
                 if let Some(index) = &state.search
                     && let Err(e) = index.catch_up(true).await
                 {

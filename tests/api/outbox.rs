@@ -258,6 +258,43 @@ async fn eml_files(backend: Backend) {
     assert!(eml.contains("text/html"), "{eml}");
     let r = rows(&app.db.url).await;
     assert_eq!(r, vec![("someone@example.org".into(), "sent".into(), 1)]);
+
+    // Pruning keeps a sent message for `KEEP` and a pending one whatever its
+    // age; one sent longer ago goes.
+    queue_test(&app.db.url, "later@example.org");
+    let started = std::time::Instant::now();
+    while rows(&app.db.url).await.iter().any(|r| r.1 != "sent") {
+        assert!(started.elapsed() < Duration::from_secs(20), "not sent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let conn = Database::connect(&app.db.url).await.expect("connect");
+    let exec = |sql: &str| {
+        conn.execute_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            sql.to_owned(),
+        ))
+    };
+    let keep = mediadesk::services::outbox::KEEP;
+    assert_eq!(
+        mediadesk::services::outbox::prune(&conn, keep)
+            .await
+            .unwrap(),
+        0
+    );
+    exec("UPDATE outbox SET created_at = '2020-01-01 00:00:00+00:00', state = 'pending', next_attempt_at = '2999-01-01 00:00:00+00:00' WHERE to_addr = 'later@example.org'")
+        .await
+        .expect("age the pending one");
+    exec("UPDATE outbox SET created_at = '2020-01-01 00:00:00+00:00' WHERE to_addr = 'someone@example.org'")
+        .await
+        .expect("age the sent one");
+    assert_eq!(
+        mediadesk::services::outbox::prune(&conn, keep)
+            .await
+            .unwrap(),
+        1
+    );
+    let left: Vec<String> = rows(&app.db.url).await.into_iter().map(|r| r.0).collect();
+    assert_eq!(left, vec!["later@example.org".to_owned()]);
 }
 
 both!(

@@ -121,6 +121,28 @@ pub async fn enqueue_test(
     Ok(id)
 }
 
+/// How long a sent or given-up message is kept (addresses and one-time links
+/// are personal data; a week answers "was it sent?").
+pub const KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Deletes the messages sent or given up on more than `keep` ago (the server
+/// runs it every minute); pending ones stay whatever their age.
+pub async fn prune(db: &DatabaseConnection, keep: Duration) -> AppResult<u64> {
+    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+    let cutoff = now()
+        .checked_sub_signed(keep)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    let txn = crate::services::begin_write(db).await?;
+    let gone = outbox::Entity::delete_many()
+        .filter(outbox::Column::State.is_in(["sent", "failed"]))
+        .filter(outbox::Column::CreatedAt.lt(cutoff))
+        .exec(&*txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
+    Ok(gone)
+}
+
 /// How many messages are pending (the queue) and failed for good: one
 /// statement, for a metrics scrape.
 pub async fn backlog(db: &DatabaseConnection) -> AppResult<(i64, i64)> {
