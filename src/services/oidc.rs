@@ -422,6 +422,36 @@ async fn take_login(
         .ok_or_else(refused)
 }
 
+/// The provider's redirect without a sign-in (`error=`, e.g. the reader
+/// declined): the login of `state` is used up and the browser goes back to
+/// the frontend with `?error=` (letters, digits and `_` of the provider's
+/// code, at most 64), where it can offer another way in.
+pub async fn declined(
+    db: &sea_orm::DatabaseConnection,
+    providers: &Providers,
+    name: &str,
+    state: &str,
+    error: &str,
+) -> AppResult<String> {
+    providers.get(name)?;
+    let login = take_login(db, name, state).await?;
+    let error: String = error
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    let sep = if login.return_to.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    Ok(format!(
+        "{}{sep}error={}",
+        login.return_to,
+        if error.is_empty() { "error" } else { &error }
+    ))
+}
+
 /// Finishes a sign-in at provider `name` (the provider's redirect with
 /// `code` and `state`): returns the frontend URL to send the browser to,
 /// carrying a one-time `token` for `POST /api/v1/readers/session`.

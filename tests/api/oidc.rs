@@ -423,6 +423,32 @@ async fn a_wrong_state_a_replayed_code_and_a_foreign_audience_are_refused(backen
     assert_eq!(p["errors"][0]["field"], "code", "{p}");
     assert_eq!(rows(&app).await, after);
 
+    // The provider signs no one in (the reader declined): back to the
+    // frontend with the error, once; nothing else changes.
+    let res = b
+        .get(format!("{}/api/v1/readers/oidc/local/start", app.addr))
+        .send()
+        .await
+        .unwrap();
+    let declined = param(&location(&res, &app.addr), "state").unwrap();
+    let back = format!(
+        "{}?error=access_denied&state={}",
+        callback_uri(&app),
+        urlencode(&declined)
+    );
+    let res = b.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let to = location(&res, &app.addr);
+    assert_eq!(
+        param(&to, "error").as_deref(),
+        Some("access_denied"),
+        "{to}"
+    );
+    assert!(param(&to, "token").is_none(), "{to}");
+    let res = b.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 400, "the state works once");
+    assert_eq!(rows(&app).await, after);
+
     // An ID token the provider minted for another client (`other`) is
     // refused by our verifier (audience), though genuine: the same token
     // passes a verifier configured as that client.

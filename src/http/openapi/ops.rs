@@ -1329,7 +1329,7 @@ pub fn finish_reader_oidc() -> Operation {
         .parameter(oidc_provider_param())
         .parameter(json!({"name": "code", "in": "query", "description": "The authorization code the provider issued.", "schema": {"type": "string"}}))
         .parameter(json!({"name": "state", "in": "query", "description": "The `state` sent with the authorization request.", "schema": {"type": "string"}}))
-        .parameter(json!({"name": "error", "in": "query", "description": "The provider's error code when it did not sign the reader in (then 400).", "schema": {"type": "string"}}))
+        .parameter(json!({"name": "error", "in": "query", "description": "The provider's error code when it did not sign the reader in (e.g. `access_denied`): 303 to `return_to` with `?error=` instead of a token.", "schema": {"type": "string"}}))
         .answer(303, response("To the frontend, with a one-time sign-in `token`.", &["Location=OidcLocation"], Value::Null))
         .answers(&[(400, "BadRequest"), (404, "NotFound"), (503, "Unavailable")])
         .into()

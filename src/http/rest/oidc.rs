@@ -66,15 +66,16 @@ pub async fn callback(
 ) -> AppResult<HttpResponse> {
     let q: CallbackQuery = query(&req)?;
     if let Some(e) = q.error {
-        let e: String = e
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(64)
-            .collect();
-        return Err(AppError::invalid(
-            "error",
-            format!("the provider did not sign the reader in ({e})"),
-        ));
+        // The provider signed no one in (the reader declined, ...): back to
+        // the frontend with the error, once for the login's state.
+        let Some(st) = q.state else {
+            return Err(AppError::invalid(
+                "state",
+                "the provider's callback carries `state`",
+            ));
+        };
+        let to = oidc::declined(&state.db.conn, &state.oidc, &path, &st, &e).await?;
+        return Ok(see_other(&to));
     }
     let (Some(code), Some(st)) = (q.code, q.state) else {
         return Err(AppError::invalid(
