@@ -17,6 +17,7 @@ const REFUSALS: &[(u16, &str)] = &[
     (404, "NotFound"),
     (413, "PayloadTooLarge"),
     (415, "UnsupportedMediaType"),
+    (422, "Unprocessable"),
     (429, "TooManyRequests"),
     (503, "Unavailable"),
     (507, "InsufficientStorage"),
