@@ -23,6 +23,7 @@ mod m20261207_000001_newsletters;
 mod m20261207_000002_comments;
 // Social sign-in (OpenID Connect).
 mod m20261207_000003_reader_identities;
+mod m20261208_000001_newsletter_log_head;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -50,6 +51,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_comments::Migration),
             // Social sign-in (OpenID Connect).
             Box::new(m20261207_000003_reader_identities::Migration),
+            // Newsletter issues by change-log position.
+            Box::new(m20261208_000001_newsletter_log_head::Migration),
         ]
     }
 }

@@ -18,6 +18,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Who sent it (the audit name).
     pub created_by: String,
+    /// The change log's head when it was built: the next issue takes what
+    /// became public after it (None: issues from before the column).
+    pub log_head: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -175,6 +175,16 @@ async fn opt_in_issues_unsubscribe(backend: Backend) {
         json!({ "title": "Arctic security roundtable", "kind": "webinar", "starts_at": "2027-03-01T15:00:00Z" }),
     )
     .await;
+    // A draft recorded now and published only after the first issue.
+    let draft = post(
+        &app,
+        "/api/v1/articles",
+        &admin,
+        json!({ "title": "Late draft", "published_at": "2026-11-29", "language": "en",
+                "status": "draft" }),
+    )
+    .await;
+    let draft_slug = draft["data"]["slug"].as_str().unwrap().to_owned();
     let before = sink.messages().len();
     let (status, _, issue) = call(
         &app,
@@ -271,7 +281,8 @@ async fn opt_in_issues_unsubscribe(backend: Backend) {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Se désabonner"));
 
-    // The next issue, from the CLI: bea@ only.
+    // The next issue, from the CLI: bea@ only, with a new story and the
+    // draft published since (recorded before the first issue).
     post(
         &app,
         "/api/v1/articles",
@@ -279,11 +290,32 @@ async fn opt_in_issues_unsubscribe(backend: Backend) {
         json!({ "title": "Second story", "published_at": "2026-12-01", "language": "fr" }),
     )
     .await;
+    let (status, _, body) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/articles/{draft_slug}"),
+        Some(&admin),
+        Some(&json!({ "status": "published" })),
+        &[("if-match", "*")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
     let before = sink.messages().len();
     assert!(cli_send(&app, slug).contains("queued for 1 subscribers"));
     let got = settled(&sink, before + 1).await;
     assert_eq!(got.len(), before + 1);
-    assert_eq!(to(&got, "bea@example.org", "weekly –").len(), 2);
+    let second = to(&got, "bea@example.org", "weekly –");
+    assert_eq!(second.len(), 2);
+    let text = second
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .find(|t| t.contains("Second story"))
+        .expect("the second issue");
+    assert!(text.contains("Late draft"), "{text}");
+    assert!(
+        !text.contains("alert(1)"),
+        "the first issue's story is not sent again: {text}"
+    );
     assert_eq!(to(&got, "ann@example.org", "weekly –").len(), 1);
 
     // The subscribers: pages by id, and CSV.

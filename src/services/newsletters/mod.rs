@@ -15,8 +15,10 @@
 //!   `List-Unsubscribe` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`
 //!   (RFC 8058); it needs no sign-in.
 //! - **Issues** ([`send`]): the articles (mentions) and events that became
-//!   public after the previous issue's end (the first issue: the last
-//!   [`FIRST_PERIOD_DAYS`] days), one outbox message per confirmed subscriber
+//!   public after the previous issue (the first issue: the last
+//!   [`FIRST_PERIOD_DAYS`] days): by the change log's position, which the
+//!   issue keeps (`log_head`), so a draft recorded long ago and published
+//!   today, or a scheduled article come due, is in the next issue; one outbox message per confirmed subscriber
 //!   in the subscriber's language, all in one transaction with the issue row.
 //!   Nothing new, no issue and no mail; a list's sends take turns (the list's
 //!   row is locked on PostgreSQL, the write lock on SQLite), so the same period
@@ -43,7 +45,7 @@ use crate::entities::{
     article, event, newsletter, newsletter_delivery, newsletter_issue, newsletter_subscription,
 };
 use crate::error::{AppError, AppResult};
-use crate::services::{WriteTxn, audit, begin_write, lease, now, outbox};
+use crate::services::{WriteTxn, audit, begin_write, changes, lease, now, outbox};
 
 /// How long a confirmation link works.
 pub const CONFIRM_DAYS: i64 = 7;
@@ -779,17 +781,25 @@ pub async fn send(
     let txn = begin_write(db).await?;
     let list = row(&*txn, slug).await?;
     lock(&txn, list.id).await?;
-    let last: Option<DateTime<Utc>> = newsletter_issue::Entity::find()
+    let last: Option<(DateTime<Utc>, Option<i64>)> = newsletter_issue::Entity::find()
         .select_only()
         .column(newsletter_issue::Column::PeriodEnd)
+        .column(newsletter_issue::Column::LogHead)
         .filter(newsletter_issue::Column::NewsletterId.eq(list.id))
         .order_by_desc(newsletter_issue::Column::PeriodEnd)
         .into_tuple()
         .one(&*txn)
         .await?;
     let end = now();
-    let start = last.unwrap_or(end - Duration::days(FIRST_PERIOD_DAYS));
-    let (articles, events) = published(&*txn, start, end).await?;
+    let head = changes::head(&*txn).await?;
+    let period = Period {
+        start: last.map_or(end - Duration::days(FIRST_PERIOD_DAYS), |l| l.0),
+        end,
+        since: last.and_then(|l| l.1),
+        head,
+    };
+    let start = period.start;
+    let (articles, events) = published(&*txn, &period).await?;
     if articles.is_empty() && events.is_empty() {
         txn.rollback().await?;
         return Ok(None);
@@ -810,6 +820,7 @@ pub async fn send(
         recipients: Set(count(subs.len())),
         created_at: Set(end),
         created_by: Set(audit::actor_name(actor)),
+        log_head: Set(Some(head)),
     }
     .insert(&*txn)
     .await?;
@@ -876,17 +887,55 @@ async fn lock(txn: &WriteTxn, id: i32) -> AppResult<()> {
     Ok(())
 }
 
-/// What became public in `(start, end]`: articles the public may see whose
-/// publication (the later of their recording and `publish_at`) falls in it,
-/// and published events added in it; newest articles first, events by date.
-/// A draft published later counts from its recording, so it is in no issue
-/// when that lies before the previous one (a known limit).
-async fn published(
-    db: &impl ConnectionTrait,
+/// What an issue covers: the times `(start, end]` and the change log's
+/// positions `(since, head]` (`since`: the previous issue's head, `None` for
+/// the first issue and issues from before the column).
+struct Period {
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-) -> AppResult<(Vec<Item>, Vec<Item>)> {
+    since: Option<i64>,
+    head: i64,
+}
+
+/// `"{table}"."id" IN` the objects of `kind` the change log shows becoming
+/// public (`was_public` false, `is_public` true) within the period: by log
+/// position after the previous issue's head, else (the first issue) in a
+/// batch of the period. A draft published today, a scheduled article come
+/// due and a re-published one are all such entries, whenever recorded.
+fn became_public(table: &str, kind: &str, p: &Period) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Alias, JoinType, Query};
+    let c = |col: &str| Expr::col((Alias::new("c"), Alias::new(col)));
+    let b = |col: &str| Expr::col((Alias::new("b"), Alias::new(col)));
+    let seq = || b("first_seq").add(c("ord")).sub(1);
+    let sub = Query::select()
+        .expr(c("object_id"))
+        .from_as(Alias::new("changes"), Alias::new("c"))
+        .join_as(
+            JoinType::InnerJoin,
+            Alias::new("change_batches"),
+            Alias::new("b"),
+            b("batch").eq(c("batch")),
+        )
+        .and_where(c("kind").eq(kind))
+        .and_where(c("is_public").eq(true))
+        .and_where(c("was_public").eq(false))
+        .and_where(b("first_seq").is_not_null())
+        .and_where(seq().lte(p.head))
+        .and_where(match p.since {
+            Some(since) => seq().gt(since),
+            None => b("at").gt(p.start),
+        })
+        .to_owned();
+    Expr::col((Alias::new(table), Alias::new("id"))).in_subquery(sub)
+}
+
+/// What became public in the period: articles the public may see now that the
+/// change log shows becoming public in it, or whose publication (the later of
+/// their recording and `publish_at`) falls in its times; published events
+/// likewise. Newest articles first, events by date.
+async fn published(db: &impl ConnectionTrait, p: &Period) -> AppResult<(Vec<Item>, Vec<Item>)> {
     use article::Column as A;
+    let (start, end) = (p.start, p.end);
     let mut q = article::Entity::find();
     if let Some(c) = super::articles::visible(&Actor::Anonymous) {
         q = q.filter(c);
@@ -895,6 +944,7 @@ async fn published(
         .filter(
             // Public from the later of its recording and its publish time.
             Condition::any()
+                .add(became_public("articles", "article", p))
                 .add(
                     Condition::all()
                         .add(
@@ -936,8 +986,15 @@ async fn published(
         .collect();
     let events = event::Entity::find()
         .filter(event::Column::Status.eq(ArticleStatus::Published.as_str()))
-        .filter(event::Column::CreatedAt.gt(start))
-        .filter(event::Column::CreatedAt.lte(end))
+        .filter(
+            Condition::any()
+                .add(became_public("events", "event", p))
+                .add(
+                    Condition::all()
+                        .add(event::Column::CreatedAt.gt(start))
+                        .add(event::Column::CreatedAt.lte(end)),
+                ),
+        )
         .order_by_asc(event::Column::StartsAt)
         .order_by_asc(event::Column::Id)
         .limit(MAX_ITEMS)
