@@ -1,6 +1,8 @@
 //! Social sign-in of readers through OpenID Connect (the `openidconnect`
 //! crate): providers configured by issuer URL, client id and secret
-//! (`--oidc-provider`), discovered on first use and cached for an hour.
+//! (`--oidc-provider`), discovered on first use and cached for an hour; an ID
+//! token signed by a key the cached set lacks (the provider rotated its keys)
+//! fetches metadata and keys again, at most every [`REKEY_AFTER`].
 //!
 //! - **Start** ([`start`]): a login row (`oidc_logins`: the state's SHA-256,
 //!   the nonce, the PKCE verifier, where the reader goes back to; 10 minutes)
@@ -30,9 +32,10 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenClaims, CoreProviderMetadata,
 };
 use openidconnect::{
-    AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    AsyncHttpClient, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    SignatureVerificationError, TokenResponse,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -49,6 +52,10 @@ pub const LOGIN_TTL: chrono::Duration = chrono::Duration::minutes(10);
 pub const HANDOFF_TTL: chrono::Duration = chrono::Duration::minutes(5);
 /// How long discovered metadata and keys are used before they are fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(3_600);
+/// How old the cached keys must be before a token signed by an unknown key
+/// fetches them again: a provider's rotation is picked up at once, and
+/// tokens with made-up key ids cannot make us fetch more often than this.
+pub const REKEY_AFTER: Duration = Duration::from_secs(5);
 /// The most a provider's answer may weigh.
 const MAX_ANSWER: usize = 1 << 20;
 
@@ -239,9 +246,14 @@ impl Providers {
     /// The provider's client from its discovered metadata (and keys), fetched
     /// on first use and again once an hour old.
     async fn client(&self, p: &Provider) -> AppResult<Arc<Client>> {
+        self.client_within(p, METADATA_TTL).await
+    }
+
+    /// The cached client when it is younger than `max_age`, else a fresh one.
+    async fn client_within(&self, p: &Provider, max_age: Duration) -> AppResult<Arc<Client>> {
         let mut cached = p.client.lock().await;
         if let Some((at, c)) = cached.as_ref()
-            && at.elapsed() < METADATA_TTL
+            && at.elapsed() < max_age
         {
             return Ok(c.clone());
         }
@@ -288,18 +300,51 @@ impl Providers {
         nonce: &str,
     ) -> AppResult<Identity> {
         let p = self.get(name)?;
-        let client = self.client(p).await?;
         let token: CoreIdToken = id_token
             .parse()
             .map_err(|_| AppError::invalid("id_token", "not an ID token"))?;
-        identity(&client, &token, nonce)
+        self.verified(p, &token, nonce).await
+    }
+
+    /// `token`'s identity, verified with the provider's keys. Signed by a key
+    /// the cached set lacks: the keys are fetched again (when at least
+    /// [`REKEY_AFTER`] old) and the token checked once more.
+    async fn verified(
+        &self,
+        p: &Provider,
+        token: &CoreIdToken,
+        nonce: &str,
+    ) -> AppResult<Identity> {
+        let client = self.client(p).await?;
+        match identity(&client, token, nonce) {
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                let fresh = self.client_within(p, REKEY_AFTER).await?;
+                if Arc::ptr_eq(&fresh, &client) {
+                    return Err(refused(ClaimsVerificationError::SignatureVerification(
+                        SignatureVerificationError::NoMatchingKey,
+                    )));
+                }
+                tracing::info!(provider = %p.config.name, "OpenID provider keys fetched again for an unknown signing key");
+                identity(&fresh, token, nonce).map_err(refused)
+            }
+            other => other.map_err(refused),
+        }
     }
 }
 
-fn identity(client: &Client, token: &CoreIdToken, nonce: &str) -> AppResult<Identity> {
-    let claims: &CoreIdTokenClaims = token
-        .claims(&client.id_token_verifier(), &Nonce::new(nonce.to_owned()))
-        .map_err(|e| AppError::invalid("id_token", format!("the ID token is refused: {e}")))?;
+fn refused(e: ClaimsVerificationError) -> AppError {
+    AppError::invalid("id_token", format!("the ID token is refused: {e}"))
+}
+
+fn identity(
+    client: &Client,
+    token: &CoreIdToken,
+    nonce: &str,
+) -> Result<Identity, ClaimsVerificationError> {
+    let claims: &CoreIdTokenClaims =
+        token.claims(&client.id_token_verifier(), &Nonce::new(nonce.to_owned()))?;
     let verified_email = match (claims.email(), claims.email_verified()) {
         (Some(e), Some(true)) => readers::parse_email(e.as_str()).ok(),
         _ => None,
@@ -486,7 +531,7 @@ pub async fn callback(
     let token = answer
         .id_token()
         .ok_or_else(|| AppError::invalid("code", "the provider sent no ID token"))?;
-    let who = identity(&client, token, &login.nonce)?;
+    let who = providers.verified(p, token, &login.nonce).await?;
     let token = link_reader(db, name, &who).await?;
     Ok(readers::link(&login.return_to, &token))
 }

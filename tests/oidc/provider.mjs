@@ -11,6 +11,11 @@
 // for openid/email/profile is granted to every client (first-party). An
 // account `<name>` has the e-mail `<name>@example.org`, verified unless the
 // name starts with `unverified`.
+//
+// It signs with an RSA key of its own (a new key id each start); a later
+// stdin line `rotate` replaces it with a new key (the old one gone from its
+// JWKS, as after a provider's key rotation) and prints `rotated`.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import readline from 'node:readline';
 import Provider from 'oidc-provider';
@@ -29,13 +34,25 @@ server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
   console.log(`port ${port}`);
   const rl = readline.createInterface({ input: process.stdin });
-  rl.once('line', (redirectUri) => {
-    handler = build(`http://127.0.0.1:${port}`, redirectUri.trim());
-    console.log('ready');
+  let redirectUri = null;
+  rl.on('line', (line) => {
+    if (redirectUri === null) {
+      redirectUri = line.trim();
+      handler = build(`http://127.0.0.1:${port}`, redirectUri, signingKey());
+      console.log('ready');
+    } else if (line.trim() === 'rotate') {
+      handler = build(`http://127.0.0.1:${port}`, redirectUri, signingKey());
+      console.log('rotated');
+    }
   });
 });
 
-function build(issuer, redirectUri) {
+function signingKey() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' };
+}
+
+function build(issuer, redirectUri, key) {
   const client = (id) => ({
     client_id: id,
     client_secret: `${id}-secret`,
@@ -46,6 +63,7 @@ function build(issuer, redirectUri) {
   });
   const provider = new Provider(issuer, {
     clients: [client('mediadesk'), client('other')],
+    jwks: { keys: [key] },
     cookies: { keys: ['mediadesk-test-cookie-key'] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     // Claims in the ID token (as Google's and most providers' are), not only
