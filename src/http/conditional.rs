@@ -55,6 +55,8 @@ pub struct Public<'a> {
     identity: Vec<&'a [u8]>,
     validator: Validator,
     revalidate: bool,
+    /// A second key the answer is cached under (a GraphQL POST's exact body).
+    alias: Option<[u8; 32]>,
 }
 
 impl<'a> Public<'a> {
@@ -74,6 +76,7 @@ impl<'a> Public<'a> {
             identity,
             validator,
             revalidate: true,
+            alias: None,
         }
     }
 
@@ -88,6 +91,29 @@ impl<'a> Public<'a> {
         self.revalidate = false;
         self
     }
+
+    /// Also cached under `key`, for [`cached`] to find before the request is
+    /// parsed. Only for answers without validators, and only with a key that
+    /// covers everything the answer depends on (a POST's exact body and the
+    /// base URL).
+    pub fn also_as(mut self, key: [u8; 32]) -> Self {
+        debug_assert!(!self.revalidate);
+        self.alias = Some(key);
+        self
+    }
+}
+
+/// The answer cached under `key` (see [`Public::also_as`]) for the current
+/// content stamp, as [`respond`] gives it without validators (callers check
+/// that the request has no credentials).
+pub async fn cached(state: &AppState, scope: &'static str, key: &[u8; 32]) -> Option<HttpResponse> {
+    let known = state.stamps.current(&state.db.conn).await.ok()?;
+    let entry = state.cache.get(key, known.stamp.key())?;
+    crate::metrics::cache_lookup(scope, true);
+    let mut res = rebuild(&entry);
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Some(res)
 }
 
 /// What a renderer produced.
@@ -197,6 +223,9 @@ where
                 etag,
             };
             state.cache.put(key, entry.clone());
+            if let Some(alias) = public.alias {
+                state.cache.put(alias, entry.clone());
+            }
             entry
         }
     };

@@ -69,6 +69,17 @@ pub async fn post(
         Ok(b) => b,
         Err(res) => return res,
     };
+    // A repeated anonymous query is answered from the response cache by its
+    // exact bytes, before any parsing (the answer was stored under them too
+    // when it was rendered: `Public::also_as`).
+    let raw = (!crate::http::auth::has_credentials(&http)
+        && !http.headers().contains_key("idempotency-key"))
+    .then(|| raw_key(&state, &http, &body));
+    if let Some(key) = &raw
+        && let Some(hit) = super::conditional::cached(&state, "graphql", key).await
+    {
+        return hit;
+    }
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return bad_request(&format!("the body is not valid JSON: {e}")),
@@ -104,12 +115,18 @@ pub async fn post(
             &actor,
             &body,
             without_errors,
-            || async { Ok(execute(&state, &http, req, false).await) },
+            || async { Ok(execute(&state, &http, req, false, None).await) },
         )
         .await;
         return once.unwrap_or_else(|e| actix_web::ResponseError::error_response(&e));
     }
-    execute(&state, &http, req, false).await
+    execute(&state, &http, req, false, raw).await
+}
+
+/// The key of a GraphQL POST's exact body for this base URL.
+fn raw_key(state: &AppState, http: &HttpRequest, body: &[u8]) -> [u8; 32] {
+    let base = state.public_base(http);
+    crate::http::cache::ResponseCache::key(&[b"graphql-post", base.as_bytes(), body])
 }
 
 /// A GraphQL answer that reports no errors.
@@ -190,7 +207,7 @@ pub async fn get(
     if let Err((message, code)) = state.persisted.resolve(&mut req, MAX_DOCUMENT_BYTES).await {
         return gql_errors(&message, code);
     }
-    execute(&state, &http, req, true).await
+    execute(&state, &http, req, true, None).await
 }
 
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, HttpResponse> {
@@ -234,6 +251,7 @@ async fn execute(
     http: &HttpRequest,
     req: async_graphql::Request,
     over_get: bool,
+    raw: Option<[u8; 32]>,
 ) -> HttpResponse {
     // Newsletters (issue 14 item 5): links and budgets of this request.
     let req = req.data(crate::graphql::NewsletterCtx {
@@ -244,7 +262,7 @@ async fn execute(
     match super::auth::actor(http, state).await {
         // A mutation is a write even when it will be refused: never a public read.
         Ok(Actor::Anonymous) if !is_mutation(&req) => {
-            execute_cached(state, http, req, over_get).await
+            execute_cached(state, http, req, over_get, raw).await
         }
         Ok(actor) => {
             let Ran { res, body, .. } =
@@ -306,12 +324,14 @@ fn comment_access(state: &AppState, http: &HttpRequest) -> crate::graphql::comme
 
 /// Runs an anonymous request through `http::conditional`: answered from the
 /// response cache while the content stamp is unchanged; over GET with a validator
-/// (and 304s), over POST without one.
+/// (and 304s), over POST without one, and then also under the POST's `raw`
+/// body key.
 async fn execute_cached(
     state: &AppState,
     http: &HttpRequest,
     req: async_graphql::Request,
     over_get: bool,
+    raw: Option<[u8; 32]>,
 ) -> HttpResponse {
     let query = req.query.clone();
     let operation = req.operation_name.clone().unwrap_or_default();
@@ -331,10 +351,10 @@ async fn execute_cached(
         ],
         Validator::Stamp,
     );
-    let public = if over_get {
-        public
-    } else {
-        public.without_validators()
+    let public = match (over_get, raw) {
+        (true, _) => public,
+        (false, None) => public.without_validators(),
+        (false, Some(key)) => public.without_validators().also_as(key),
     };
     // The request as many times as it runs (twice when the read replica fails).
     respond(http, state, public, |db| {

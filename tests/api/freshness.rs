@@ -253,3 +253,70 @@ async fn an_idle_server_costs_postgresql_no_statement() {
         "statements while nothing happened for 5 s"
     );
 }
+
+both!(
+    a_repeated_anonymous_graphql_post_is_answered_by_its_bytes_until_a_write,
+    graphql_post_bytes
+);
+
+/// The exact bytes of an anonymous GraphQL POST find its cached answer before
+/// any parsing: no statement while nothing changes, the next answer after a
+/// write shows it, and a signed-in caller sending the same bytes is rendered
+/// fresh (drafts included), never served the public copy.
+async fn graphql_post_bytes(backend: Backend) {
+    let (app, counter) = spawn_counted(TestDb::new(backend).await).await;
+    let admin = token_for(&app, "admin").await;
+    let body = r#"{"query":"{ articles(first: 50) { nodes { title } } }"}"#;
+    let post = |token: Option<String>| {
+        let mut r = app
+            .client
+            .post(format!("{}/graphql", app.addr))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        async move {
+            let res = r.send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+            let v: serde_json::Value = res.json().await.unwrap();
+            let titles: Vec<String> = v["data"]["articles"]["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{v}"))
+                .iter()
+                .map(|n| n["title"].as_str().unwrap().to_owned())
+                .collect();
+            (cache, titles)
+        }
+    };
+    let (cache, first) = post(None).await;
+    assert_eq!(cache, "no-store");
+    counter.reset();
+    for _ in 0..50 {
+        assert_eq!(post(None).await.1, first);
+    }
+    assert_eq!(counter.get(), 0, "cached answers cost no statement");
+
+    let create = |title: &str, status: &str| {
+        app.client
+            .post(format!("{}/api/v1/articles", app.addr))
+            .bearer_auth(&admin)
+            .json(&json!({ "title": title, "published_at": "2026-11-30", "language": "en", "status": status }))
+            .send()
+    };
+    assert_eq!(create("Only a draft", "draft").await.unwrap().status(), 201);
+    let (cache, signed_in) = post(Some(admin.clone())).await;
+    assert_eq!(cache, "private, no-store");
+    assert!(
+        signed_in.iter().any(|t| t == "Only a draft"),
+        "{signed_in:?}"
+    );
+    let (_, public) = post(None).await;
+    assert!(!public.iter().any(|t| t == "Only a draft"), "{public:?}");
+
+    assert_eq!(create("Out now", "published").await.unwrap().status(), 201);
+    let (_, public) = post(None).await;
+    assert!(public.iter().any(|t| t == "Out now"), "{public:?}");
+    assert!(!public.iter().any(|t| t == "Only a draft"), "{public:?}");
+}
