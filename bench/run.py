@@ -9,7 +9,11 @@ another, e.g. gen.py's), imports it into a fresh database (timed), starts
 `target/release/mediadesk serve` pinned to core 1, checks each workload's answer,
 then drives it with wrk pinned to core 0: 5 s warm-up, 20 s at 32 connections, 5 s
 at 1 connection. Besides W1-W5 (GraphQL POSTs) it measures the REST, feed and
-widget equivalents of the sidebar (REST, RSS, WIDGET: plain GETs). Prints a table and writes bench/out/results-*.json. `--check-only`
+widget equivalents of the sidebar (REST, RSS, WIDGET: plain GETs). With the
+response cache on and nginx installed, STATIC is nginx (one worker, pinned to
+core 1) serving W1's answer bytes as a static file to the same POST, the upper
+bound a cache hit is compared with (unchecked, as the shared harness measures
+it). Prints a table and writes bench/out/results-*.json. `--check-only`
 stops after the checks (no wrk needed); `--bin` runs another build.
 """
 import argparse, json, os, re, shutil, signal, subprocess, sys, time, urllib.request
@@ -66,6 +70,43 @@ def wrk(port, body_file, conns, secs, path="/graphql", check=True):
                          env={**os.environ, "WRK_CHECK": "1" if check else "0"}).stdout
     line = next(l for l in out.splitlines() if l.startswith("RESULT"))
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
+
+
+NGINX_CONF = """worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  server {{
+    listen 127.0.0.1:{port};
+    # W1's POST answered with the file's bytes.
+    location / {{ root {dir}/root; default_type application/json; error_page 405 =200 $uri; }}
+  }}
+}}
+"""
+
+
+def static_nginx(port, body):
+    """nginx serving `body` at /graphql (GET or POST) on `port`, pinned to core 1."""
+    d = os.path.join(OUT, "static")
+    os.makedirs(os.path.join(d, "root"), exist_ok=True)
+    with open(os.path.join(d, "root", "graphql"), "wb") as f:
+        f.write(body)
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(dir=d, port=port))
+    p = subprocess.Popen(["taskset", "-c", "1", "nginx", "-c", conf, "-p", d], stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/graphql", timeout=1) as r:
+                if r.read() == body:
+                    return p
+        except OSError:
+            time.sleep(0.1)
+    p.terminate()
+    raise SystemExit("nginx did not serve the static answer")
 
 
 def main():
@@ -162,7 +203,7 @@ def main():
             with urllib.request.urlopen(f"http://127.0.0.1:{args.port}{path}", timeout=60) as r:
                 assert r.status == 200 and r.read(), name
         names = args.only.split(",") if args.only else list(wl) + list(GETS)
-        for name in names:
+        for name in [x for x in names if x != "STATIC"]:
             if name in GETS:
                 body_file, path = None, GETS[name]
             else:
@@ -182,6 +223,27 @@ def main():
             print(f"{name}: {r['rps']:>9.1f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
                   f"errors {r['errors']}  | 1 conn: {r['single_rps']:.1f} req/s p50 {r['single_p50_ms']:.2f} ms  | RSS {r['rss_mb']} MB",
                   flush=True)
+        if not args.no_cache and shutil.which("nginx") and (not args.only or "STATIC" in names):
+            with open(os.path.join(OUT, "W1.json"), "w") as f:
+                json.dump({"query": wl["W1"], "variables": variables["W1"]}, f)
+            req = urllib.request.Request(f"http://127.0.0.1:{args.port}/graphql",
+                                         data=open(os.path.join(OUT, "W1.json"), "rb").read(),
+                                         headers={"content-type": "application/json"})
+            with urllib.request.urlopen(req, timeout=60) as r:
+                body = r.read()
+            nginx = static_nginx(args.port + 1, body)
+            try:
+                w1 = os.path.join(OUT, "W1.json")
+                wrk(args.port + 1, w1, 32, 5, check=False)
+                hot = wrk(args.port + 1, w1, 32, args.duration, check=False)
+            finally:
+                nginx.terminate()
+                nginx.wait(timeout=10)
+            r = {"rps": round(hot["rps"], 1), "p50_ms": hot["p50_us"] / 1000, "p99_ms": hot["p99_us"] / 1000}
+            results["workloads"]["STATIC"] = r
+            ratio = results["workloads"].get("W1", {}).get("rps", 0) / r["rps"]
+            print(f"STATIC: {r['rps']:>9.1f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
+                  f"(nginx, W1's bytes; cached W1 / STATIC = {ratio:.2f})", flush=True)
         results["response_cache"] = not args.no_cache
         results["search_index"] = not args.no_search_index
         out = os.path.join(OUT, f"results-{tag}.json")
