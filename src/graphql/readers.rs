@@ -92,14 +92,9 @@ pub async fn request_sign_in(
     let a = access(rc)?;
     let email = readers::parse_email(&email).map_err(gql_error)?;
     (a.spend)(email.clone()).await.map_err(gql_error)?;
-    readers::request_sign_in(
-        &rc.db,
-        &email,
-        language.map_or(crate::domain::Language::En, Into::into),
-        &a.link_base,
-    )
-    .await
-    .map_err(gql_error)?;
+    readers::request_sign_in(&rc.db, &email, language.map(Into::into), &a.link_base)
+        .await
+        .map_err(gql_error)?;
     Ok(SignInRequested {
         accepted: true,
         message: readers::SIGN_IN_ACCEPTED.into(),

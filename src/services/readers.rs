@@ -124,12 +124,13 @@ pub(crate) async fn insert_token(
 }
 
 /// Sends a sign-in link to `email` (making an unactivated reader for a new
-/// address), in `language` for a new reader (a known one keeps theirs). The
-/// same outcome whatever the address: the caller cannot tell.
+/// address, whose language is `language`, else English), in `language` when
+/// given, else in the reader's own. The same outcome whatever the address:
+/// the caller cannot tell.
 pub async fn request_sign_in(
     db: &sea_orm::DatabaseConnection,
     email: &str,
-    language: Language,
+    language: Option<Language>,
     link_base: &str,
 ) -> AppResult<()> {
     let email = parse_email(email)?;
@@ -142,7 +143,7 @@ pub async fn request_sign_in(
         id: sea_orm::ActiveValue::NotSet,
         email: Set(Some(email.clone())),
         display_name: Set(None),
-        language: Set(language.as_str().into()),
+        language: Set(language.unwrap_or(Language::En).as_str().into()),
         created_at: Set(at),
         updated_at: Set(at),
         activated_at: Set(None),
@@ -156,8 +157,9 @@ pub async fn request_sign_in(
         .one(&*txn)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a reader just made is not there")))?;
-    // A known reader's mail comes in their own language.
-    let (id, language) = (r.id, r.language.parse().unwrap_or(language));
+    // The page the reader asked from is in `language`; else their own.
+    let id = r.id;
+    let language = language.unwrap_or_else(|| r.language.parse().unwrap_or(Language::En));
     let token = insert_token(&*txn, id, "sign_in", SIGN_IN_TTL).await?;
     let msg = outbox::templates::sign_in_message(
         &email,

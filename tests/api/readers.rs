@@ -202,7 +202,9 @@ async fn link_signs_in_once(backend: Backend) {
     // An expired link fails (its expiry moved into the past).
     let (s, _, _) = request_link(&app, "ada@example.org", "en").await;
     assert_eq!(s, 202);
-    let (expired, _) = link_token(&app, &sink, "ada@example.org", 2).await;
+    let (expired, msg) = link_token(&app, &sink, "ada@example.org", 2).await;
+    // A known reader's link comes in the language asked for...
+    assert_eq!(msg["headers"]["Subject"], "Your sign-in link");
     sql(
         &app,
         "UPDATE reader_tokens SET expires_at = created_at - (expires_at - created_at) \
@@ -215,6 +217,20 @@ async fn link_signs_in_once(backend: Backend) {
     // A made-up token fails the same way.
     let (s, _) = exchange(&app, "not-a-token").await;
     assert_eq!(s, 400);
+
+    // ... else in their own.
+    let (s, _, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/readers/sign-in",
+        None,
+        Some(&json!({ "email": "ada@example.org" })),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 202);
+    let (_, msg) = link_token(&app, &sink, "ada@example.org", 3).await;
+    assert_eq!(msg["headers"]["Subject"], "Votre lien de connexion");
 }
 
 both!(

@@ -27,7 +27,8 @@ pub const SIGN_IN_ACCEPTED: &str = "If this address can receive e-mail, a sign-i
 pub(crate) struct SignInRequest {
     /// The reader's e-mail address.
     email: String,
-    /// The language of the e-mail (and of a new account): `en` (default) or `fr`.
+    /// The language of the e-mail (and of a new account): `en` or `fr`; by
+    /// default a known reader's own, else `en`.
     #[schema(value_type = Option<Language>)]
     language: Option<String>,
 }
@@ -39,7 +40,11 @@ pub async fn request_sign_in(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let b: SignInRequest = json_body(&req, &body, MAX_JSON_BODY)?;
-    let language = language(b.language.as_deref())?;
+    let language = b
+        .language
+        .as_deref()
+        .map(|l| language(Some(l)))
+        .transpose()?;
     let email = readers::parse_email(&b.email)?;
     state.sign_in_limits.spend(&state, &req, &email).await?;
     readers::request_sign_in(&state.db.conn, &email, language, &state.reader_link_base).await?;
