@@ -574,7 +574,9 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
         email: String,
-        #[graphql(desc = "The e-mail's language (and a new account's); default EN.")]
+        #[graphql(
+            desc = "The e-mail's language (and a new account's); default: a known reader's own, else EN."
+        )]
         language: Option<super::types::Language>,
     ) -> Result<super::readers::SignInRequested> {
         super::readers::request_sign_in(ctx, email, language).await
@@ -646,7 +648,8 @@ impl Mutation {
     }
 
     /// Changes the text of the reader's own comment, within 10 minutes of
-    /// posting it (after: `EDIT_WINDOW_CLOSED`).
+    /// posting it (after: `EDIT_WINDOW_CLOSED`). An approved comment waits for
+    /// moderation again where a new comment of its author would.
     async fn update_comment(
         &self,
         ctx: &Context<'_>,

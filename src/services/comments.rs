@@ -548,8 +548,20 @@ pub async fn update(
     }
     let key = body.key();
     check_duplicate(&*txn, reader_id, before.article_id, &key, Some(id)).await?;
+    // New text is judged as a new comment would be: an approved comment
+    // waits again where the reader's new one would (`all`, or `first` for a
+    // reader not trusted); any other status stays.
+    let status = if before.status == approved() {
+        first_status(&*txn, settings.moderation, reader_id)
+            .await?
+            .as_str()
+            .to_owned()
+    } else {
+        before.status.clone()
+    };
     let at = now();
     comment::Entity::update_many()
+        .col_expr(comment::Column::Status, Expr::value(status))
         .col_expr(comment::Column::Body, Expr::value(body.as_str()))
         .col_expr(comment::Column::BodyKey, Expr::value(key))
         .col_expr(comment::Column::EditedAt, Expr::value(Some(at)))

@@ -592,3 +592,50 @@ async fn graphql_pages_an_articles_comments(backend: Backend) {
     assert_eq!(q["data"]["comments"]["totalCount"], 3, "{q}");
 }
 both!(graphql_connection, graphql_pages_an_articles_comments);
+
+/// Under `--comment-moderation all`, an approved comment whose author changes
+/// its text waits for moderation again: hidden and uncounted until an editor
+/// approves the new text.
+async fn an_edited_approved_comment_waits_again_when_every_comment_is_moderated(backend: Backend) {
+    let app = spawn_comments(backend, |a| {
+        a.comments.comment_moderation = mediadesk::domain::Moderation::All;
+    })
+    .await;
+    let editor = token_for(&app, "editor").await;
+    let slug = articles(&app).await[0].clone();
+    let ada = reader(&app, "ada@example.org").await;
+    let (s, b) = post(&app, Some(&ada), &slug, json!({ "body": "Fair point." })).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["data"]["status"], "pending");
+    let id = b["data"]["id"].as_i64().unwrap();
+    let approve = format!("/api/v1/comments/{id}/approve");
+    let (s, _, b) = call(&app, Method::POST, &approve, Some(&editor), None, &[]).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(comment_count(&app, &slug).await, 1);
+
+    let path = format!("/api/v1/comments/{id}");
+    let (s, _, b) = call(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&ada),
+        Some(&json!({ "body": "Buy cheap pills at example.com" })),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["status"], "pending");
+    assert!(thread(&app, None, &slug).await.is_empty());
+    assert_eq!(comment_count(&app, &slug).await, 0);
+
+    let (s, _, b) = call(&app, Method::POST, &approve, Some(&editor), None, &[]).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        thread(&app, None, &slug).await[0]["body"],
+        "Buy cheap pills at example.com"
+    );
+}
+both!(
+    edited_comments_are_moderated_again,
+    an_edited_approved_comment_waits_again_when_every_comment_is_moderated
+);

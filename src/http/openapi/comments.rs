@@ -123,7 +123,10 @@ pub fn list_comments() -> Operation {
 pub fn update_comment() -> Operation {
     Op::new("updateComment", &["comments"], "Change the text of your own comment within 10 minutes of posting it (a reader's Bearer token).")
         .describe("Another reader's comment is a 403; after 10 minutes the answer is 409 with code\n\
-            `EDIT_WINDOW_CLOSED` (delete the comment instead). The status stays as it is.")
+            `EDIT_WINDOW_CLOSED` (delete the comment instead). An approved comment waits for\n\
+            moderation again where a new comment of its author would (`--comment-moderation`\n\
+            `all`, or `first` for a reader without an approved comment or with a rejected one);\n\
+            any other status stays as it is.")
         .bearer()
         .parameter(comment_id())
         .body(json_content(schema::<CommentPatch>()))
