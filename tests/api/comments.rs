@@ -133,7 +133,20 @@ async fn comment_count(app: &TestApp, slug: &str) -> i64 {
             json!({ "s": slug }),
         )
         .await;
-    g["article"]["commentCount"].as_i64().unwrap()
+    let n = g["article"]["commentCount"].as_i64().unwrap();
+    // The REST article says the same.
+    let (s, _, a) = call(
+        app,
+        Method::GET,
+        &format!("/api/v1/articles/{slug}"),
+        None,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(a["data"]["comment_count"], n, "{a}");
+    n
 }
 
 async fn first_comment_waits_until_an_editor_approves_it(backend: Backend) {

@@ -58,6 +58,10 @@ pub struct Article {
     /// Only on a single article.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// How many approved comments it has (what "Be the first to comment"
+    /// needs); only on a single article.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment_count: Option<i64>,
     pub dateline: Option<String>,
     pub program: Option<String>,
     #[schema(value_type = ArticleStatus)]
@@ -93,7 +97,8 @@ async fn outlet_refs(db: &impl ConnectionTrait, ids: &[i32]) -> AppResult<HashMa
         .collect())
 }
 
-/// Renders articles with their outlets, experts and topics (four queries).
+/// Renders articles with their outlets, experts and topics (four queries;
+/// with `with_body`, a single article's view, also its approved comments' count).
 pub async fn articles(
     db: &impl ConnectionTrait,
     items: Vec<article::Model>,
@@ -106,6 +111,11 @@ pub async fn articles(
     outlet_ids.sort_unstable();
     outlet_ids.dedup();
     let outlets = outlet_refs(db, &outlet_ids).await?;
+    let comment_counts = if with_body {
+        services::comments::counts(db, &ids).await?
+    } else {
+        HashMap::new()
+    };
     Ok(items
         .into_iter()
         .map(|a| Article {
@@ -121,6 +131,7 @@ pub async fn articles(
             url: a.url,
             summary: a.summary,
             body: if with_body { a.body } else { None },
+            comment_count: comment_counts.get(&a.id).copied(),
             dateline: a.dateline,
             program: a.program,
             status: a.status,
