@@ -141,7 +141,7 @@ pub(crate) fn gql_error(e: AppError) -> async_graphql::Error {
                             let mut m = async_graphql::indexmap::IndexMap::new();
                             m.insert(
                                 async_graphql::Name::new("field"),
-                                async_graphql::Value::String(f.field.clone()),
+                                async_graphql::Value::String(camel(&f.field)),
                             );
                             m.insert(
                                 async_graphql::Name::new("message"),
@@ -154,6 +154,24 @@ pub(crate) fn gql_error(e: AppError) -> async_graphql::Error {
             );
         }
     })
+}
+
+/// A field named as GraphQL names it: the services' `display_name` is
+/// `displayName` (names already in camelCase stay as they are).
+fn camel(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        match c {
+            '_' if !out.is_empty() && !out.ends_with('.') => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A Relay global ID: `base64url("Type:id")`.
@@ -199,4 +217,17 @@ pub fn parse_global_id(id: &str) -> Option<(String, i32)> {
     let s = String::from_utf8(bytes).ok()?;
     let (kind, n) = s.split_once(':')?;
     Some((kind.to_owned(), n.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn field_names_in_errors_are_graphqls() {
+        assert_eq!(super::camel("display_name"), "displayName");
+        assert_eq!(super::camel("parent_id"), "parentId");
+        assert_eq!(super::camel("input.startsAt"), "input.startsAt");
+        assert_eq!(super::camel("input.starts_at"), "input.startsAt");
+        assert_eq!(super::camel("token"), "token");
+        assert_eq!(super::camel("_x"), "_x");
+    }
 }
