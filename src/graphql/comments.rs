@@ -50,6 +50,28 @@ impl From<Status> for CommentStatus {
     }
 }
 
+impl From<CommentStatus> for Status {
+    fn from(s: CommentStatus) -> Self {
+        match s {
+            CommentStatus::Pending => Self::Pending,
+            CommentStatus::Approved => Self::Approved,
+            CommentStatus::Rejected => Self::Rejected,
+            CommentStatus::Spam => Self::Spam,
+        }
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl comments::Comment {
+    /// Where it stands: only its author and editors see other than APPROVED.
+    async fn status(&self) -> Result<Status> {
+        self.status
+            .parse::<CommentStatus>()
+            .map(Into::into)
+            .map_err(|e| gql_error(AppError::Internal(anyhow::anyhow!(e))))
+    }
+}
+
 fn body(s: &str) -> Result<CommentBody> {
     CommentBody::parse(s).map_err(|m| gql_error(AppError::invalid("body", m)))
 }

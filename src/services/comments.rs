@@ -67,6 +67,7 @@ impl Default for Settings {
 
 /// A comment as shown.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+#[graphql(complex)]
 pub struct Comment {
     /// The comment's id.
     pub id: i32,
@@ -80,6 +81,7 @@ pub struct Comment {
     /// Plain text, never markup.
     pub body: String,
     /// `pending`, `approved`, `rejected` or `spam`.
+    #[graphql(skip)]
     pub status: String,
     /// Whether the caller wrote it.
     pub mine: bool,
