@@ -592,3 +592,149 @@ async fn graphql_pages_an_articles_comments(backend: Backend) {
     assert_eq!(q["data"]["comments"]["totalCount"], 3, "{q}");
 }
 both!(graphql_connection, graphql_pages_an_articles_comments);
+
+/// The reader frontend's origin (that of `--reader-link-base`).
+const FRONTEND: &str = "https://news.example.org";
+/// The newsletter pages' origin (that of `--newsletter-url`).
+const LETTERS: &str = "https://letters.example.org";
+
+fn header<'a>(h: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+async fn the_reader_frontend_calls_the_api_from_its_own_origin(backend: Backend) {
+    let app = spawn_comments(backend, |a| {
+        a.reader_link_base = Some(format!("{FRONTEND}/sign-in"));
+        a.newsletter_url = Some(format!("{LETTERS}/newsletters"));
+    })
+    .await;
+    let slug = articles(&app).await[0].clone();
+    let thread_path = format!("/api/v1/articles/{slug}/comments");
+    let token = "authorization,content-type,idempotency-key";
+    let announced = [
+        (FRONTEND, "/api/v1/readers/sign-in", "POST", "content-type"),
+        (FRONTEND, "/api/v1/readers/session", "POST", "content-type"),
+        (FRONTEND, thread_path.as_str(), "POST", token),
+        (FRONTEND, "/api/v1/readers/me", "GET", "authorization"),
+        (FRONTEND, "/api/v1/readers/me", "PATCH", token),
+        (FRONTEND, "/api/v1/readers/me", "DELETE", "authorization"),
+        (FRONTEND, "/api/v1/comments/1", "PATCH", token),
+        (FRONTEND, "/api/v1/comments/1", "DELETE", "authorization"),
+        (FRONTEND, "/graphql", "POST", token),
+        (
+            LETTERS,
+            "/api/v1/newsletters/weekly/subscriptions",
+            "POST",
+            "content-type",
+        ),
+        (
+            LETTERS,
+            "/api/v1/newsletters/confirm",
+            "POST",
+            "content-type",
+        ),
+    ];
+    // The frontend's preflights pass, naming its origin, the method and headers.
+    for (origin, path, method, headers) in announced {
+        let h = preflight(&app, path, origin, method, headers).await;
+        assert_eq!(
+            header(&h, "access-control-allow-origin"),
+            origin,
+            "{method} {path}: {h:?}"
+        );
+        assert!(
+            header(&h, "access-control-allow-methods").contains(method),
+            "{h:?}"
+        );
+        let allowed = header(&h, "access-control-allow-headers").to_lowercase();
+        for wanted in headers.split(',') {
+            assert!(
+                allowed.contains(wanted),
+                "{method} {path}: {wanted} in {allowed}"
+            );
+        }
+    }
+    // Another origin's pages may not send a token or write.
+    for (_, path, method, headers) in announced {
+        let h = preflight(&app, path, "https://elsewhere.example", method, headers).await;
+        assert!(
+            h.get("access-control-allow-origin").is_none(),
+            "{method} {path}: {h:?}"
+        );
+    }
+
+    // The actual requests, as the browser sends them after the preflight.
+    let from = |o: &'static str| [("origin", o)];
+    let (s, h, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/readers/sign-in",
+        None,
+        Some(&json!({ "email": "ada@example.org" })),
+        &from(FRONTEND),
+    )
+    .await;
+    assert_eq!(s, 202);
+    assert_eq!(header(&h, "access-control-allow-origin"), FRONTEND);
+    let ada = reader(&app, "ada@example.org").await;
+    let (s, h, me) = call(
+        &app,
+        Method::GET,
+        "/api/v1/readers/me",
+        Some(&ada),
+        None,
+        &from(FRONTEND),
+    )
+    .await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(header(&h, "access-control-allow-origin"), FRONTEND);
+    let (s, h, b) = call(
+        &app,
+        Method::POST,
+        &thread_path,
+        Some(&ada),
+        Some(&json!({ "body": "From the frontend." })),
+        &from(FRONTEND),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(header(&h, "access-control-allow-origin"), FRONTEND);
+    let exposed = header(&h, "access-control-expose-headers").to_lowercase();
+    assert!(
+        exposed.contains("idempotent-replayed") && exposed.contains("retry-after"),
+        "{exposed}"
+    );
+    // Sent from another origin's page the answer is not for it to read.
+    let (s, h, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/readers/me",
+        Some(&ada),
+        None,
+        &from("https://elsewhere.example"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(h.get("access-control-allow-origin").is_none(), "{h:?}");
+    // Anyone may still read the public thread.
+    let (s, h, _) = call(
+        &app,
+        Method::GET,
+        &thread_path,
+        None,
+        None,
+        &from("https://elsewhere.example"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        "https://elsewhere.example"
+    );
+}
+both!(
+    reader_frontend_cors,
+    the_reader_frontend_calls_the_api_from_its_own_origin
+);
