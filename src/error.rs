@@ -48,6 +48,12 @@ pub enum AppError {
     /// The database (or another dependency) cannot be reached right now.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A service outside this one (an OpenID provider) cannot be reached or
+    /// answered wrongly (503). Unlike `Unavailable`, the message is written
+    /// for the client: it names the service, never internals (those are
+    /// logged where the failure is seen).
+    #[error("{0}")]
+    ProviderUnavailable(String),
     /// The database has no room left (disk full); nothing was written.
     #[error("insufficient storage: {0}")]
     InsufficientStorage(String),
@@ -87,7 +93,7 @@ impl AppError {
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::TooManyRequests { .. } => "RATE_LIMITED",
-            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Unavailable(_) | Self::ProviderUnavailable(_) => "UNAVAILABLE",
             Self::InsufficientStorage(_) => "INSUFFICIENT_STORAGE",
             Self::Internal(_) => "INTERNAL",
         }

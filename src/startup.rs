@@ -56,6 +56,30 @@ fn clean(origins: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The origins of the reader frontend (`--reader-link-base`, `--newsletter-url`)
+/// other than this server's own: its pages send readers' tokens and write
+/// (sign in, comment, subscribe) like those of `--cors-write-origins`.
+fn frontend_origins(args: &ServeArgs, link_base: &str, own_base: &str) -> Vec<String> {
+    let origin = |u: &str| {
+        url::Url::parse(u.trim())
+            .ok()
+            .map(|u| u.origin())
+            .filter(url::Origin::is_tuple)
+            .map(|o| o.ascii_serialization())
+    };
+    let own = origin(own_base);
+    let mut found = Vec::new();
+    for u in std::iter::once(link_base).chain(args.newsletter_url.as_deref()) {
+        if let Some(o) = origin(u)
+            && Some(&o) != own.as_ref()
+            && !found.contains(&o)
+        {
+            found.push(o);
+        }
+    }
+    found
+}
+
 /// Does this request (or the one a preflight announces) carry a token or change
 /// something? GraphQL queries are POSTs too, so there a POST alone is a read.
 fn credentialed_or_writing(head: &actix_web::dev::RequestHead, post_is_read: bool) -> bool {
@@ -86,7 +110,8 @@ fn credentialed_or_writing(head: &actix_web::dev::RequestHead, post_is_read: boo
 }
 
 /// CORS for one part of the API. Without write origins, any (or each listed)
-/// origin may read and none may send a token. With them, those origins may
+/// origin may read and none may send a token. With them (`--cors-write-origins`
+/// and the reader frontend's, see [`frontend_origins`]), those origins may
 /// also send tokens and write (`methods`), and the origin is echoed.
 fn cors(policy: &CorsPolicy, methods: &[&'static str], post_is_read: bool) -> Cors {
     use actix_web::http::header;
@@ -386,9 +411,15 @@ impl Application {
             ),
         });
         let (metrics, public_metrics) = metrics.start(&state)?;
+        let mut write = clean(&args.cors_write_origins);
+        for o in frontend_origins(args, &state.reader_link_base, &own_base(args, port)) {
+            if !write.contains(&o) {
+                write.push(o);
+            }
+        }
         let origins = CorsPolicy {
             read: clean(&args.cors_origins),
-            write: clean(&args.cors_write_origins),
+            write,
         };
         // Forget callers whose budget has refilled, so the key maps stay small.
         let pruned = std::sync::Arc::downgrade(&state.clone().into_inner());

@@ -39,6 +39,17 @@ impl Actor {
         }
     }
 
+    /// The account a request acts for, as its token's subject names it
+    /// (`user:<id>`, `key:<id>`, `reader:<id>`): whose `Idempotency-Key`s
+    /// its keys are. None for the public and the server itself.
+    pub fn account(&self) -> Option<String> {
+        match self {
+            Actor::User { subject, .. } => Some(subject.clone()),
+            Actor::Reader { id } => Some(format!("reader:{id}")),
+            Actor::Anonymous | Actor::System => None,
+        }
+    }
+
     /// Editors and admins see drafts, archived and scheduled content.
     pub fn can_see_drafts(&self) -> bool {
         matches!(self.role(), Some(Role::Editor | Role::Admin))

@@ -198,6 +198,7 @@ pub(crate) fn loader_error(e: Arc<AppError>) -> async_graphql::Error {
             retry_after_secs: *retry_after_secs,
         },
         AppError::Unavailable(m) => AppError::Unavailable(m.clone()),
+        AppError::ProviderUnavailable(m) => AppError::ProviderUnavailable(m.clone()),
         AppError::InsufficientStorage(m) => AppError::InsufficientStorage(m.clone()),
         AppError::Internal(i) => AppError::Internal(anyhow::anyhow!("{i}")),
     });

@@ -67,7 +67,9 @@ impl ResponseError for AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::ProviderUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -76,7 +78,9 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         match self {
             AppError::Internal(e) => tracing::error!(error = %e, "internal error"),
-            AppError::Unavailable(e) => tracing::warn!(error = %e, "dependency unavailable"),
+            AppError::Unavailable(e) | AppError::ProviderUnavailable(e) => {
+                tracing::warn!(error = %e, "dependency unavailable")
+            }
             AppError::InsufficientStorage(e) => tracing::error!(error = %e, "database full"),
             _ => {}
         }
@@ -86,7 +90,10 @@ impl ResponseError for AppError {
             &self.public_message(),
             self.field_errors(),
         );
-        if matches!(self, AppError::Unavailable(_)) {
+        if matches!(
+            self,
+            AppError::Unavailable(_) | AppError::ProviderUnavailable(_)
+        ) {
             res.headers_mut().insert(
                 actix_web::http::header::RETRY_AFTER,
                 actix_web::http::header::HeaderValue::from(crate::error::RETRY_AFTER_SECS),

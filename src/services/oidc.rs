@@ -259,7 +259,7 @@ impl Providers {
         }
         let unreachable = |e: String| {
             tracing::warn!(provider = %p.config.name, error = %e, "OpenID provider discovery failed");
-            AppError::Unavailable(format!(
+            AppError::ProviderUnavailable(format!(
                 "the sign-in provider {:?} cannot be reached; try again later",
                 p.config.name
             ))
@@ -272,7 +272,7 @@ impl Providers {
         // The code flow needs a token endpoint (Facebook's metadata, for one,
         // has none): refused before any login is stored.
         if metadata.token_endpoint().is_none() {
-            return Err(AppError::Unavailable(format!(
+            return Err(AppError::ProviderUnavailable(format!(
                 "the sign-in provider {:?} has no token endpoint: it cannot sign readers in with the authorization code flow",
                 p.config.name
             )));
@@ -523,7 +523,7 @@ pub async fn callback(
             ),
             other => {
                 tracing::warn!(provider = %name, error = %other, "OpenID token exchange failed");
-                AppError::Unavailable(format!(
+                AppError::ProviderUnavailable(format!(
                     "the sign-in provider {name:?} did not answer as expected; try again"
                 ))
             }

@@ -401,6 +401,12 @@ pub async fn delete_me(db: &sea_orm::DatabaseConnection, actor: &Actor) -> AppRe
         .await?;
     // Social sign-in: the provider accounts no longer lead here.
     crate::services::oidc::unlink_all(&*txn, id).await?;
+    // The answers kept for `Idempotency-Key` replay hold the address, name
+    // and comments: they go too.
+    crate::entities::idempotency_key::Entity::delete_many()
+        .filter(crate::entities::idempotency_key::Column::Actor.eq(format!("reader:{id}")))
+        .exec(&*txn)
+        .await?;
     // Newsletters: the address's subscriptions go with it.
     if let Some(email) = &reader.email {
         crate::services::newsletters::forget_address(&*txn, email).await?;

@@ -647,4 +647,301 @@ async fn an_edited_approved_comment_waits_again_when_every_comment_is_moderated(
 both!(
     edited_comments_are_moderated_again,
     an_edited_approved_comment_waits_again_when_every_comment_is_moderated
+/// The reader frontend's origin (that of `--reader-link-base`).
+const FRONTEND: &str = "https://news.example.org";
+/// The newsletter pages' origin (that of `--newsletter-url`).
+const LETTERS: &str = "https://letters.example.org";
+
+fn header<'a>(h: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+async fn the_reader_frontend_calls_the_api_from_its_own_origin(backend: Backend) {
+    let app = spawn_comments(backend, |a| {
+        a.reader_link_base = Some(format!("{FRONTEND}/sign-in"));
+        a.newsletter_url = Some(format!("{LETTERS}/newsletters"));
+    })
+    .await;
+    let slug = articles(&app).await[0].clone();
+    let thread_path = format!("/api/v1/articles/{slug}/comments");
+    let token = "authorization,content-type,idempotency-key";
+    let announced = [
+        (FRONTEND, "/api/v1/readers/sign-in", "POST", "content-type"),
+        (FRONTEND, "/api/v1/readers/session", "POST", "content-type"),
+        (FRONTEND, thread_path.as_str(), "POST", token),
+        (FRONTEND, "/api/v1/readers/me", "GET", "authorization"),
+        (FRONTEND, "/api/v1/readers/me", "PATCH", token),
+        (FRONTEND, "/api/v1/readers/me", "DELETE", "authorization"),
+        (FRONTEND, "/api/v1/comments/1", "PATCH", token),
+        (FRONTEND, "/api/v1/comments/1", "DELETE", "authorization"),
+        (FRONTEND, "/graphql", "POST", token),
+        (
+            LETTERS,
+            "/api/v1/newsletters/weekly/subscriptions",
+            "POST",
+            "content-type",
+        ),
+        (
+            LETTERS,
+            "/api/v1/newsletters/confirm",
+            "POST",
+            "content-type",
+        ),
+    ];
+    // The frontend's preflights pass, naming its origin, the method and headers.
+    for (origin, path, method, headers) in announced {
+        let h = preflight(&app, path, origin, method, headers).await;
+        assert_eq!(
+            header(&h, "access-control-allow-origin"),
+            origin,
+            "{method} {path}: {h:?}"
+        );
+        assert!(
+            header(&h, "access-control-allow-methods").contains(method),
+            "{h:?}"
+        );
+        let allowed = header(&h, "access-control-allow-headers").to_lowercase();
+        for wanted in headers.split(',') {
+            assert!(
+                allowed.contains(wanted),
+                "{method} {path}: {wanted} in {allowed}"
+            );
+        }
+    }
+    // Another origin's pages may not send a token or write.
+    for (_, path, method, headers) in announced {
+        let h = preflight(&app, path, "https://elsewhere.example", method, headers).await;
+        assert!(
+            h.get("access-control-allow-origin").is_none(),
+            "{method} {path}: {h:?}"
+        );
+    }
+
+    // The actual requests, as the browser sends them after the preflight.
+    let from = |o: &'static str| [("origin", o)];
+    let (s, h, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/readers/sign-in",
+        None,
+        Some(&json!({ "email": "ada@example.org" })),
+        &from(FRONTEND),
+    )
+    .await;
+    assert_eq!(s, 202);
+    assert_eq!(header(&h, "access-control-allow-origin"), FRONTEND);
+    let ada = reader(&app, "ada@example.org").await;
+    let (s, h, me) = call(
+        &app,
+        Method::GET,
+        "/api/v1/readers/me",
+        Some(&ada),
+        None,
+        &from(FRONTEND),
+    )
+    .await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(header(&h, "access-control-allow-origin"), FRONTEND);
+    let (s, h, b) = call(
+        &app,
+        Method::POST,
+        &thread_path,
+        Some(&ada),
+        Some(&json!({ "body": "From the frontend." })),
+        &from(FRONTEND),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(header(&h, "access-control-allow-origin"), FRONTEND);
+    let exposed = header(&h, "access-control-expose-headers").to_lowercase();
+    assert!(
+        exposed.contains("idempotent-replayed") && exposed.contains("retry-after"),
+        "{exposed}"
+    );
+    // Sent from another origin's page the answer is not for it to read.
+    let (s, h, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/readers/me",
+        Some(&ada),
+        None,
+        &from("https://elsewhere.example"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(h.get("access-control-allow-origin").is_none(), "{h:?}");
+    // Anyone may still read the public thread.
+    let (s, h, _) = call(
+        &app,
+        Method::GET,
+        &thread_path,
+        None,
+        None,
+        &from("https://elsewhere.example"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        header(&h, "access-control-allow-origin"),
+        "https://elsewhere.example"
+    );
+}
+both!(
+    reader_frontend_cors,
+    the_reader_frontend_calls_the_api_from_its_own_origin
+);
+
+/// `(status, Idempotent-Replayed, body)` of a call with `Idempotency-Key: key`.
+async fn keyed(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+    key: &str,
+) -> (u16, bool, Value) {
+    let (s, h, b) = call(
+        app,
+        method,
+        path,
+        Some(token),
+        body,
+        &[("idempotency-key", key)],
+    )
+    .await;
+    (
+        s,
+        h.get("idempotent-replayed").is_some_and(|v| v == "true"),
+        b,
+    )
+}
+
+async fn audited(app: &TestApp, admin: &str, action: &str) -> usize {
+    audit_log(app, admin)
+        .await
+        .iter()
+        .filter(|e| e["entity"] == "comment" && e["action"] == action)
+        .count()
+}
+
+/// Sends one request twice with one `Idempotency-Key`: the first runs, the
+/// second is its answer replayed (same status and body). The first answer.
+async fn twice(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+    key: &str,
+) -> (u16, Value) {
+    let (s1, r1, b1) = keyed(app, method.clone(), path, token, body, key).await;
+    assert!(!r1, "{method} {path}: {b1}");
+    let (s2, r2, b2) = keyed(app, method.clone(), path, token, body, key).await;
+    assert_eq!((s2, r2, &b2), (s1, true, &b1), "{method} {path}");
+    (s1, b1)
+}
+
+async fn reader_and_comment_writes_honour_idempotency_keys(backend: Backend) {
+    let app = spawn_comments(backend, |_| {}).await;
+    let slug = articles(&app).await[0].clone();
+    let ada = reader(&app, "ada@example.org").await;
+    let bea = reader(&app, "bea@example.org").await;
+    let editor = token_for(&app, "editor").await;
+    let admin = token_for(&app, "admin").await;
+    let thread_path = format!("/api/v1/articles/{slug}/comments");
+    let first = json!({ "body": "Posted once, however often it is sent." });
+
+    // The same comment sent twice with one key: one row, the first answer again.
+    let (s, b) = twice(&app, Method::POST, &thread_path, &ada, Some(&first), "c-1").await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(rows(&app).await.len(), 1);
+    let id = b["data"]["id"].as_i64().unwrap();
+    // The same key with another body is refused; nothing is written.
+    let before = rows(&app).await;
+    let other = json!({ "body": "Something else." });
+    let (s, replayed, b) = keyed(&app, Method::POST, &thread_path, &ada, Some(&other), "c-1").await;
+    assert_eq!((s, replayed), (422, false), "{b}");
+    assert_eq!(b["errors"][0]["field"], "Idempotency-Key", "{b}");
+    assert_eq!(rows(&app).await, before);
+    // Keys are each account's own: another reader's "c-1" is a new request.
+    let (s, replayed, b) = keyed(&app, Method::POST, &thread_path, &bea, Some(&first), "c-1").await;
+    assert_eq!((s, replayed), (201, false), "{b}");
+    assert_eq!(rows(&app).await.len(), 2);
+
+    // The author's change, twice with one key: one change.
+    let path = format!("/api/v1/comments/{id}");
+    let edit = json!({ "body": "Posted once, and changed once." });
+    let (s, b) = twice(&app, Method::PATCH, &path, &ada, Some(&edit), "e-1").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(audited(&app, &admin, "update").await, 1);
+
+    // An editor's decision, twice with one key: decided and audited once.
+    let approve = format!("/api/v1/comments/{id}/approve");
+    let (s, b) = twice(&app, Method::POST, &approve, &editor, None, "a-1").await;
+    assert_eq!((s, &b["data"]["status"]), (200, &json!("approved")), "{b}");
+    assert_eq!(audited(&app, &admin, "approve").await, 1);
+    // The same key on another decision is another request: 422, nothing changes.
+    let reject = format!("/api/v1/comments/{id}/reject");
+    let before = rows(&app).await;
+    let (s, _, b) = keyed(&app, Method::POST, &reject, &editor, None, "a-1").await;
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(rows(&app).await, before);
+
+    // The reader's profile, twice with one key.
+    let name = json!({ "display_name": "Ada L." });
+    let (s, b) = twice(
+        &app,
+        Method::PATCH,
+        "/api/v1/readers/me",
+        &ada,
+        Some(&name),
+        "p-1",
+    )
+    .await;
+    assert_eq!(
+        (s, &b["data"]["display_name"]),
+        (200, &json!("Ada L.")),
+        "{b}"
+    );
+
+    // GraphQL: a reader's postComment with a key runs once too.
+    let mutation = json!({
+        "query": "mutation($s: String!) { postComment(article: $s, body: \"Over GraphQL, once.\") { id status } }",
+        "variables": { "s": slug },
+    });
+    let (s, g) = twice(&app, Method::POST, "/graphql", &ada, Some(&mutation), "g-1").await;
+    assert_eq!(s, 200);
+    assert!(g["data"]["postComment"]["id"].is_i64(), "{g}");
+    assert_eq!(rows(&app).await.len(), 3);
+
+    // Deleting a comment, twice with one key: 204, then the same 204 again.
+    let (s, _) = twice(&app, Method::DELETE, &path, &ada, None, "d-1").await;
+    assert_eq!(s, 204);
+    assert_eq!(rows(&app).await.len(), 2);
+
+    // Deleting the account erases the answers kept for its keys (they hold
+    // its address, name and comments).
+    let kept = || async {
+        let q = "SELECT COUNT(*) FROM idempotency_keys WHERE actor LIKE 'reader:%'";
+        let n: i64 = sql(&app, q).await[0].try_get_by_index(0).unwrap();
+        n
+    };
+    assert_eq!(kept().await, 6);
+    let (s, _, _) = call(
+        &app,
+        Method::DELETE,
+        "/api/v1/readers/me",
+        Some(&ada),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, 204);
+    assert_eq!(kept().await, 1, "bea's key stays");
+}
+both!(
+    reader_and_comment_idempotency,
+    reader_and_comment_writes_honour_idempotency_keys
 );

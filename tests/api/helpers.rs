@@ -582,6 +582,27 @@ pub async fn call(
     (status, headers, body)
 }
 
+/// A browser's CORS preflight of `method` with `headers` on `path` from
+/// `origin`: the answer's headers.
+pub async fn preflight(
+    app: &TestApp,
+    path: &str,
+    origin: &str,
+    method: &str,
+    headers: &str,
+) -> HeaderMap {
+    let res = app
+        .client
+        .request(Method::OPTIONS, format!("{}{path}", app.addr))
+        .header("origin", origin)
+        .header("access-control-request-method", method)
+        .header("access-control-request-headers", headers)
+        .send()
+        .await
+        .unwrap();
+    res.headers().clone()
+}
+
 /// Everything an administrator can read, drafts included, and the audit log:
 /// equal snapshots mean nothing was written.
 pub async fn snapshot(app: &TestApp, admin: &str) -> Value {

@@ -554,3 +554,55 @@ crate::both!(
     a_wrong_state_a_replayed_code_and_a_foreign_audience_are_refused,
     a_wrong_state_a_replayed_code_and_a_foreign_audience_are_refused
 );
+
+/// A provider configured at an address where nothing listens: starting a
+/// sign-in is a 503 naming the provider (REST and GraphQL), with nothing
+/// stored.
+async fn an_unreachable_provider_is_named_in_the_503(backend: Backend) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config: ProviderConfig =
+        format!("name=faraway,issuer=http://127.0.0.1:{port},client_id=c,client_secret=s")
+            .parse()
+            .unwrap();
+    let app = spawn_tuned(backend, move |a| a.oidc_providers = vec![config]).await;
+    let res = browser()
+        .get(format!("{}/api/v1/readers/oidc/faraway/start", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    let p: Value = res.json().await.unwrap();
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("\"faraway\"") && detail.contains("cannot be reached"),
+        "{p}"
+    );
+    assert!(
+        !detail.contains("database") && !detail.contains("127.0.0.1"),
+        "{p}"
+    );
+    let g = app
+        .gql(
+            "mutation { startReaderOidc(provider: \"faraway\") }",
+            json!({}),
+        )
+        .await;
+    let e = &g["errors"][0];
+    assert_eq!(e["extensions"]["code"], "UNAVAILABLE", "{g}");
+    assert!(
+        e["message"].as_str().unwrap().contains("\"faraway\""),
+        "{g}"
+    );
+    assert_eq!(count(&app, "oidc_logins").await, 0);
+    assert_eq!(rows(&app).await, [0, 0, 0]);
+}
+
+crate::both!(
+    an_unreachable_provider_is_named_in_the_503,
+    an_unreachable_provider_is_named_in_the_503
+);

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{
-    Backend, TestApp, audit_log, call, gql_as, ndjson, post_import, snapshot, spawn,
+    Backend, TestApp, audit_log, call, gql_as, ndjson, post_import, preflight, snapshot, spawn,
     spawn_admin_origin, token_for,
 };
 
@@ -1173,25 +1173,6 @@ both!(
     only_listed_origins_may_write_from_a_browser,
     cors_for_writes
 );
-
-async fn preflight(
-    app: &TestApp,
-    path: &str,
-    origin: &str,
-    method: &str,
-    headers: &str,
-) -> HeaderMap {
-    let res = app
-        .client
-        .request(Method::OPTIONS, format!("{}{path}", app.addr))
-        .header("origin", origin)
-        .header("access-control-request-method", method)
-        .header("access-control-request-headers", headers)
-        .send()
-        .await
-        .unwrap();
-    res.headers().clone()
-}
 
 async fn cors_for_writes(backend: Backend) {
     // By default no page on another origin may send a token or write.

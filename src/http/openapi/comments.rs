@@ -24,11 +24,15 @@ const REFUSALS: &[(u16, &str)] = &[
 ];
 
 /// What a write without a body (delete, a moderation decision) answers
-/// besides its success.
+/// besides its success (400: a malformed `Idempotency-Key`; 409: a request
+/// with the same key still running; 422: the key used for another request).
 const BODILESS_REFUSALS: &[(u16, &str)] = &[
+    (400, "BadRequest"),
     (401, "Unauthorized"),
     (403, "Forbidden"),
     (404, "NotFound"),
+    (409, "Conflict"),
+    (422, "Unprocessable"),
     (429, "TooManyRequests"),
     (503, "Unavailable"),
     (507, "InsufficientStorage"),
@@ -42,8 +46,13 @@ fn article_slug() -> Value {
     json!({"name": "slug", "in": "path", "required": true, "description": "The article's slug.", "schema": {"type": "string", "pattern": super::components::SLUG_PATTERN}})
 }
 
+/// A write's answer: the comment (or, replayed, the first answer again).
 fn the_comment(description: &str) -> Value {
-    response(description, &[], json_content(data(schema::<Comment>())))
+    response(
+        description,
+        &["Idempotent-Replayed"],
+        json_content(data(schema::<Comment>())),
+    )
 }
 
 /// `GET /api/v1/articles/{slug}/comments`
@@ -97,11 +106,12 @@ pub fn create_comment() -> Operation {
     )
     .bearer()
     .parameter(article_slug())
+    .param("IdempotencyKey")
     .body(json_content(schema::<NewCommentBody>()))
     .answer(201, the_comment("The comment (`pending` or `approved`)."))
     .answer(
         409,
-        problem("The reader already posted this text (ignoring case and spacing) on this article."),
+        problem("The reader already posted this text (ignoring case and spacing) on this article, or a request with the same `Idempotency-Key` is still running."),
     )
     .answers(REFUSALS)
     .into()
@@ -129,9 +139,10 @@ pub fn update_comment() -> Operation {
             any other status stays as it is.")
         .bearer()
         .parameter(comment_id())
+        .param("IdempotencyKey")
         .body(json_content(schema::<CommentPatch>()))
         .answer(200, the_comment("The changed comment."))
-        .answer(409, problem("The edit window has closed (`EDIT_WINDOW_CLOSED`), or the reader already posted this text on the article."))
+        .answer(409, problem("The edit window has closed (`EDIT_WINDOW_CLOSED`), the reader already posted this text on the article, or a request with the same `Idempotency-Key` is still running."))
         .answers(REFUSALS)
         .into()
 }
@@ -145,7 +156,11 @@ pub fn delete_comment() -> Operation {
     )
     .bearer()
     .parameter(comment_id())
-    .answer(204, response("Deleted.", &[], Value::Null))
+    .param("IdempotencyKey")
+    .answer(
+        204,
+        response("Deleted.", &["Idempotent-Replayed"], Value::Null),
+    )
     .answers(BODILESS_REFUSALS)
     .into()
 }
@@ -155,6 +170,7 @@ fn decision(id: &str, summary: &str) -> Operation {
         .describe("Audited. A reader's token is a 403.")
         .bearer()
         .parameter(comment_id())
+        .param("IdempotencyKey")
         .answer(200, the_comment("The comment in its new status."))
         .answers(BODILESS_REFUSALS)
         .into()

@@ -93,9 +93,12 @@ pub(super) const DESCRIPTION: &str = "Read the institute's media mentions (\"Exp
     most 64 KiB, with the import format's field names; unknown fields and fields the\n\
     server sets (`id`, `version`, timestamps) are a 422. Contributors create article\n\
     drafts and change or delete their own drafts; editors write everything else;\n\
-    administrators change the site settings. Every `POST` honours an\n\
+    administrators change the site settings. Every signed-in `POST` (and the\n\
+    comment and reader `PATCH`/`DELETE`s that declare it) honours an\n\
     `Idempotency-Key` header: a retry with the same key and body gets the first\n\
-    answer again (with `Idempotent-Replayed: true`) instead of a second write.\n\
+    answer again (with `Idempotent-Replayed: true`) instead of a second write. Keys\n\
+    belong to the token's account; anonymous requests have none, so there the\n\
+    header is ignored.\n\
     Writes (`POST`, `PATCH`, `DELETE`) are rate-limited per caller (the verified\n\
     subject of a valid token, else the client's address): 429 with `Retry-After`.\n\
 \n\
@@ -424,7 +427,7 @@ fn responses() -> Vec<(&'static str, Value)> {
         (
             "BadBody",
             problem(
-                "The body is not well-formed JSON, or (on a `POST`) `Idempotency-Key` is malformed; `errors` says which.",
+                "The body is not well-formed JSON, or `Idempotency-Key` is malformed; `errors` says which.",
             ),
         ),
         (

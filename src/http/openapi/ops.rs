@@ -1250,12 +1250,13 @@ pub fn update_reader_me() -> Operation {
     )
     .describe("Fields left out stay as they are; `display_name: null` clears the name.")
     .bearer()
+    .param("IdempotencyKey")
     .patch_body(schema::<ProfilePatch>())
     .answer(
         200,
         response(
             "The changed account.",
-            &[],
+            &["Idempotent-Replayed"],
             json_content(data(schema::<Profile>())),
         ),
     )
@@ -1263,6 +1264,7 @@ pub fn update_reader_me() -> Operation {
         (400, "BadBody"),
         (401, "Unauthorized"),
         (403, "Forbidden"),
+        (409, "Conflict"),
         (413, "PayloadTooLarge"),
         (415, "UnsupportedMediaType"),
         (422, "Unprocessable"),

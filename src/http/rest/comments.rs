@@ -2,8 +2,8 @@
 //! validated like every public read; a signed-in reader also sees their own
 //! pending comments, rendered fresh and private), posting (readers, budgeted
 //! per reader and per client address), the author's change and delete, and
-//! the editors' moderation queue and decisions. The rules live in
-//! `services::comments`.
+//! the editors' moderation queue and decisions. Every write honours
+//! `Idempotency-Key`. The rules live in `services::comments`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -19,7 +19,7 @@ use crate::services::comments::{self, Decision, NewComment};
 use super::accounts::private;
 use super::handlers::list_response;
 use super::params::Params;
-use super::writes::MAX_JSON_BODY;
+use super::writes::{MAX_JSON_BODY, idempotent};
 
 /// `POST /api/v1/articles/{slug}/comments`
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -83,15 +83,20 @@ pub async fn create(
     // Who may comment is decided before the body is read: the public is a
     // 401 whatever it sends.
     let reader = comments::commenter(&actor)?;
-    let b: NewCommentBody = json_body(&req, &raw, MAX_JSON_BODY)?;
-    let input = NewComment {
-        body: body(&b.body)?,
-        parent_id: b.parent_id,
-    };
-    let client = crate::http::limits::SignInLimits::client_of(&state, &req);
-    state.comment_limits.spend_for(&client, reader).await?;
-    let c = comments::create(&state.db.conn, &actor, &state.comments, &slug, input).await?;
-    Ok(private(HttpResponse::Created().json(json!({ "data": c }))))
+    // A retry with the same `Idempotency-Key` is answered before it spends
+    // the comment budget.
+    idempotent(&req, &state, &actor, &raw, || async {
+        let b: NewCommentBody = json_body(&req, &raw, MAX_JSON_BODY)?;
+        let input = NewComment {
+            body: body(&b.body)?,
+            parent_id: b.parent_id,
+        };
+        let client = crate::http::limits::SignInLimits::client_of(&state, &req);
+        state.comment_limits.spend_for(&client, reader).await?;
+        let c = comments::create(&state.db.conn, &actor, &state.comments, &slug, input).await?;
+        Ok(private(HttpResponse::Created().json(json!({ "data": c }))))
+    })
+    .await
 }
 
 fn id(path: &str) -> AppResult<i32> {
@@ -107,16 +112,19 @@ pub async fn update(
     raw: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let actor = actor(&req, &state).await?;
-    let b: CommentPatch = json_body(&req, &raw, MAX_JSON_BODY)?;
-    let c = comments::update(
-        &state.db.conn,
-        &actor,
-        &state.comments,
-        id(&path)?,
-        body(&b.body)?,
-    )
-    .await?;
-    Ok(one(c))
+    idempotent(&req, &state, &actor, &raw, || async {
+        let b: CommentPatch = json_body(&req, &raw, MAX_JSON_BODY)?;
+        let c = comments::update(
+            &state.db.conn,
+            &actor,
+            &state.comments,
+            id(&path)?,
+            body(&b.body)?,
+        )
+        .await?;
+        Ok(one(c))
+    })
+    .await
 }
 
 /// `DELETE /api/v1/comments/{id}`: 204 (the author, or an editor).
@@ -126,8 +134,11 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let actor = actor(&req, &state).await?;
-    comments::delete(&state.db.conn, &actor, id(&path)?).await?;
-    Ok(private(HttpResponse::NoContent().finish()))
+    idempotent(&req, &state, &actor, &[], || async {
+        comments::delete(&state.db.conn, &actor, id(&path)?).await?;
+        Ok(private(HttpResponse::NoContent().finish()))
+    })
+    .await
 }
 
 /// `GET /api/v1/comments?status=`: the moderation queue (editors), newest first.
@@ -149,8 +160,11 @@ async fn decide(
     decision: Decision,
 ) -> AppResult<HttpResponse> {
     let actor = actor(&req, &state).await?;
-    let c = comments::moderate(&state.db.conn, &actor, id(&path)?, decision).await?;
-    Ok(one(c))
+    idempotent(&req, &state, &actor, &[], || async {
+        let c = comments::moderate(&state.db.conn, &actor, id(&path)?, decision).await?;
+        Ok(one(c))
+    })
+    .await
 }
 
 /// `POST /api/v1/comments/{id}/approve`

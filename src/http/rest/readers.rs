@@ -134,17 +134,20 @@ pub async fn patch_me(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let actor = actor(&req, &state).await?;
-    let b: ProfilePatch = json_body(&req, &body, MAX_JSON_BODY)?;
-    let patch = readers::ProfilePatch {
-        display_name: b.display_name,
-        language: b
-            .language
-            .as_deref()
-            .map(|l| language(Some(l)))
-            .transpose()?,
-    };
-    let p = readers::update_me(&state.db.conn, &actor, patch).await?;
-    Ok(private(HttpResponse::Ok().json(json!({ "data": p }))))
+    super::writes::idempotent(&req, &state, &actor, &body, || async {
+        let b: ProfilePatch = json_body(&req, &body, MAX_JSON_BODY)?;
+        let patch = readers::ProfilePatch {
+            display_name: b.display_name,
+            language: b
+                .language
+                .as_deref()
+                .map(|l| language(Some(l)))
+                .transpose()?,
+        };
+        let p = readers::update_me(&state.db.conn, &actor, patch).await?;
+        Ok(private(HttpResponse::Ok().json(json!({ "data": p }))))
+    })
+    .await
 }
 
 /// `DELETE /api/v1/readers/me`: 204.

@@ -335,7 +335,8 @@ async fn settle(
     Ok(res.set_body(BoxBody::new(bytes)))
 }
 
-/// Runs a POST once per `Idempotency-Key`: the same key and body again replay
+/// Runs a write once per `Idempotency-Key` of the caller's account (the
+/// public has none: its requests just run): the same key and body again replay
 /// the first answer (or, when it carried a secret, are a 409); the same key
 /// with another body is a 422.
 pub(crate) async fn idempotent<F, Fut>(
@@ -366,9 +367,10 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = AppResult<HttpResponse>>,
 {
-    let (Some(key), Some(subject)) = (idempotency_key(req), actor.subject()) else {
+    let (Some(key), Some(subject)) = (idempotency_key(req), actor.account()) else {
         return run().await;
     };
+    let subject = subject.as_str();
     idempotency::check_key(key)?;
     let mut h = request_hasher(req, state);
     h.update(body);
@@ -442,7 +444,8 @@ pub async fn import(
     let db = &state.db.conn;
     let meter = BodyMeter::new(request_hasher(&req, &state));
     let mut reader = meter.reader(payload);
-    let key = match (idempotency_key(&req), actor.subject()) {
+    let account = actor.account();
+    let key = match (idempotency_key(&req), account.as_deref()) {
         (Some(k), Some(s)) => {
             idempotency::check_key(k)?;
             Some((k, s))
