@@ -253,6 +253,12 @@ pub struct Application {
     port: u16,
     server: Server,
     metrics: Option<MetricsListener>,
+    /// Where and what to record as the newsletter unsubscribe key before
+    /// serving (`services::newsletters::record_key`).
+    newsletter_key: (
+        sea_orm::DatabaseConnection,
+        crate::services::newsletters::Links,
+    ),
 }
 
 impl Application {
@@ -385,6 +391,10 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("--oidc-provider: {e}"))?,
             ),
         });
+        let newsletter_key = (
+            state.db.conn.clone(),
+            crate::services::newsletters::Links::new("", None, &state.jwt),
+        );
         let (metrics, public_metrics) = metrics.start(&state)?;
         let origins = CorsPolicy {
             read: clean(&args.cors_origins),
@@ -488,6 +498,7 @@ impl Application {
             port,
             server: server.run(),
             metrics,
+            newsletter_key,
         })
     }
 
@@ -502,6 +513,14 @@ impl Application {
 
     /// Runs until SIGINT or SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // Before the first request is served: a `newsletter send` from now on
+        // is refused unless it signs with this server's key.
+        let (db, links) = &self.newsletter_key;
+        crate::services::newsletters::record_key(db, links)
+            .await
+            .map_err(|e| {
+                std::io::Error::other(format!("recording the newsletter key failed: {e}"))
+            })?;
         match self.metrics {
             Some((_, metrics)) => {
                 let (served, measured) = futures_util::future::join(self.server, metrics).await;

@@ -53,18 +53,40 @@ async fn subscribe(app: &TestApp, list: &str, email: &str, lang: Option<&str>) -
     (status, body)
 }
 
+/// Runs `mediadesk newsletter send LIST` with `secret` and `public_url` (unset
+/// when `None`), in an empty data folder: whether it succeeded, and its
+/// standard error.
+fn cli_send_with(
+    app: &TestApp,
+    list: &str,
+    secret: Option<&str>,
+    public_url: Option<&str>,
+) -> (bool, String) {
+    let data = tempfile::tempdir().expect("data dir");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mediadesk"));
+    cmd.args(["newsletter", "send", list])
+        .env("DATABASE_URL", &app.db.url)
+        .env("MEDIADESK_DATA_DIR", data.path())
+        .env_remove("MEDIADESK_JWT_SECRET")
+        .env_remove("MEDIADESK_PUBLIC_URL")
+        .env("RUST_LOG", "warn");
+    if let Some(s) = secret {
+        cmd.env("MEDIADESK_JWT_SECRET", s);
+    }
+    if let Some(u) = public_url {
+        cmd.env("MEDIADESK_PUBLIC_URL", u);
+    }
+    let out = cmd.output().expect("run mediadesk");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Runs `mediadesk newsletter send LIST` with the test servers' secret.
 fn cli_send(app: &TestApp, list: &str) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mediadesk"))
-        .args(["newsletter", "send", list])
-        .env("DATABASE_URL", &app.db.url)
-        .env("MEDIADESK_JWT_SECRET", TEST_JWT_SECRET)
-        .env("MEDIADESK_PUBLIC_URL", &app.addr)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run mediadesk");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
+    let (ok, stderr) = cli_send_with(app, list, Some(TEST_JWT_SECRET), Some(&app.addr));
+    assert!(ok, "{stderr}");
     stderr
 }
 
@@ -394,6 +416,27 @@ async fn opt_in_issues_unsubscribe(backend: Backend) {
     );
 }
 
+/// The list `weekly` (English), `email` subscribed to it (not confirmed), and
+/// a story published.
+async fn weekly_with_a_story(app: &TestApp, admin: &str, email: &str) {
+    post(
+        app,
+        "/api/v1/newsletters",
+        admin,
+        json!({ "slug": "weekly", "name": "Weekly", "language": "en" }),
+    )
+    .await;
+    let (s, _) = subscribe(app, "weekly", email, None).await;
+    assert_eq!(s, 202);
+    post(
+        app,
+        "/api/v1/articles",
+        admin,
+        json!({ "title": "A story", "published_at": "2026-11-30", "language": "en" }),
+    )
+    .await;
+}
+
 both!(
     only_administrators_create_lists_send_issues_and_export_subscribers,
     refusals
@@ -402,22 +445,7 @@ async fn refusals(backend: Backend) {
     let app = spawn_tuned_over(TestDb::new(backend).await, |_| {}).await;
     let admin = token_for(&app, "admin").await;
     let editor = token_for(&app, "editor").await;
-    post(
-        &app,
-        "/api/v1/newsletters",
-        &admin,
-        json!({ "slug": "weekly", "name": "Weekly", "language": "en" }),
-    )
-    .await;
-    let (s, _) = subscribe(&app, "weekly", "dee@example.org", None).await;
-    assert_eq!(s, 202);
-    post(
-        &app,
-        "/api/v1/articles",
-        &admin,
-        json!({ "title": "A story", "published_at": "2026-11-30", "language": "en" }),
-    )
-    .await;
+    weekly_with_a_story(&app, &admin, "dee@example.org").await;
     let state = || async {
         json!([
             get_json(&app, "/api/v1/newsletters", None).await,
@@ -518,4 +546,42 @@ async fn limited(backend: Backend) {
     assert_eq!(s, 202);
     let (s, body) = subscribe(&app, "weekly", "hal@example.org", None).await;
     assert_eq!(s, 429, "{body}");
+}
+
+both!(
+    a_cli_send_signing_with_another_secret_than_the_servers_is_refused_and_sends_nothing,
+    cli_other_secret
+);
+async fn cli_other_secret(backend: Backend) {
+    let app = spawn_tuned_over(TestDb::new(backend).await, |_| {}).await;
+    let admin = token_for(&app, "admin").await;
+    weekly_with_a_story(&app, &admin, "ida@example.org").await;
+    let before = (
+        count_rows(&app, "newsletter_issues").await,
+        count_rows(&app, "outbox").await,
+    );
+    // Another secret, and none at all (a fresh data/jwt-secret): refused.
+    for secret in [
+        Some("another-secret-of-at-least-thirty-two-bytes-abcdef"),
+        None,
+    ] {
+        let (ok, stderr) = cli_send_with(&app, "weekly", secret, Some(&app.addr));
+        assert!(!ok, "{stderr}");
+        assert!(
+            stderr.contains("another key than the server's")
+                && stderr.contains("MEDIADESK_JWT_SECRET"),
+            "{stderr}"
+        );
+        assert_eq!(
+            (
+                count_rows(&app, "newsletter_issues").await,
+                count_rows(&app, "outbox").await,
+            ),
+            before,
+            "no issue, no mail"
+        );
+    }
+    // The server's secret sends.
+    assert!(cli_send(&app, "weekly").contains("queued for 0 subscribers"));
+    assert_eq!(count_rows(&app, "newsletter_issues").await, before.0 + 1);
 }

@@ -1620,6 +1620,13 @@ pub fn send_newsletter_issue() -> Operation {
             Value::Null,
         ),
     )
+    .answer(
+        409,
+        problem(
+            "The unsubscribe links would be signed with another key than the one the \
+             server recorded (another token signing secret): nothing was sent.",
+        ),
+    )
     .answers(NEWSLETTER_REFUSALS)
     .into()
 }
