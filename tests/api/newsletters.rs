@@ -548,18 +548,31 @@ async fn limited(backend: Backend) {
     assert_eq!(s, 429, "{body}");
 }
 
+/// The issues and the outbox messages there are.
+async fn issues_and_mail(app: &TestApp) -> (i64, i64) {
+    (
+        count_rows(app, "newsletter_issues").await,
+        count_rows(app, "outbox").await,
+    )
+}
+
 both!(
-    a_cli_send_signing_with_another_secret_than_the_servers_is_refused_and_sends_nothing,
+    a_cli_send_without_a_public_url_or_signing_with_another_secret_than_the_servers_is_refused_and_sends_nothing,
     cli_other_secret
 );
 async fn cli_other_secret(backend: Backend) {
     let app = spawn_tuned_over(TestDb::new(backend).await, |_| {}).await;
     let admin = token_for(&app, "admin").await;
     weekly_with_a_story(&app, &admin, "ida@example.org").await;
-    let before = (
-        count_rows(&app, "newsletter_issues").await,
-        count_rows(&app, "outbox").await,
+    let before = issues_and_mail(&app).await;
+    // No public URL: refused, naming it.
+    let (ok, stderr) = cli_send_with(&app, "weekly", Some(TEST_JWT_SECRET), None);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("MEDIADESK_PUBLIC_URL") && stderr.contains("--public-url"),
+        "{stderr}"
     );
+    assert_eq!(issues_and_mail(&app).await, before, "no issue, no mail");
     // Another secret, and none at all (a fresh data/jwt-secret): refused.
     for secret in [
         Some("another-secret-of-at-least-thirty-two-bytes-abcdef"),
@@ -572,14 +585,7 @@ async fn cli_other_secret(backend: Backend) {
                 && stderr.contains("MEDIADESK_JWT_SECRET"),
             "{stderr}"
         );
-        assert_eq!(
-            (
-                count_rows(&app, "newsletter_issues").await,
-                count_rows(&app, "outbox").await,
-            ),
-            before,
-            "no issue, no mail"
-        );
+        assert_eq!(issues_and_mail(&app).await, before, "no issue, no mail");
     }
     // The server's secret sends.
     assert!(cli_send(&app, "weekly").contains("queued for 0 subscribers"));
