@@ -111,11 +111,8 @@ async fn settled(sink: &MailSink, n: usize) -> Vec<Value> {
     sink.messages()
 }
 
-both!(
-    double_opt_in_then_each_issue_reaches_each_confirmed_subscriber_once_in_their_language_until_a_one_click_unsubscribe,
-    opt_in_issues_unsubscribe
-);
-async fn opt_in_issues_unsubscribe(backend: Backend) {
+/// A server that mails through a fresh SMTP sink.
+async fn spawn_with_sink(backend: Backend) -> (TestApp, MailSink) {
     let sink = MailSink::start(free_port());
     let url = sink.url();
     let app = spawn_tuned_over(TestDb::new(backend).await, |a| {
@@ -124,6 +121,33 @@ async fn opt_in_issues_unsubscribe(backend: Backend) {
         a.mail_retry_schedule = vec![Duration::from_millis(300); 20];
     })
     .await;
+    (app, sink)
+}
+
+/// Unsubscribes by the `List-Unsubscribe` URL of `issue` as a mail client
+/// does it (RFC 8058: no sign-in, the one-click body); the URL.
+async fn one_click(app: &TestApp, issue: &Value) -> String {
+    let header = issue["headers"]["List-Unsubscribe"].as_str().unwrap();
+    let url = header.trim_start_matches('<').trim_end_matches('>');
+    assert!(url.contains("/api/v1/newsletters/unsubscribe?token="));
+    let res = app
+        .client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    url.to_owned()
+}
+
+both!(
+    double_opt_in_then_each_issue_reaches_each_confirmed_subscriber_once_in_their_language_until_a_one_click_unsubscribe,
+    opt_in_issues_unsubscribe
+);
+async fn opt_in_issues_unsubscribe(backend: Backend) {
+    let (app, sink) = spawn_with_sink(backend).await;
     let admin = token_for(&app, "admin").await;
     let list = post(
         &app,
@@ -281,18 +305,7 @@ async fn opt_in_issues_unsubscribe(backend: Backend) {
     }
 
     // One click, as a mail client does it: no sign-in, the RFC 8058 body.
-    let header = ann["headers"]["List-Unsubscribe"].as_str().unwrap();
-    let one_click = header.trim_start_matches('<').trim_end_matches('>');
-    assert!(one_click.contains("/api/v1/newsletters/unsubscribe?token="));
-    let res = app
-        .client
-        .post(one_click)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let one_click = one_click(&app, ann).await;
     // A forged token does nothing.
     let forged = format!("{}0", one_click);
     let res = app.client.post(&forged).send().await.unwrap();
@@ -590,4 +603,72 @@ async fn cli_other_secret(backend: Backend) {
     // The server's secret sends.
     assert!(cli_send(&app, "weekly").contains("queued for 0 subscribers"));
     assert_eq!(count_rows(&app, "newsletter_issues").await, before.0 + 1);
+}
+
+/// The state of `email`'s subscription to `weekly`.
+async fn state_of(app: &TestApp, admin: &str, email: &str) -> String {
+    let subs = get_json(app, "/api/v1/newsletters/weekly/subscribers", Some(admin)).await;
+    subs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == email)
+        .map(|s| s["state"].as_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Follows the confirmation link of `m` (a `POST`, as the page's button does).
+async fn confirm_by(app: &TestApp, m: &Value) {
+    let link = link_in(m["text"].as_str().unwrap(), "/confirm?token=");
+    let res = app.client.post(&link).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+both!(
+    an_address_that_unsubscribed_gets_a_new_confirmation_link_when_it_subscribes_again_within_its_mail_budget,
+    resubscribe
+);
+async fn resubscribe(backend: Backend) {
+    let (app, sink) = spawn_with_sink(backend).await;
+    let admin = token_for(&app, "admin").await;
+    let jo = "jo@example.org";
+    weekly_with_a_story(&app, &admin, jo).await;
+    let got = settled(&sink, 1).await;
+    confirm_by(&app, to(&got, jo, "Confirm")[0]).await;
+    // Subscribing again while confirmed mails nothing and spends no mail.
+    for _ in 0..3 {
+        assert_eq!(subscribe(&app, "weekly", jo, None).await.0, 202);
+    }
+    post(&app, "/api/v1/newsletters/weekly/issues", &admin, json!({})).await;
+    let got = settled(&sink, 2).await;
+    assert_eq!(got.len(), 2, "the confirmation and the issue: {got:#?}");
+    let issue = to(&got, jo, "Weekly")
+        .into_iter()
+        .find(|m| m["headers"].get("List-Unsubscribe").is_some())
+        .expect("the issue");
+    one_click(&app, issue).await;
+    assert_eq!(state_of(&app, &admin, jo).await, "unsubscribed");
+
+    // Subscribing again: a new confirmation at once, pending until confirmed.
+    assert_eq!(subscribe(&app, "weekly", jo, None).await.0, 202);
+    let got = settled(&sink, 3).await;
+    assert_eq!(to(&got, jo, "Confirm").len(), 2, "{got:#?}");
+    assert_eq!(state_of(&app, &admin, jo).await, "pending");
+    // The budget still holds: a third link, then nothing (three mails at most).
+    assert_eq!(subscribe(&app, "weekly", jo, None).await.0, 202);
+    assert_eq!(subscribe(&app, "weekly", jo, None).await.0, 202);
+    let got = settled(&sink, 4).await;
+    let links = to(&got, jo, "Confirm");
+    assert_eq!(links.len(), 3, "{got:#?}");
+    assert_eq!(got.len(), 4, "{got:#?}");
+    // Each link replaced the one before: only the latest confirms.
+    let mut worked = 0;
+    for m in &links {
+        let link = link_in(m["text"].as_str().unwrap(), "/confirm?token=");
+        if app.client.post(&link).send().await.unwrap().status() == 200 {
+            worked += 1;
+        }
+    }
+    assert_eq!(worked, 1);
+    assert_eq!(state_of(&app, &admin, jo).await, "confirmed");
 }

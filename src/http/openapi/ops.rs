@@ -1528,9 +1528,10 @@ pub fn subscribe_newsletter() -> Operation {
         "Double opt-in: only an address whose confirmation link was followed (within 7 days)\n\
             receives issues. The answer is the same 202 whether the address is new, waiting\n\
             for its confirmation or already confirmed, so it tells nobody who is subscribed.\n\
-            A new or unconfirmed address gets a new link; a confirmed one nothing. Limited per\n\
-            client address (429) and per e-mail address (past its own budget the answer is the\n\
-            same 202 and nothing is mailed).",
+            A new, unconfirmed or unsubscribed address gets a new link (and is pending until it\n\
+            confirms); a confirmed one nothing. Limited per client address (429) and per e-mail\n\
+            address: 3 confirmation mails, then one per 20 minutes (past it the answer is the\n\
+            same 202, nothing is mailed and nothing changes).",
     )
     .parameter(newsletter_slug())
     .body(json_content(schema::<NewSubscription>()))

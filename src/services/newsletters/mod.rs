@@ -4,8 +4,8 @@
 //! - **Lists**: create, change, delete (administrators, audited); anyone reads
 //!   them.
 //! - **Subscribe** ([`subscribe`]): the answer never tells whether an address
-//!   was new, pending or confirmed. A new or not yet confirmed address gets a
-//!   confirmation mail, queued through `services::outbox` in the same
+//!   was new, pending or confirmed. A new, not yet confirmed or unsubscribed
+//!   address gets a confirmation mail (and is pending until it confirms), queued through `services::outbox` in the same
 //!   transaction as its row; the token is random, only its SHA-256 digest is
 //!   stored, and it expires after [`CONFIRM_DAYS`] days. Only confirmed
 //!   addresses receive issues.
@@ -536,25 +536,26 @@ pub async fn delete(db: &sea_orm::DatabaseConnection, actor: &Actor, slug: &str)
     Ok(())
 }
 
-/// Subscribes `email` to the list `slug` (anyone). A new address, or one not
-/// confirmed yet, gets a confirmation mail with a fresh link; a confirmed one
-/// nothing. With `quiet` (the address's own budget is spent) nothing is done
-/// at all. The caller learns nothing either way: an unknown list is a 404, a
-/// malformed address a 422, anything else the same `Ok`.
+/// Subscribes `email` to the list `slug` (anyone). A new address, one not
+/// confirmed yet, or one that unsubscribed gets a confirmation mail with a
+/// fresh link and is `pending` (double opt-in again: no issue until it
+/// confirms); a confirmed one nothing. `mail_allowed` spends one mail of the
+/// address's budget and is asked only when a mail is due, so requests that
+/// mail nothing (a confirmed address, an unknown list) spend none; when it
+/// says no, nothing changes at all. The caller learns nothing either way: an
+/// unknown list is a 404, a malformed address a 422, anything else the same
+/// `Ok`.
 pub async fn subscribe(
     db: &sea_orm::DatabaseConnection,
     slug: &str,
     email: &str,
     lang: Option<&str>,
     links: &Links,
-    quiet: bool,
+    mail_allowed: impl AsyncFnOnce() -> bool,
 ) -> AppResult<()> {
     let email = parse_email(email).map_err(|e| AppError::invalid("email", e))?;
     let lang = lang.map(|l| language("language", l)).transpose()?;
     let list = row(db, slug).await?;
-    if quiet {
-        return Ok(());
-    }
     let lang = match lang {
         Some(l) => l,
         None => language("language", &list.language)?,
@@ -565,14 +566,26 @@ pub async fn subscribe(
         .filter(newsletter_subscription::Column::Email.eq(email.clone()))
         .one(&*txn)
         .await?;
+    if existing.as_ref().is_some_and(|s| s.state == "confirmed") {
+        return Ok(());
+    }
+    // A mail is due: past the address's budget nothing changes (an
+    // unsubscribed address stays so).
+    if !mail_allowed().await {
+        return Ok(());
+    }
     let token = lease::random_hex(32);
     let at = now();
     let expires = at + Duration::days(CONFIRM_DAYS);
     match existing {
-        Some(s) if s.state == "confirmed" => return Ok(()),
         Some(s) => {
+            let resubscribed = s.state == "unsubscribed";
             let mut m: newsletter_subscription::ActiveModel = s.into();
             m.state = Set("pending".into());
+            if resubscribed {
+                // Confirmed again only by the new link.
+                m.confirmed_at = Set(None);
+            }
             m.language = Set(lang.as_str().into());
             m.token_hash = Set(Some(digest(&token)));
             m.token_expires_at = Set(Some(expires));
