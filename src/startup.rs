@@ -278,6 +278,12 @@ pub struct Application {
     port: u16,
     server: Server,
     metrics: Option<MetricsListener>,
+    /// Where and what to record as the newsletter unsubscribe key before
+    /// serving (`services::newsletters::record_key`).
+    newsletter_key: (
+        sea_orm::DatabaseConnection,
+        crate::services::newsletters::Links,
+    ),
 }
 
 impl Application {
@@ -410,6 +416,10 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("--oidc-provider: {e}"))?,
             ),
         });
+        let newsletter_key = (
+            state.db.conn.clone(),
+            crate::services::newsletters::Links::new("", None, &state.jwt),
+        );
         let (metrics, public_metrics) = metrics.start(&state)?;
         let mut write = clean(&args.cors_write_origins);
         for o in frontend_origins(args, &state.reader_link_base, &own_base(args, port)) {
@@ -519,6 +529,7 @@ impl Application {
             port,
             server: server.run(),
             metrics,
+            newsletter_key,
         })
     }
 
@@ -533,6 +544,14 @@ impl Application {
 
     /// Runs until SIGINT or SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // Before the first request is served: a `newsletter send` from now on
+        // is refused unless it signs with this server's key.
+        let (db, links) = &self.newsletter_key;
+        crate::services::newsletters::record_key(db, links)
+            .await
+            .map_err(|e| {
+                std::io::Error::other(format!("recording the newsletter key failed: {e}"))
+            })?;
         match self.metrics {
             Some((_, metrics)) => {
                 let (served, measured) = futures_util::future::join(self.server, metrics).await;

@@ -24,6 +24,7 @@ mod m20261207_000002_comments;
 // Social sign-in (OpenID Connect).
 mod m20261207_000003_reader_identities;
 mod m20261208_000001_newsletter_log_head;
+mod m20261209_000001_settings;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -53,6 +54,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000003_reader_identities::Migration),
             // Newsletter issues by change-log position.
             Box::new(m20261208_000001_newsletter_log_head::Migration),
+            // The server's own settings (the newsletter key's fingerprint).
+            Box::new(m20261209_000001_settings::Migration),
         ]
     }
 }

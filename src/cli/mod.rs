@@ -135,13 +135,10 @@ enum NewsletterCmd {
     /// sends the mail.
     Send {
         list: String,
-        /// The API's public base URL, for the unsubscribe links.
-        #[arg(
-            long,
-            env = "MEDIADESK_PUBLIC_URL",
-            default_value = "http://127.0.0.1:8080"
-        )]
-        public_url: String,
+        /// The API's public base URL, for the links in the mail (required:
+        /// as the server has it).
+        #[arg(long, env = "MEDIADESK_PUBLIC_URL")]
+        public_url: Option<String>,
         /// A front end's page for the links in the mail (as `serve` has it).
         #[arg(long, env = "MEDIADESK_NEWSLETTER_URL")]
         newsletter_url: Option<String>,
@@ -338,6 +335,13 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                     db,
                 },
         } => {
+            let Some(public_url) = public_url.filter(|u| !u.trim().is_empty()) else {
+                anyhow::bail!(
+                    "newsletter send needs the API's public URL for the links in the mail: \
+                     set MEDIADESK_PUBLIC_URL or pass --public-url (as the server has it); \
+                     nothing was sent"
+                );
+            };
             let jwt = crate::auth::jwt::Keys::load(&db.data_dir)?;
             let links =
                 services::newsletters::Links::new(&public_url, newsletter_url.as_deref(), &jwt);

@@ -770,14 +770,13 @@ impl Mutation {
         }
         services::newsletters::parse_email(&email)
             .map_err(|e| gql_error(AppError::invalid("email", e)))?;
-        let quiet = !nl.limits.address(&email).await;
         services::newsletters::subscribe(
             &rc.db,
             &slug,
             &email,
             language.as_deref(),
             &nl.links,
-            quiet,
+            async || nl.limits.address(&email).await,
         )
         .await
         .map_err(gql_error)?;

@@ -300,15 +300,16 @@ pub async fn middleware(
 /// The budgets of newsletter subscriptions (`POST /api/v1/newsletters/{slug}/
 /// subscriptions`, GraphQL `subscribeToNewsletter`), apart from the write
 /// budgets and tighter: per client address (past it: 429), and per e-mail
-/// address (past it the request is answered like any other and nothing is
-/// mailed, so the answer still tells nothing about the address). Kept where
+/// address, spent only by a request that mails a confirmation link (past it
+/// the request is answered like any other and nothing is mailed, so the
+/// answer still tells nothing about the address). Kept where
 /// the write budgets are (this process, or the shared store).
 pub struct SubscribeLimits {
     clients: WriteLimits,
     addresses: WriteLimits,
 }
 
-/// Subscriptions one e-mail address may cause at once, then one per this long.
+/// Confirmation mails one e-mail address may cause at once, then one per this long.
 pub const ADDRESS_BURST: u32 = 3;
 pub const ADDRESS_PERIOD: Duration = Duration::from_secs(20 * 60);
 
@@ -331,7 +332,8 @@ impl SubscribeLimits {
             .map(too_many)
     }
 
-    /// Spends one of the e-mail address's subscriptions: whether one was left.
+    /// Spends one of the e-mail address's confirmation mails: whether one was
+    /// left.
     pub async fn address(&self, email: &str) -> bool {
         let email = email.trim().to_lowercase();
         self.addresses

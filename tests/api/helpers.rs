@@ -724,3 +724,17 @@ pub fn without_json_ld(html: &str) -> String {
         &html[start + len + "</script>".len()..]
     )
 }
+
+/// Rows of `table`.
+pub async fn count_rows(app: &TestApp, table: &str) -> i64 {
+    let db = Database::connect(&app.db.url).await.unwrap();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}

@@ -53,18 +53,40 @@ async fn subscribe(app: &TestApp, list: &str, email: &str, lang: Option<&str>) -
     (status, body)
 }
 
+/// Runs `mediadesk newsletter send LIST` with `secret` and `public_url` (unset
+/// when `None`), in an empty data folder: whether it succeeded, and its
+/// standard error.
+fn cli_send_with(
+    app: &TestApp,
+    list: &str,
+    secret: Option<&str>,
+    public_url: Option<&str>,
+) -> (bool, String) {
+    let data = tempfile::tempdir().expect("data dir");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mediadesk"));
+    cmd.args(["newsletter", "send", list])
+        .env("DATABASE_URL", &app.db.url)
+        .env("MEDIADESK_DATA_DIR", data.path())
+        .env_remove("MEDIADESK_JWT_SECRET")
+        .env_remove("MEDIADESK_PUBLIC_URL")
+        .env("RUST_LOG", "warn");
+    if let Some(s) = secret {
+        cmd.env("MEDIADESK_JWT_SECRET", s);
+    }
+    if let Some(u) = public_url {
+        cmd.env("MEDIADESK_PUBLIC_URL", u);
+    }
+    let out = cmd.output().expect("run mediadesk");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Runs `mediadesk newsletter send LIST` with the test servers' secret.
 fn cli_send(app: &TestApp, list: &str) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mediadesk"))
-        .args(["newsletter", "send", list])
-        .env("DATABASE_URL", &app.db.url)
-        .env("MEDIADESK_JWT_SECRET", TEST_JWT_SECRET)
-        .env("MEDIADESK_PUBLIC_URL", &app.addr)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run mediadesk");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
+    let (ok, stderr) = cli_send_with(app, list, Some(TEST_JWT_SECRET), Some(&app.addr));
+    assert!(ok, "{stderr}");
     stderr
 }
 
@@ -89,11 +111,8 @@ async fn settled(sink: &MailSink, n: usize) -> Vec<Value> {
     sink.messages()
 }
 
-both!(
-    double_opt_in_then_each_issue_reaches_each_confirmed_subscriber_once_in_their_language_until_a_one_click_unsubscribe,
-    opt_in_issues_unsubscribe
-);
-async fn opt_in_issues_unsubscribe(backend: Backend) {
+/// A server that mails through a fresh SMTP sink.
+async fn spawn_with_sink(backend: Backend) -> (TestApp, MailSink) {
     let sink = MailSink::start(free_port());
     let url = sink.url();
     let app = spawn_tuned_over(TestDb::new(backend).await, |a| {
@@ -102,6 +121,33 @@ async fn opt_in_issues_unsubscribe(backend: Backend) {
         a.mail_retry_schedule = vec![Duration::from_millis(300); 20];
     })
     .await;
+    (app, sink)
+}
+
+/// Unsubscribes by the `List-Unsubscribe` URL of `issue` as a mail client
+/// does it (RFC 8058: no sign-in, the one-click body); the URL.
+async fn one_click(app: &TestApp, issue: &Value) -> String {
+    let header = issue["headers"]["List-Unsubscribe"].as_str().unwrap();
+    let url = header.trim_start_matches('<').trim_end_matches('>');
+    assert!(url.contains("/api/v1/newsletters/unsubscribe?token="));
+    let res = app
+        .client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    url.to_owned()
+}
+
+both!(
+    double_opt_in_then_each_issue_reaches_each_confirmed_subscriber_once_in_their_language_until_a_one_click_unsubscribe,
+    opt_in_issues_unsubscribe
+);
+async fn opt_in_issues_unsubscribe(backend: Backend) {
+    let (app, sink) = spawn_with_sink(backend).await;
     let admin = token_for(&app, "admin").await;
     let list = post(
         &app,
@@ -259,18 +305,7 @@ async fn opt_in_issues_unsubscribe(backend: Backend) {
     }
 
     // One click, as a mail client does it: no sign-in, the RFC 8058 body.
-    let header = ann["headers"]["List-Unsubscribe"].as_str().unwrap();
-    let one_click = header.trim_start_matches('<').trim_end_matches('>');
-    assert!(one_click.contains("/api/v1/newsletters/unsubscribe?token="));
-    let res = app
-        .client
-        .post(one_click)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("List-Unsubscribe=One-Click")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let one_click = one_click(&app, ann).await;
     // A forged token does nothing.
     let forged = format!("{}0", one_click);
     let res = app.client.post(&forged).send().await.unwrap();
@@ -394,6 +429,27 @@ async fn opt_in_issues_unsubscribe(backend: Backend) {
     );
 }
 
+/// The list `weekly` (English), `email` subscribed to it (not confirmed), and
+/// a story published.
+async fn weekly_with_a_story(app: &TestApp, admin: &str, email: &str) {
+    post(
+        app,
+        "/api/v1/newsletters",
+        admin,
+        json!({ "slug": "weekly", "name": "Weekly", "language": "en" }),
+    )
+    .await;
+    let (s, _) = subscribe(app, "weekly", email, None).await;
+    assert_eq!(s, 202);
+    post(
+        app,
+        "/api/v1/articles",
+        admin,
+        json!({ "title": "A story", "published_at": "2026-11-30", "language": "en" }),
+    )
+    .await;
+}
+
 both!(
     only_administrators_create_lists_send_issues_and_export_subscribers,
     refusals
@@ -402,22 +458,7 @@ async fn refusals(backend: Backend) {
     let app = spawn_tuned_over(TestDb::new(backend).await, |_| {}).await;
     let admin = token_for(&app, "admin").await;
     let editor = token_for(&app, "editor").await;
-    post(
-        &app,
-        "/api/v1/newsletters",
-        &admin,
-        json!({ "slug": "weekly", "name": "Weekly", "language": "en" }),
-    )
-    .await;
-    let (s, _) = subscribe(&app, "weekly", "dee@example.org", None).await;
-    assert_eq!(s, 202);
-    post(
-        &app,
-        "/api/v1/articles",
-        &admin,
-        json!({ "title": "A story", "published_at": "2026-11-30", "language": "en" }),
-    )
-    .await;
+    weekly_with_a_story(&app, &admin, "dee@example.org").await;
     let state = || async {
         json!([
             get_json(&app, "/api/v1/newsletters", None).await,
@@ -518,4 +559,116 @@ async fn limited(backend: Backend) {
     assert_eq!(s, 202);
     let (s, body) = subscribe(&app, "weekly", "hal@example.org", None).await;
     assert_eq!(s, 429, "{body}");
+}
+
+/// The issues and the outbox messages there are.
+async fn issues_and_mail(app: &TestApp) -> (i64, i64) {
+    (
+        count_rows(app, "newsletter_issues").await,
+        count_rows(app, "outbox").await,
+    )
+}
+
+both!(
+    a_cli_send_without_a_public_url_or_signing_with_another_secret_than_the_servers_is_refused_and_sends_nothing,
+    cli_other_secret
+);
+async fn cli_other_secret(backend: Backend) {
+    let app = spawn_tuned_over(TestDb::new(backend).await, |_| {}).await;
+    let admin = token_for(&app, "admin").await;
+    weekly_with_a_story(&app, &admin, "ida@example.org").await;
+    let before = issues_and_mail(&app).await;
+    // No public URL: refused, naming it.
+    let (ok, stderr) = cli_send_with(&app, "weekly", Some(TEST_JWT_SECRET), None);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("MEDIADESK_PUBLIC_URL") && stderr.contains("--public-url"),
+        "{stderr}"
+    );
+    assert_eq!(issues_and_mail(&app).await, before, "no issue, no mail");
+    // Another secret, and none at all (a fresh data/jwt-secret): refused.
+    for secret in [
+        Some("another-secret-of-at-least-thirty-two-bytes-abcdef"),
+        None,
+    ] {
+        let (ok, stderr) = cli_send_with(&app, "weekly", secret, Some(&app.addr));
+        assert!(!ok, "{stderr}");
+        assert!(
+            stderr.contains("another key than the server's")
+                && stderr.contains("MEDIADESK_JWT_SECRET"),
+            "{stderr}"
+        );
+        assert_eq!(issues_and_mail(&app).await, before, "no issue, no mail");
+    }
+    // The server's secret sends.
+    assert!(cli_send(&app, "weekly").contains("queued for 0 subscribers"));
+    assert_eq!(count_rows(&app, "newsletter_issues").await, before.0 + 1);
+}
+
+/// The state of `email`'s subscription to `weekly`.
+async fn state_of(app: &TestApp, admin: &str, email: &str) -> String {
+    let subs = get_json(app, "/api/v1/newsletters/weekly/subscribers", Some(admin)).await;
+    subs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == email)
+        .map(|s| s["state"].as_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Follows the confirmation link of `m` (a `POST`, as the page's button does).
+async fn confirm_by(app: &TestApp, m: &Value) {
+    let link = link_in(m["text"].as_str().unwrap(), "/confirm?token=");
+    let res = app.client.post(&link).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+both!(
+    an_address_that_unsubscribed_gets_a_new_confirmation_link_when_it_subscribes_again_within_its_mail_budget,
+    resubscribe
+);
+async fn resubscribe(backend: Backend) {
+    let (app, sink) = spawn_with_sink(backend).await;
+    let admin = token_for(&app, "admin").await;
+    let jo = "jo@example.org";
+    weekly_with_a_story(&app, &admin, jo).await;
+    let got = settled(&sink, 1).await;
+    confirm_by(&app, to(&got, jo, "Confirm")[0]).await;
+    // Subscribing again while confirmed mails nothing and spends no mail.
+    for _ in 0..3 {
+        assert_eq!(subscribe(&app, "weekly", jo, None).await.0, 202);
+    }
+    post(&app, "/api/v1/newsletters/weekly/issues", &admin, json!({})).await;
+    let got = settled(&sink, 2).await;
+    assert_eq!(got.len(), 2, "the confirmation and the issue: {got:#?}");
+    let issue = to(&got, jo, "Weekly")
+        .into_iter()
+        .find(|m| m["headers"].get("List-Unsubscribe").is_some())
+        .expect("the issue");
+    one_click(&app, issue).await;
+    assert_eq!(state_of(&app, &admin, jo).await, "unsubscribed");
+
+    // Subscribing again: a new confirmation at once, pending until confirmed.
+    assert_eq!(subscribe(&app, "weekly", jo, None).await.0, 202);
+    let got = settled(&sink, 3).await;
+    assert_eq!(to(&got, jo, "Confirm").len(), 2, "{got:#?}");
+    assert_eq!(state_of(&app, &admin, jo).await, "pending");
+    // The budget still holds: a third link, then nothing (three mails at most).
+    assert_eq!(subscribe(&app, "weekly", jo, None).await.0, 202);
+    assert_eq!(subscribe(&app, "weekly", jo, None).await.0, 202);
+    let got = settled(&sink, 4).await;
+    let links = to(&got, jo, "Confirm");
+    assert_eq!(links.len(), 3, "{got:#?}");
+    assert_eq!(got.len(), 4, "{got:#?}");
+    // Each link replaced the one before: only the latest confirms.
+    let mut worked = 0;
+    for m in &links {
+        let link = link_in(m["text"].as_str().unwrap(), "/confirm?token=");
+        if app.client.post(&link).send().await.unwrap().status() == 200 {
+            worked += 1;
+        }
+    }
+    assert_eq!(worked, 1);
+    assert_eq!(state_of(&app, &admin, jo).await, "confirmed");
 }

@@ -11,11 +11,10 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use base64::Engine;
 use mediadesk::services::oidc::{ProviderConfig, Providers};
 use reqwest::header::LOCATION;
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{Backend, TestApp, spawn_tuned, urlencode};
+use crate::helpers::{Backend, TestApp, count_rows as count, spawn_tuned, urlencode};
 
 /// The local OpenID Provider (killed when dropped).
 struct Op {
@@ -211,20 +210,6 @@ async fn me(app: &TestApp, access_token: &str) -> Value {
         .unwrap();
     assert_eq!(res.status(), 200);
     res.json::<Value>().await.unwrap()["data"].clone()
-}
-
-/// Rows of `table`.
-async fn count(app: &TestApp, table: &str) -> i64 {
-    let db = Database::connect(&app.db.url).await.unwrap();
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT COUNT(*) AS n FROM {table}"),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
 }
 
 async fn rows(app: &TestApp) -> [i64; 3] {

@@ -1530,9 +1530,10 @@ pub fn subscribe_newsletter() -> Operation {
         "Double opt-in: only an address whose confirmation link was followed (within 7 days)\n\
             receives issues. The answer is the same 202 whether the address is new, waiting\n\
             for its confirmation or already confirmed, so it tells nobody who is subscribed.\n\
-            A new or unconfirmed address gets a new link; a confirmed one nothing. Limited per\n\
-            client address (429) and per e-mail address (past its own budget the answer is the\n\
-            same 202 and nothing is mailed).",
+            A new, unconfirmed or unsubscribed address gets a new link (and is pending until it\n\
+            confirms); a confirmed one nothing. Limited per client address (429) and per e-mail\n\
+            address: 3 confirmation mails, then one per 20 minutes (past it the answer is the\n\
+            same 202, nothing is mailed and nothing changes).",
     )
     .parameter(newsletter_slug())
     .body(json_content(schema::<NewSubscription>()))
@@ -1620,6 +1621,13 @@ pub fn send_newsletter_issue() -> Operation {
             "Nothing was published since the previous issue: none was sent.",
             &[],
             Value::Null,
+        ),
+    )
+    .answer(
+        409,
+        problem(
+            "The unsubscribe links would be signed with another key than the one the \
+             server recorded (another token signing secret): nothing was sent.",
         ),
     )
     .answers(NEWSLETTER_REFUSALS)

@@ -170,14 +170,13 @@ pub async fn subscribe(
     }
     // Checked first, so a malformed address spends nothing of a real one's.
     newsletters::parse_email(&s.email).map_err(|e| AppError::invalid("email", e))?;
-    let quiet = !state.subscribe_limits.address(&s.email).await;
     newsletters::subscribe(
         &state.db.conn,
         &slug,
         &s.email,
         s.language.as_deref(),
         &state.newsletter_links(&req),
-        quiet,
+        async || state.subscribe_limits.address(&s.email).await,
     )
     .await?;
     Ok(private(HttpResponse::Accepted().json(subscribe_answer())))

@@ -4,8 +4,8 @@
 //! - **Lists**: create, change, delete (administrators, audited); anyone reads
 //!   them.
 //! - **Subscribe** ([`subscribe`]): the answer never tells whether an address
-//!   was new, pending or confirmed. A new or not yet confirmed address gets a
-//!   confirmation mail, queued through `services::outbox` in the same
+//!   was new, pending or confirmed. A new, not yet confirmed or unsubscribed
+//!   address gets a confirmation mail (and is pending until it confirms), queued through `services::outbox` in the same
 //!   transaction as its row; the token is random, only its SHA-256 digest is
 //!   stored, and it expires after [`CONFIRM_DAYS`] days. Only confirmed
 //!   addresses receive issues.
@@ -207,6 +207,12 @@ impl Links {
         same.then_some(id)
     }
 
+    /// A fingerprint of the signing key (not the key): what the server
+    /// records at start and every send compares ([`record_key`]).
+    pub fn fingerprint(&self) -> String {
+        hex(&hmac_sha256::HMAC::mac(b"mediadesk newsletter key fingerprint", self.key)[..16])
+    }
+
     /// The page a person opens to unsubscribe (the link in the text).
     pub fn unsubscribe_page(&self, subscription: i32) -> String {
         self.page("unsubscribe", &self.unsubscribe_token(subscription))
@@ -220,6 +226,73 @@ impl Links {
             self.api,
             self.unsubscribe_token(subscription)
         )
+    }
+}
+
+/// The `settings` row that holds the fingerprint of the server's unsubscribe
+/// key.
+const KEY_SETTING: &str = "newsletter_key";
+
+/// What a send answers when its links would be signed with another key than
+/// the server's.
+const OTHER_KEY: &str = "the unsubscribe links would be signed with another key than the \
+    server's: MEDIADESK_JWT_SECRET (or <data dir>/jwt-secret) differs from the server's, and \
+    the server would refuse these links; nothing was sent";
+
+async fn recorded_key(db: &impl ConnectionTrait) -> AppResult<Option<String>> {
+    use sea_orm::sea_query::{Alias, Query};
+    let q = Query::select()
+        .column(Alias::new("value"))
+        .from(Alias::new("settings"))
+        .and_where(Expr::col(Alias::new("name")).eq(KEY_SETTING))
+        .to_owned();
+    let row = db.query_one(&q).await?;
+    Ok(row.and_then(|r| r.try_get::<String>("", "value").ok()))
+}
+
+async fn write_key(db: &impl ConnectionTrait, links: &Links, replace: bool) -> AppResult<()> {
+    use sea_orm::sea_query::{Alias, OnConflict, Query};
+    let mut on_conflict = OnConflict::column(Alias::new("name"));
+    if replace {
+        on_conflict.update_column(Alias::new("value"));
+    } else {
+        on_conflict.do_nothing();
+    }
+    let q = Query::insert()
+        .into_table(Alias::new("settings"))
+        .columns([Alias::new("name"), Alias::new("value")])
+        .values_panic([KEY_SETTING.into(), links.fingerprint().into()])
+        .on_conflict(on_conflict)
+        .to_owned();
+    db.execute(&q).await?;
+    Ok(())
+}
+
+/// Records the fingerprint of the server's unsubscribe key (at start: the
+/// server's key is the one its links are checked with). A different one
+/// recorded before (the token signing secret changed) is replaced, with a
+/// warning: links in mail sent before stop working.
+pub async fn record_key(db: &impl ConnectionTrait, links: &Links) -> AppResult<()> {
+    let before = recorded_key(db).await?;
+    if before.as_deref() == Some(links.fingerprint().as_str()) {
+        return Ok(());
+    }
+    if before.is_some() {
+        tracing::warn!(
+            "the newsletter unsubscribe key changed (a new token signing secret): \
+             unsubscribe links in newsletters sent before no longer work"
+        );
+    }
+    write_key(db, links, true).await
+}
+
+/// Refuses a send whose links would be signed with another key than the one
+/// recorded (records it when none is).
+async fn check_key(db: &impl ConnectionTrait, links: &Links) -> AppResult<()> {
+    write_key(db, links, false).await?;
+    match recorded_key(db).await? {
+        Some(k) if k != links.fingerprint() => Err(AppError::Conflict(OTHER_KEY.into())),
+        _ => Ok(()),
     }
 }
 
@@ -463,25 +536,26 @@ pub async fn delete(db: &sea_orm::DatabaseConnection, actor: &Actor, slug: &str)
     Ok(())
 }
 
-/// Subscribes `email` to the list `slug` (anyone). A new address, or one not
-/// confirmed yet, gets a confirmation mail with a fresh link; a confirmed one
-/// nothing. With `quiet` (the address's own budget is spent) nothing is done
-/// at all. The caller learns nothing either way: an unknown list is a 404, a
-/// malformed address a 422, anything else the same `Ok`.
+/// Subscribes `email` to the list `slug` (anyone). A new address, one not
+/// confirmed yet, or one that unsubscribed gets a confirmation mail with a
+/// fresh link and is `pending` (double opt-in again: no issue until it
+/// confirms); a confirmed one nothing. `mail_allowed` spends one mail of the
+/// address's budget and is asked only when a mail is due, so requests that
+/// mail nothing (a confirmed address, an unknown list) spend none; when it
+/// says no, nothing changes at all. The caller learns nothing either way: an
+/// unknown list is a 404, a malformed address a 422, anything else the same
+/// `Ok`.
 pub async fn subscribe(
     db: &sea_orm::DatabaseConnection,
     slug: &str,
     email: &str,
     lang: Option<&str>,
     links: &Links,
-    quiet: bool,
+    mail_allowed: impl AsyncFnOnce() -> bool,
 ) -> AppResult<()> {
     let email = parse_email(email).map_err(|e| AppError::invalid("email", e))?;
     let lang = lang.map(|l| language("language", l)).transpose()?;
     let list = row(db, slug).await?;
-    if quiet {
-        return Ok(());
-    }
     let lang = match lang {
         Some(l) => l,
         None => language("language", &list.language)?,
@@ -492,14 +566,26 @@ pub async fn subscribe(
         .filter(newsletter_subscription::Column::Email.eq(email.clone()))
         .one(&*txn)
         .await?;
+    if existing.as_ref().is_some_and(|s| s.state == "confirmed") {
+        return Ok(());
+    }
+    // A mail is due: past the address's budget nothing changes (an
+    // unsubscribed address stays so).
+    if !mail_allowed().await {
+        return Ok(());
+    }
     let token = lease::random_hex(32);
     let at = now();
     let expires = at + Duration::days(CONFIRM_DAYS);
     match existing {
-        Some(s) if s.state == "confirmed" => return Ok(()),
         Some(s) => {
+            let resubscribed = s.state == "unsubscribed";
             let mut m: newsletter_subscription::ActiveModel = s.into();
             m.state = Set("pending".into());
+            if resubscribed {
+                // Confirmed again only by the new link.
+                m.confirmed_at = Set(None);
+            }
             m.language = Set(lang.as_str().into());
             m.token_hash = Set(Some(digest(&token)));
             m.token_expires_at = Set(Some(expires));
@@ -780,6 +866,7 @@ pub async fn send(
     actor.require(Role::Admin)?;
     let txn = begin_write(db).await?;
     let list = row(&*txn, slug).await?;
+    check_key(&*txn, links).await?;
     lock(&txn, list.id).await?;
     let last: Option<(DateTime<Utc>, Option<i64>)> = newsletter_issue::Entity::find()
         .select_only()
