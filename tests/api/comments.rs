@@ -647,6 +647,8 @@ async fn an_edited_approved_comment_waits_again_when_every_comment_is_moderated(
 both!(
     edited_comments_are_moderated_again,
     an_edited_approved_comment_waits_again_when_every_comment_is_moderated
+);
+
 /// The reader frontend's origin (that of `--reader-link-base`).
 const FRONTEND: &str = "https://news.example.org";
 /// The newsletter pages' origin (that of `--newsletter-url`).
