@@ -708,6 +708,7 @@ impl Mutation {
             name: Some(input.name),
             language: Some(input.language),
             description: Some(input.description),
+            content: input.content,
         };
         services::newsletters::create(&rc.db, &rc.actor, input)
             .await
@@ -732,6 +733,7 @@ impl Mutation {
             name: input.name,
             language: input.language,
             description,
+            content: input.content,
         };
         services::newsletters::update(&rc.db, &rc.actor, &slug, input)
             .await
@@ -815,6 +817,9 @@ pub struct CreateNewsletterInput {
     /// `en` or `fr`.
     pub language: String,
     pub description: Option<String>,
+    /// What its issues carry: `mentions` (published articles), `events` or
+    /// `all` (the default).
+    pub content: Option<String>,
 }
 
 /// Changes to a newsletter list: absent fields stay as they are; a null
@@ -825,6 +830,8 @@ pub struct UpdateNewsletterInput {
     pub name: Option<String>,
     pub language: Option<String>,
     pub description: MaybeUndefined<String>,
+    /// `mentions`, `events` or `all`.
+    pub content: Option<String>,
 }
 
 /// The one answer to a subscription.

@@ -31,6 +31,9 @@ pub(crate) struct NewNewsletter {
     /// `en` or `fr`: the language of subscribers who name none.
     language: String,
     description: Option<String>,
+    /// What its issues carry: `mentions` (published articles), `events` or
+    /// `all` (the default).
+    content: Option<String>,
 }
 
 /// Changes to a newsletter list: absent fields stay as they are; `null` or an
@@ -44,6 +47,8 @@ pub(crate) struct NewsletterPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
+    /// `mentions`, `events` or `all`.
+    content: Option<String>,
 }
 
 /// `null` read as `Some(None)` (clear), absent as `None` (keep).
@@ -108,6 +113,7 @@ pub async fn create(
             name: Some(n.name),
             language: Some(n.language),
             description: Some(n.description),
+            content: n.content,
         };
         let created = newsletters::create(&state.db.conn, &actor, input).await?;
         Ok(private(
@@ -137,6 +143,7 @@ pub async fn patch(
         name: p.name,
         language: p.language,
         description: p.description,
+        content: p.content,
     };
     let n = newsletters::update(&state.db.conn, &actor, &slug, input).await?;
     Ok(ok(to_value(&n)?))

@@ -68,6 +68,9 @@ pub struct Newsletter {
     /// `en` or `fr`: the language of a subscriber who names none.
     pub language: String,
     pub description: Option<String>,
+    /// What its issues carry: `mentions` (published articles), `events`, or
+    /// `all` (both).
+    pub content: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -79,6 +82,7 @@ impl From<newsletter::Model> for Newsletter {
             name: m.name,
             language: m.language,
             description: m.description,
+            content: m.content,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -143,7 +147,12 @@ pub struct NewsletterInput {
     pub name: Option<String>,
     pub language: Option<String>,
     pub description: Option<Option<String>>,
+    /// `mentions`, `events` or `all` (created without it: `all`).
+    pub content: Option<String>,
 }
+
+/// What a list's issues carry.
+pub const CONTENTS: &[&str] = &["mentions", "events", "all"];
 
 /// Where the links in newsletter mail point, and the key that signs
 /// unsubscribe links.
@@ -385,6 +394,14 @@ fn check(input: &NewsletterInput, creating: bool) -> AppResult<()> {
         None if creating => errors.push(FieldError::new("language", "is required")),
         _ => {}
     }
+    if let Some(c) = &input.content
+        && !CONTENTS.contains(&c.trim())
+    {
+        errors.push(FieldError::new(
+            "content",
+            "must be mentions, events or all",
+        ));
+    }
     if let Some(Some(d)) = &input.description
         && d.chars().count() > 2_000
     {
@@ -431,6 +448,9 @@ pub async fn create(
         name: Set(name),
         language: Set(input.language.unwrap_or_default().trim().to_lowercase()),
         description: Set(input.description.flatten()),
+        content: Set(input
+            .content
+            .map_or_else(|| "all".to_owned(), |c| c.trim().to_owned())),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -479,6 +499,9 @@ pub async fn update(
     }
     if let Some(d) = input.description {
         m.description = Set(d.filter(|d| !d.trim().is_empty()));
+    }
+    if let Some(c) = input.content {
+        m.content = Set(c.trim().to_owned());
     }
     m.updated_at = Set(now());
     let n = Newsletter::from(m.update(&*txn).await?);
@@ -886,7 +909,13 @@ pub async fn send(
         head,
     };
     let start = period.start;
-    let (articles, events) = published(&*txn, &period).await?;
+    let (mut articles, mut events) = published(&*txn, &period).await?;
+    // Only what the list carries.
+    match list.content.as_str() {
+        "mentions" => events.clear(),
+        "events" => articles.clear(),
+        _ => {}
+    }
     if articles.is_empty() && events.is_empty() {
         txn.rollback().await?;
         return Ok(None);
