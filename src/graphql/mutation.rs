@@ -811,7 +811,7 @@ const SUBSCRIBE_MESSAGE: &str =
 /// A new newsletter list (admins).
 #[derive(InputObject)]
 pub struct CreateNewsletterInput {
-    /// Default: the name's slug.
+    /// Default: the name's slug, or its first free `-2`, `-3`, ...
     pub slug: Option<String>,
     pub name: String,
     /// `en` or `fr`.

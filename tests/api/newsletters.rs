@@ -863,3 +863,64 @@ async fn demo_lists(backend: Backend) {
     );
     assert_eq!(content("events"), Some(json!("events")));
 }
+
+both!(
+    a_list_made_without_a_slug_takes_the_first_free_suffix_and_a_reserved_one_is_named,
+    list_slugs
+);
+async fn list_slugs(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = token_for(&app, "admin").await;
+    // The demo has "events": the same name over REST and GraphQL gets -2, -3.
+    let rest = post(
+        &app,
+        "/api/v1/newsletters",
+        &admin,
+        json!({ "name": "Events", "language": "en" }),
+    )
+    .await;
+    assert_eq!(rest["data"]["slug"], "events-2");
+    let d = gql_as(
+        &app,
+        Some(&admin),
+        r#"mutation { createNewsletter(input: {name: "Events", language: "fr"}) { slug } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(d["data"]["createNewsletter"]["slug"], "events-3", "{d}");
+    // An explicit slug that is taken stays a 409; a reserved name is named.
+    let lists = get_json(&app, "/api/v1/newsletters", None).await;
+    for (body, status, words) in [
+        (
+            json!({ "slug": "events", "name": "Events", "language": "en" }),
+            409,
+            "taken",
+        ),
+        (
+            json!({ "name": "Confirm", "language": "en" }),
+            400,
+            "\\\"confirm\\\", is reserved",
+        ),
+    ] {
+        let (s, _, answer) = call(
+            &app,
+            Method::POST,
+            "/api/v1/newsletters",
+            Some(&admin),
+            Some(&body),
+            &[],
+        )
+        .await;
+        assert_eq!(s, status, "{answer}");
+        assert!(answer.to_string().contains(words), "{answer}");
+    }
+    let d = gql_as(
+        &app,
+        Some(&admin),
+        r#"mutation { createNewsletter(input: {name: "Unsubscribe", language: "en"}) { slug } }"#,
+        json!({}),
+    )
+    .await;
+    assert!(d.to_string().contains("is reserved"), "{d}");
+    assert_eq!(get_json(&app, "/api/v1/newsletters", None).await, lists);
+}

@@ -1440,8 +1440,9 @@ pub fn create_newsletter() -> Operation {
         "Create a newsletter list (administrators; audited).",
     )
     .describe(
-        "Without `slug` the list gets its name's. `confirm` and `unsubscribe` are reserved\n\
-            (the API's own pages); a slug that is taken is a 409.",
+        "Without `slug` the list gets its name's, or its first free `-2`, `-3`, ... (the one\n\
+            slug rule). `confirm` and `unsubscribe` are reserved (the API's own pages: a 400\n\
+            that says so); an explicit slug that is taken is a 409.",
     )
     .bearer()
     .param("IdempotencyKey")

@@ -24,7 +24,8 @@ use crate::services::newsletters::{self, NewsletterInput, Subscriber};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewNewsletter {
-    /// Its name in URLs; default: the name's slug.
+    /// Its name in URLs; default: the name's slug, or its first free `-2`,
+    /// `-3`, ...
     slug: Option<String>,
     /// "Experts in the media — weekly".
     name: String,

@@ -421,7 +421,21 @@ fn audited(n: &Newsletter) -> serde_json::Value {
     serde_json::to_value(n).unwrap_or_default()
 }
 
-/// Creates a list (administrators); without a slug, the name's.
+/// The slug a name makes, if it makes one that is not reserved.
+fn natural_slug(name: &str) -> AppResult<crate::domain::Slug> {
+    let natural = slug::slugify(name);
+    if RESERVED.contains(&natural.as_str()) {
+        return Err(AppError::invalid(
+            "slug",
+            format!("give a slug: the name's, {natural:?}, is reserved (a page of the API)"),
+        ));
+    }
+    crate::domain::Slug::parse(&natural)
+        .map_err(|_| AppError::invalid("slug", "give a slug: the name makes none"))
+}
+
+/// Creates a list (administrators); without a slug, the name's, or its first
+/// free `-2`, `-3`, ... (`services::slugs`).
 pub async fn create(
     db: &sea_orm::DatabaseConnection,
     actor: &Actor,
@@ -430,18 +444,22 @@ pub async fn create(
     actor.require(Role::Admin)?;
     check(&input, true)?;
     let name = input.name.unwrap_or_default().trim().to_owned();
-    let slug = match input.slug {
-        Some(s) => s,
-        None => slug::slugify(&name),
+    // Without a slug, the one rule (`services::slugs`): the name's, or its
+    // first free `-2`, `-3`, ...; an explicit slug that is taken is a 409.
+    let base = match &input.slug {
+        Some(_) => None,
+        None => Some(natural_slug(&name)?),
     };
-    if crate::domain::Slug::parse(&slug).is_err() || RESERVED.contains(&slug.as_str()) {
-        return Err(AppError::invalid(
-            "slug",
-            "give a slug: the name makes none",
-        ));
-    }
     let at = now();
     let txn = begin_write(db).await?;
+    let slug = match base {
+        Some(base) => {
+            super::slugs::claim::<newsletter::Entity>(&*txn, newsletter::Column::Slug, &base)
+                .await?
+                .into_string()
+        }
+        None => input.slug.unwrap_or_default(),
+    };
     let m = newsletter::ActiveModel {
         id: NotSet,
         slug: Set(slug.clone()),
