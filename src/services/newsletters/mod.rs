@@ -131,8 +131,9 @@ pub struct Issue {
     pub period_start: DateTime<Utc>,
     /// ...and up to this one (the next issue starts here).
     pub period_end: DateTime<Utc>,
-    /// How many articles and events it holds.
+    /// How many articles (mentions) it holds.
     pub articles: i32,
+    /// How many events it holds.
     pub events: i32,
     /// How many confirmed subscribers it was queued for.
     pub recipients: i32,
