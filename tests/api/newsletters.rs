@@ -617,9 +617,15 @@ async fn state_of(app: &TestApp, admin: &str, email: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Follows the confirmation link of `m` (a `POST`, as the page's button does).
+/// Follows the confirmation link of `m`: its page (a form with the button and
+/// nothing else to send), then the `POST` the button makes.
 async fn confirm_by(app: &TestApp, m: &Value) {
     let link = link_in(m["text"].as_str().unwrap(), "/confirm?token=");
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<form method=\"post\""), "{html}");
+    assert!(!html.contains("<input"), "{html}");
     let res = app.client.post(&link).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
@@ -923,4 +929,29 @@ async fn list_slugs(backend: Backend) {
     .await;
     assert!(d.to_string().contains("is reserved"), "{d}");
     assert_eq!(get_json(&app, "/api/v1/newsletters", None).await, lists);
+}
+
+both!(
+    a_link_without_its_token_is_a_400_naming_it,
+    links_without_token
+);
+async fn links_without_token(backend: Backend) {
+    let app = spawn_tuned_over(TestDb::new(backend).await, |_| {}).await;
+    let admin = token_for(&app, "admin").await;
+    weekly_with_a_story(&app, &admin, "kim@example.org").await;
+    let before = get_json(&app, "/api/v1/newsletters/weekly/subscribers", Some(&admin)).await;
+    for link in ["confirm", "unsubscribe"] {
+        for query in ["", "?token=", "?token=%20"] {
+            for method in [Method::GET, Method::POST] {
+                let path = format!("/api/v1/newsletters/{link}{query}");
+                let (s, _, body) = call(&app, method.clone(), &path, None, None, &[]).await;
+                assert_eq!(s, 400, "{method} {path}: {body}");
+                assert!(body.to_string().contains("token"), "{body}");
+            }
+        }
+    }
+    assert_eq!(
+        get_json(&app, "/api/v1/newsletters/weekly/subscribers", Some(&admin)).await,
+        before
+    );
 }

@@ -1644,6 +1644,7 @@ pub fn confirm_newsletter_page() -> Operation {
         "The token of the confirmation mail's link.",
     ))
     .answer(200, html_page("The page with the confirm button."))
+    .answers(&[(400, "BadRequest")])
     .answer(404, link_gone("The link is not valid (any more)."))
     .into()
 }
@@ -1660,6 +1661,7 @@ pub fn confirm_newsletter() -> Operation {
         "The token of the confirmation mail's link.",
     ))
     .answer(200, link_done("Confirmed.", "confirmed"))
+    .answers(&[(400, "BadRequest")])
     .answer(404, link_gone("The link is not valid (any more)."))
     .answers(&[(429, "TooManyRequests")])
     .into()
@@ -1676,6 +1678,7 @@ pub fn unsubscribe_newsletter_page() -> Operation {
         "The signed token of the issue's unsubscribe link.",
     ))
     .answer(200, html_page("The page with the unsubscribe button."))
+    .answers(&[(400, "BadRequest")])
     .answer(404, link_gone("The link is not valid."))
     .into()
 }
@@ -1695,6 +1698,7 @@ pub fn unsubscribe_newsletter() -> Operation {
     .parameter(newsletter_token("The signed token of the issue's unsubscribe link."))
     .body(json!({"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}}))
     .answer(200, link_done("Unsubscribed.", "unsubscribed"))
+    .answers(&[(400, "BadRequest")])
     .answer(404, link_gone("The link is not valid."))
     .answers(&[(429, "TooManyRequests")])
     .into()

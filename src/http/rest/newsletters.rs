@@ -322,9 +322,16 @@ fn page(status: StatusCode, p: &Page<'_>) -> AppResult<HttpResponse> {
         .body(html))
 }
 
+/// The link's `?token=`: a 400 naming it when absent or empty.
 fn token(req: &HttpRequest) -> AppResult<String> {
     let p = Params::parse(req.query_string())?;
-    Ok(p.str("token").unwrap_or_default().to_owned())
+    match p.str("token").map(str::trim) {
+        Some(t) if !t.is_empty() => Ok(t.to_owned()),
+        _ => Err(AppError::invalid(
+            "token",
+            "is required: the token of the mail's link",
+        )),
+    }
 }
 
 /// The two links of newsletter mail: their words (English, French) and path.
