@@ -25,6 +25,7 @@ mod m20261207_000002_comments;
 mod m20261207_000003_reader_identities;
 mod m20261208_000001_newsletter_log_head;
 mod m20261209_000001_settings;
+mod m20261209_000002_newsletter_content;
 
 /// The ordered list of migrations `mediadesk migrate` applies.
 pub struct Migrator;
@@ -56,6 +57,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_newsletter_log_head::Migration),
             // The server's own settings (the newsletter key's fingerprint).
             Box::new(m20261209_000001_settings::Migration),
+            // What a newsletter list carries.
+            Box::new(m20261209_000002_newsletter_content::Migration),
         ]
     }
 }

@@ -12,6 +12,8 @@ pub struct Model {
     /// `en` or `fr`: the default language of its subscribers.
     pub language: String,
     pub description: Option<String>,
+    /// What its issues carry: `mentions`, `events` or `all`.
+    pub content: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -711,6 +711,7 @@ impl Mutation {
             name: Some(input.name),
             language: Some(input.language),
             description: Some(input.description),
+            content: input.content,
         };
         services::newsletters::create(&rc.db, &rc.actor, input)
             .await
@@ -735,6 +736,7 @@ impl Mutation {
             name: input.name,
             language: input.language,
             description,
+            content: input.content,
         };
         services::newsletters::update(&rc.db, &rc.actor, &slug, input)
             .await
@@ -812,12 +814,15 @@ const SUBSCRIBE_MESSAGE: &str =
 /// A new newsletter list (admins).
 #[derive(InputObject)]
 pub struct CreateNewsletterInput {
-    /// Default: the name's slug.
+    /// Default: the name's slug, or its first free `-2`, `-3`, ...
     pub slug: Option<String>,
     pub name: String,
     /// `en` or `fr`.
     pub language: String,
     pub description: Option<String>,
+    /// What its issues carry: `mentions` (published articles), `events` or
+    /// `all` (the default).
+    pub content: Option<String>,
 }
 
 /// Changes to a newsletter list: absent fields stay as they are; a null
@@ -828,6 +833,8 @@ pub struct UpdateNewsletterInput {
     pub name: Option<String>,
     pub language: Option<String>,
     pub description: MaybeUndefined<String>,
+    /// `mentions`, `events` or `all`.
+    pub content: Option<String>,
 }
 
 /// The one answer to a subscription.

@@ -35,7 +35,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<ImportReport> {
     }
     // Newsletters (issue 14 item 5): the seed page's "Subscribe to our
     // newsletters".
-    for (slug, name, description) in DEMO_NEWSLETTERS {
+    for (slug, name, description, content) in DEMO_NEWSLETTERS {
         super::newsletters::create(
             db,
             &Actor::System,
@@ -44,6 +44,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<ImportReport> {
                 name: Some((*name).into()),
                 language: Some("en".into()),
                 description: Some(Some((*description).into())),
+                content: Some((*content).into()),
             },
         )
         .await?;
@@ -51,16 +52,18 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<ImportReport> {
     Ok(report)
 }
 
-/// The newsletter lists of the demo: slug, name, description.
-const DEMO_NEWSLETTERS: &[(&str, &str, &str)] = &[
+/// The newsletter lists of the demo: slug, name, description, content.
+const DEMO_NEWSLETTERS: &[(&str, &str, &str, &str)] = &[
     (
         "experts-in-the-media-weekly",
         "Experts in the media — weekly",
         "The week's media mentions of our experts.",
+        "mentions",
     ),
     (
         "events",
         "Events",
         "Our upcoming conferences, roundtables and webinars.",
+        "events",
     ),
 ];

@@ -617,9 +617,15 @@ async fn state_of(app: &TestApp, admin: &str, email: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Follows the confirmation link of `m` (a `POST`, as the page's button does).
+/// Follows the confirmation link of `m`: its page (a form with the button and
+/// nothing else to send), then the `POST` the button makes.
 async fn confirm_by(app: &TestApp, m: &Value) {
     let link = link_in(m["text"].as_str().unwrap(), "/confirm?token=");
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<form method=\"post\""), "{html}");
+    assert!(!html.contains("<input"), "{html}");
     let res = app.client.post(&link).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
@@ -671,4 +677,281 @@ async fn resubscribe(backend: Backend) {
     }
     assert_eq!(worked, 1);
     assert_eq!(state_of(&app, &admin, jo).await, "confirmed");
+}
+
+/// Sends an issue of `list` over REST: the status and the issue.
+async fn send_issue(app: &TestApp, admin: &str, list: &str) -> (u16, Value) {
+    let (status, _, body) = call(
+        app,
+        Method::POST,
+        &format!("/api/v1/newsletters/{list}/issues"),
+        Some(admin),
+        None,
+        &[],
+    )
+    .await;
+    (status, body)
+}
+
+both!(
+    a_list_sends_only_the_content_it_carries_mentions_events_or_all_each_item_linked,
+    content_kinds
+);
+async fn content_kinds(backend: Backend) {
+    let (app, sink) = spawn_with_sink(backend).await;
+    let admin = token_for(&app, "admin").await;
+    let media = post(
+        &app,
+        "/api/v1/newsletters",
+        &admin,
+        json!({ "slug": "media", "name": "Media", "language": "en", "content": "mentions" }),
+    )
+    .await;
+    assert_eq!(media["data"]["content"], "mentions");
+    let d = gql_as(
+        &app,
+        Some(&admin),
+        r#"mutation { createNewsletter(input: {slug: "ev", name: "Ev", language: "en", content: "events"}) { content } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(d["data"]["createNewsletter"]["content"], "events", "{d}");
+    let both = post(
+        &app,
+        "/api/v1/newsletters",
+        &admin,
+        json!({ "slug": "both", "name": "Both", "language": "en" }),
+    )
+    .await;
+    assert_eq!(both["data"]["content"], "all");
+    // A content it does not know: refused, nothing made.
+    let lists = get_json(&app, "/api/v1/newsletters", None).await;
+    let (status, _, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/newsletters",
+        Some(&admin),
+        Some(&json!({ "slug": "x", "name": "X", "language": "en", "content": "videos" })),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("content"), "{body}");
+    assert_eq!(get_json(&app, "/api/v1/newsletters", None).await, lists);
+
+    // One confirmed subscriber each.
+    for (list, email) in [
+        ("media", "m@example.org"),
+        ("ev", "e@example.org"),
+        ("both", "b@example.org"),
+    ] {
+        assert_eq!(subscribe(&app, list, email, None).await.0, 202);
+    }
+    let got = settled(&sink, 3).await;
+    for email in ["m@example.org", "e@example.org", "b@example.org"] {
+        confirm_by(&app, to(&got, email, "Confirm")[0]).await;
+    }
+
+    // A mention: the mentions list and the both list send it, the events list nothing.
+    post(
+        &app,
+        "/api/v1/articles",
+        &admin,
+        json!({ "title": "Arctic story", "published_at": "2026-11-30", "language": "en",
+                "url": "https://news.example.org/arctic" }),
+    )
+    .await;
+    assert_eq!(send_issue(&app, &admin, "ev").await.0, 204);
+    let (s, issue) = send_issue(&app, &admin, "media").await;
+    assert_eq!(s, 201, "{issue}");
+    assert_eq!(
+        (&issue["data"]["articles"], &issue["data"]["events"]),
+        (&json!(1), &json!(0))
+    );
+    // An event: the events list sends it, the mentions list nothing new.
+    post(
+        &app,
+        "/api/v1/events",
+        &admin,
+        json!({ "title": "Polar roundtable", "kind": "webinar", "starts_at": "2027-03-01T15:00:00Z",
+                "registration_url": "https://events.example.org/polar" }),
+    )
+    .await;
+    assert_eq!(send_issue(&app, &admin, "media").await.0, 204);
+    let (s, issue) = send_issue(&app, &admin, "ev").await;
+    assert_eq!(s, 201, "{issue}");
+    assert_eq!(
+        (&issue["data"]["articles"], &issue["data"]["events"]),
+        (&json!(0), &json!(1))
+    );
+    let (s, issue) = send_issue(&app, &admin, "both").await;
+    assert_eq!(s, 201, "{issue}");
+    assert_eq!(
+        (&issue["data"]["articles"], &issue["data"]["events"]),
+        (&json!(1), &json!(1))
+    );
+
+    let got = settled(&sink, 6).await;
+    assert_eq!(got.len(), 6, "{got:#?}");
+    let issue_to = |email: &str| {
+        let m = got
+            .iter()
+            .find(|m| m["rcpt_tos"][0] == email && m["headers"].get("List-Unsubscribe").is_some())
+            .unwrap_or_else(|| panic!("no issue to {email}"));
+        (
+            m["text"].as_str().unwrap().to_owned(),
+            m["html"].as_str().unwrap().to_owned(),
+        )
+    };
+    let article = ("Arctic story", "https://news.example.org/arctic");
+    let event = ("Polar roundtable", "https://events.example.org/polar");
+    for (email, has, lacks) in [
+        ("m@example.org", vec![article], vec![event]),
+        ("e@example.org", vec![event], vec![article]),
+        ("b@example.org", vec![article, event], vec![]),
+    ] {
+        let (text, html) = issue_to(email);
+        for (title, url) in has {
+            assert!(
+                text.contains(title) && text.contains(url),
+                "{email}: {text}"
+            );
+            assert!(
+                html.contains(&format!("<a href=\"{url}\">{title}</a>")),
+                "{email}: {html}"
+            );
+        }
+        for (title, _) in lacks {
+            assert!(!text.contains(title), "{email}: {text}");
+        }
+    }
+
+    // Changed over REST and GraphQL.
+    let (s, _, body) = call(
+        &app,
+        Method::PATCH,
+        "/api/v1/newsletters/media",
+        Some(&admin),
+        Some(&json!({ "content": "all" })),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (s, &body["data"]["content"]),
+        (200, &json!("all")),
+        "{body}"
+    );
+    let d = gql_as(
+        &app,
+        Some(&admin),
+        r#"mutation { updateNewsletter(slug: "ev", input: {content: "mentions"}) { content } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(d["data"]["updateNewsletter"]["content"], "mentions", "{d}");
+}
+
+both!(the_demo_lists_carry_mentions_and_events, demo_lists);
+async fn demo_lists(backend: Backend) {
+    let app = spawn(backend).await;
+    let lists = get_json(&app, "/api/v1/newsletters", None).await;
+    let content = |slug: &str| {
+        lists["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["slug"] == slug)
+            .map(|l| l["content"].clone())
+    };
+    assert_eq!(
+        content("experts-in-the-media-weekly"),
+        Some(json!("mentions"))
+    );
+    assert_eq!(content("events"), Some(json!("events")));
+}
+
+both!(
+    a_list_made_without_a_slug_takes_the_first_free_suffix_and_a_reserved_one_is_named,
+    list_slugs
+);
+async fn list_slugs(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = token_for(&app, "admin").await;
+    // The demo has "events": the same name over REST and GraphQL gets -2, -3.
+    let rest = post(
+        &app,
+        "/api/v1/newsletters",
+        &admin,
+        json!({ "name": "Events", "language": "en" }),
+    )
+    .await;
+    assert_eq!(rest["data"]["slug"], "events-2");
+    let d = gql_as(
+        &app,
+        Some(&admin),
+        r#"mutation { createNewsletter(input: {name: "Events", language: "fr"}) { slug } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(d["data"]["createNewsletter"]["slug"], "events-3", "{d}");
+    // An explicit slug that is taken stays a 409; a reserved name is named.
+    let lists = get_json(&app, "/api/v1/newsletters", None).await;
+    for (body, status, words) in [
+        (
+            json!({ "slug": "events", "name": "Events", "language": "en" }),
+            409,
+            "taken",
+        ),
+        (
+            json!({ "name": "Confirm", "language": "en" }),
+            400,
+            "\\\"confirm\\\", is reserved",
+        ),
+    ] {
+        let (s, _, answer) = call(
+            &app,
+            Method::POST,
+            "/api/v1/newsletters",
+            Some(&admin),
+            Some(&body),
+            &[],
+        )
+        .await;
+        assert_eq!(s, status, "{answer}");
+        assert!(answer.to_string().contains(words), "{answer}");
+    }
+    let d = gql_as(
+        &app,
+        Some(&admin),
+        r#"mutation { createNewsletter(input: {name: "Unsubscribe", language: "en"}) { slug } }"#,
+        json!({}),
+    )
+    .await;
+    assert!(d.to_string().contains("is reserved"), "{d}");
+    assert_eq!(get_json(&app, "/api/v1/newsletters", None).await, lists);
+}
+
+both!(
+    a_link_without_its_token_is_a_400_naming_it,
+    links_without_token
+);
+async fn links_without_token(backend: Backend) {
+    let app = spawn_tuned_over(TestDb::new(backend).await, |_| {}).await;
+    let admin = token_for(&app, "admin").await;
+    weekly_with_a_story(&app, &admin, "kim@example.org").await;
+    let before = get_json(&app, "/api/v1/newsletters/weekly/subscribers", Some(&admin)).await;
+    for link in ["confirm", "unsubscribe"] {
+        for query in ["", "?token=", "?token=%20"] {
+            for method in [Method::GET, Method::POST] {
+                let path = format!("/api/v1/newsletters/{link}{query}");
+                let (s, _, body) = call(&app, method.clone(), &path, None, None, &[]).await;
+                assert_eq!(s, 400, "{method} {path}: {body}");
+                assert!(body.to_string().contains("token"), "{body}");
+            }
+        }
+    }
+    assert_eq!(
+        get_json(&app, "/api/v1/newsletters/weekly/subscribers", Some(&admin)).await,
+        before
+    );
 }

@@ -1442,8 +1442,9 @@ pub fn create_newsletter() -> Operation {
         "Create a newsletter list (administrators; audited).",
     )
     .describe(
-        "Without `slug` the list gets its name's. `confirm` and `unsubscribe` are reserved\n\
-            (the API's own pages); a slug that is taken is a 409.",
+        "Without `slug` the list gets its name's, or its first free `-2`, `-3`, ... (the one\n\
+            slug rule). `confirm` and `unsubscribe` are reserved (the API's own pages: a 400\n\
+            that says so); an explicit slug that is taken is a 409.",
     )
     .bearer()
     .param("IdempotencyKey")
@@ -1645,6 +1646,7 @@ pub fn confirm_newsletter_page() -> Operation {
         "The token of the confirmation mail's link.",
     ))
     .answer(200, html_page("The page with the confirm button."))
+    .answers(&[(400, "BadRequest")])
     .answer(404, link_gone("The link is not valid (any more)."))
     .into()
 }
@@ -1661,6 +1663,7 @@ pub fn confirm_newsletter() -> Operation {
         "The token of the confirmation mail's link.",
     ))
     .answer(200, link_done("Confirmed.", "confirmed"))
+    .answers(&[(400, "BadRequest")])
     .answer(404, link_gone("The link is not valid (any more)."))
     .answers(&[(429, "TooManyRequests")])
     .into()
@@ -1677,6 +1680,7 @@ pub fn unsubscribe_newsletter_page() -> Operation {
         "The signed token of the issue's unsubscribe link.",
     ))
     .answer(200, html_page("The page with the unsubscribe button."))
+    .answers(&[(400, "BadRequest")])
     .answer(404, link_gone("The link is not valid."))
     .into()
 }
@@ -1696,6 +1700,7 @@ pub fn unsubscribe_newsletter() -> Operation {
     .parameter(newsletter_token("The signed token of the issue's unsubscribe link."))
     .body(json!({"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}}))
     .answer(200, link_done("Unsubscribed.", "unsubscribed"))
+    .answers(&[(400, "BadRequest")])
     .answer(404, link_gone("The link is not valid."))
     .answers(&[(429, "TooManyRequests")])
     .into()

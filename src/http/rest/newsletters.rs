@@ -24,13 +24,17 @@ use crate::services::newsletters::{self, NewsletterInput, Subscriber};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewNewsletter {
-    /// Its name in URLs; default: the name's slug.
+    /// Its name in URLs; default: the name's slug, or its first free `-2`,
+    /// `-3`, ...
     slug: Option<String>,
     /// "Experts in the media — weekly".
     name: String,
     /// `en` or `fr`: the language of subscribers who name none.
     language: String,
     description: Option<String>,
+    /// What its issues carry: `mentions` (published articles), `events` or
+    /// `all` (the default).
+    content: Option<String>,
 }
 
 /// Changes to a newsletter list: absent fields stay as they are; `null` or an
@@ -44,6 +48,8 @@ pub(crate) struct NewsletterPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
+    /// `mentions`, `events` or `all`.
+    content: Option<String>,
 }
 
 /// `null` read as `Some(None)` (clear), absent as `None` (keep).
@@ -108,6 +114,7 @@ pub async fn create(
             name: Some(n.name),
             language: Some(n.language),
             description: Some(n.description),
+            content: n.content,
         };
         let created = newsletters::create(&state.db.conn, &actor, input).await?;
         Ok(private(
@@ -137,6 +144,7 @@ pub async fn patch(
         name: p.name,
         language: p.language,
         description: p.description,
+        content: p.content,
     };
     let n = newsletters::update(&state.db.conn, &actor, &slug, input).await?;
     Ok(ok(to_value(&n)?))
@@ -314,9 +322,16 @@ fn page(status: StatusCode, p: &Page<'_>) -> AppResult<HttpResponse> {
         .body(html))
 }
 
+/// The link's `?token=`: a 400 naming it when absent or empty.
 fn token(req: &HttpRequest) -> AppResult<String> {
     let p = Params::parse(req.query_string())?;
-    Ok(p.str("token").unwrap_or_default().to_owned())
+    match p.str("token").map(str::trim) {
+        Some(t) if !t.is_empty() => Ok(t.to_owned()),
+        _ => Err(AppError::invalid(
+            "token",
+            "is required: the token of the mail's link",
+        )),
+    }
 }
 
 /// The two links of newsletter mail: their words (English, French) and path.

@@ -68,6 +68,9 @@ pub struct Newsletter {
     /// `en` or `fr`: the language of a subscriber who names none.
     pub language: String,
     pub description: Option<String>,
+    /// What its issues carry: `mentions` (published articles), `events`, or
+    /// `all` (both).
+    pub content: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -79,6 +82,7 @@ impl From<newsletter::Model> for Newsletter {
             name: m.name,
             language: m.language,
             description: m.description,
+            content: m.content,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -127,8 +131,9 @@ pub struct Issue {
     pub period_start: DateTime<Utc>,
     /// ...and up to this one (the next issue starts here).
     pub period_end: DateTime<Utc>,
-    /// How many articles and events it holds.
+    /// How many articles (mentions) it holds.
     pub articles: i32,
+    /// How many events it holds.
     pub events: i32,
     /// How many confirmed subscribers it was queued for.
     pub recipients: i32,
@@ -143,7 +148,12 @@ pub struct NewsletterInput {
     pub name: Option<String>,
     pub language: Option<String>,
     pub description: Option<Option<String>>,
+    /// `mentions`, `events` or `all` (created without it: `all`).
+    pub content: Option<String>,
 }
+
+/// What a list's issues carry.
+pub const CONTENTS: &[&str] = &["mentions", "events", "all"];
 
 /// Where the links in newsletter mail point, and the key that signs
 /// unsubscribe links.
@@ -385,6 +395,14 @@ fn check(input: &NewsletterInput, creating: bool) -> AppResult<()> {
         None if creating => errors.push(FieldError::new("language", "is required")),
         _ => {}
     }
+    if let Some(c) = &input.content
+        && !CONTENTS.contains(&c.trim())
+    {
+        errors.push(FieldError::new(
+            "content",
+            "must be mentions, events or all",
+        ));
+    }
     if let Some(Some(d)) = &input.description
         && d.chars().count() > 2_000
     {
@@ -404,7 +422,21 @@ fn audited(n: &Newsletter) -> serde_json::Value {
     serde_json::to_value(n).unwrap_or_default()
 }
 
-/// Creates a list (administrators); without a slug, the name's.
+/// The slug a name makes, if it makes one that is not reserved.
+fn natural_slug(name: &str) -> AppResult<crate::domain::Slug> {
+    let natural = slug::slugify(name);
+    if RESERVED.contains(&natural.as_str()) {
+        return Err(AppError::invalid(
+            "slug",
+            format!("give a slug: the name's, {natural:?}, is reserved (a page of the API)"),
+        ));
+    }
+    crate::domain::Slug::parse(&natural)
+        .map_err(|_| AppError::invalid("slug", "give a slug: the name makes none"))
+}
+
+/// Creates a list (administrators); without a slug, the name's, or its first
+/// free `-2`, `-3`, ... (`services::slugs`).
 pub async fn create(
     db: &sea_orm::DatabaseConnection,
     actor: &Actor,
@@ -413,24 +445,31 @@ pub async fn create(
     actor.require(Role::Admin)?;
     check(&input, true)?;
     let name = input.name.unwrap_or_default().trim().to_owned();
-    let slug = match input.slug {
-        Some(s) => s,
-        None => slug::slugify(&name),
+    // Without a slug, the one rule (`services::slugs`): the name's, or its
+    // first free `-2`, `-3`, ...; an explicit slug that is taken is a 409.
+    let base = match &input.slug {
+        Some(_) => None,
+        None => Some(natural_slug(&name)?),
     };
-    if crate::domain::Slug::parse(&slug).is_err() || RESERVED.contains(&slug.as_str()) {
-        return Err(AppError::invalid(
-            "slug",
-            "give a slug: the name makes none",
-        ));
-    }
     let at = now();
     let txn = begin_write(db).await?;
+    let slug = match base {
+        Some(base) => {
+            super::slugs::claim::<newsletter::Entity>(&*txn, newsletter::Column::Slug, &base)
+                .await?
+                .into_string()
+        }
+        None => input.slug.unwrap_or_default(),
+    };
     let m = newsletter::ActiveModel {
         id: NotSet,
         slug: Set(slug.clone()),
         name: Set(name),
         language: Set(input.language.unwrap_or_default().trim().to_lowercase()),
         description: Set(input.description.flatten()),
+        content: Set(input
+            .content
+            .map_or_else(|| "all".to_owned(), |c| c.trim().to_owned())),
         created_at: Set(at),
         updated_at: Set(at),
     }
@@ -479,6 +518,9 @@ pub async fn update(
     }
     if let Some(d) = input.description {
         m.description = Set(d.filter(|d| !d.trim().is_empty()));
+    }
+    if let Some(c) = input.content {
+        m.content = Set(c.trim().to_owned());
     }
     m.updated_at = Set(now());
     let n = Newsletter::from(m.update(&*txn).await?);
@@ -886,7 +928,13 @@ pub async fn send(
         head,
     };
     let start = period.start;
-    let (articles, events) = published(&*txn, &period).await?;
+    let (mut articles, mut events) = published(&*txn, &period).await?;
+    // Only what the list carries.
+    match list.content.as_str() {
+        "mentions" => events.clear(),
+        "events" => articles.clear(),
+        _ => {}
+    }
     if articles.is_empty() && events.is_empty() {
         txn.rollback().await?;
         return Ok(None);
