@@ -202,6 +202,16 @@ pub struct Providers {
     list: Vec<Provider>,
 }
 
+/// A configured provider as a frontend shows it ("Sign in with ...").
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct SignInProvider {
+    /// The provider's name in URLs (`--oidc-provider name=...`).
+    pub name: String,
+    /// Where the frontend's sign-in link sends the browser (a top-level
+    /// navigation; add `?return_to=` for a page other than the link base).
+    pub start_url: String,
+}
+
 /// What a verified ID token says about the reader.
 #[derive(Clone, Debug)]
 pub struct Identity {
@@ -229,6 +239,18 @@ impl Providers {
     /// The configured providers' names.
     pub fn names(&self) -> Vec<String> {
         self.list.iter().map(|p| p.config.name.clone()).collect()
+    }
+
+    /// The configured providers, in their configured order, with the URL a
+    /// frontend's "Sign in with ..." link goes to.
+    pub fn sign_in_providers(&self) -> Vec<SignInProvider> {
+        self.list
+            .iter()
+            .map(|p| SignInProvider {
+                name: p.config.name.clone(),
+                start_url: format!("{}/api/v1/readers/oidc/{}/start", self.base, p.config.name),
+            })
+            .collect()
     }
 
     fn get(&self, name: &str) -> AppResult<&Provider> {

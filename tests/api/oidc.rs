@@ -606,3 +606,65 @@ crate::both!(
     an_unreachable_provider_is_named_in_the_503,
     an_unreachable_provider_is_named_in_the_503
 );
+
+/// A frontend finds the configured providers (for its "Sign in with ..."
+/// buttons) over REST, public and cacheable, and over GraphQL.
+async fn the_configured_providers_are_listed(backend: Backend) {
+    let configs: Vec<ProviderConfig> = ["facebook", "twitter"]
+        .iter()
+        .map(|n| {
+            format!(
+                "name={n},issuer=https://id.example.org/realms/news,client_id={n},client_secret=s"
+            )
+            .parse()
+            .unwrap()
+        })
+        .collect();
+    let app = spawn_tuned(backend, move |a| {
+        a.oidc_providers = configs;
+        a.public_url = Some("https://api.example.org".into());
+    })
+    .await;
+    let want = json!([
+        { "name": "facebook", "start_url": "https://api.example.org/api/v1/readers/oidc/facebook/start" },
+        { "name": "twitter", "start_url": "https://api.example.org/api/v1/readers/oidc/twitter/start" },
+    ]);
+    let res = app.get("/api/v1/readers/oidc").await;
+    assert_eq!(res.status(), 200);
+    let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+    assert!(cache.starts_with("public"), "{cache}");
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"], want);
+    // Validated like every public read.
+    let res = app
+        .client
+        .get(format!("{}/api/v1/readers/oidc", app.addr))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
+
+    let d = app
+        .gql_ok("{ signInProviders { name startUrl } }", json!({}))
+        .await;
+    let list = d["signInProviders"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    for (got, want) in list.iter().zip(want.as_array().unwrap()) {
+        assert_eq!(got["name"], want["name"]);
+        assert_eq!(got["startUrl"], want["start_url"]);
+    }
+
+    // None configured: an empty list.
+    let none = spawn_tuned(backend, |_| {}).await;
+    let body: Value = none.get("/api/v1/readers/oidc").await.json().await.unwrap();
+    assert_eq!(body["data"], json!([]));
+    let d = none.gql_ok("{ signInProviders { name } }", json!({})).await;
+    assert_eq!(d["signInProviders"], json!([]));
+}
+
+crate::both!(
+    the_configured_providers_are_listed,
+    the_configured_providers_are_listed
+);

@@ -1304,6 +1304,31 @@ fn oidc_provider_param() -> Value {
     json!({"name": "provider", "in": "path", "required": true, "description": "The provider's configured name (`--oidc-provider name=...`), e.g. `google`.", "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$"}})
 }
 
+/// `GET /api/v1/readers/oidc`
+pub fn list_reader_oidc_providers() -> Operation {
+    Op::new(
+        "listReaderOidcProviders",
+        &["readers"],
+        "The OpenID Connect providers readers may sign in with (for \"Sign in with ...\" buttons).",
+    )
+    .describe(
+        "Each configured provider's `name` and `start_url` (what its sign-in link opens:\n\
+            `GET /api/v1/readers/oidc/{provider}/start` under the public URL), in the order of\n\
+            `--oidc-provider`; an empty list when none is configured. Public, cached and validated\n\
+            like every public read.",
+    )
+    .answer(
+        200,
+        response(
+            "The providers.",
+            &["ETag", "Last-Modified", "Cache-Control"],
+            json_content(list(schema::<crate::services::oidc::SignInProvider>())),
+        ),
+    )
+    .answers(&[(304, "NotModified")])
+    .into()
+}
+
 /// `GET /api/v1/readers/oidc/{provider}/start`
 pub fn start_reader_oidc() -> Operation {
     Op::new("startReaderOidc", &["readers"], "Start a reader's sign-in at an OpenID Connect provider: 303 to its authorization endpoint.")

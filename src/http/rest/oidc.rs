@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::http::conditional::{Public, Validator, respond};
 use crate::services::oidc;
 
 #[derive(Deserialize)]
@@ -37,6 +38,23 @@ fn see_other(to: &str) -> HttpResponse {
         .insert_header((CACHE_CONTROL, "no-store"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .finish()
+}
+
+/// `GET /api/v1/readers/oidc`: the configured providers and their start
+/// URLs (public; cached and validated like every public read).
+pub async fn providers(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let list = state.oidc.sign_in_providers();
+    let req = &req;
+    respond(
+        req,
+        &state,
+        Public::url("rest", req, Validator::Content),
+        |_| {
+            let list = list.clone();
+            async move { Ok(HttpResponse::Ok().json(serde_json::json!({ "data": list }))) }
+        },
+    )
+    .await
 }
 
 /// `GET /api/v1/readers/oidc/{provider}/start`: 303 to the provider.
