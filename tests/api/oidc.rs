@@ -356,30 +356,53 @@ async fn a_reader_signs_in_with_the_provider_and_again_as_the_same_reader(backen
     assert_eq!(count(&app, "readers").await, 4);
 }
 
+/// Opens `url` (the provider's redirect back): a 303 to the frontend
+/// (`to`, the link base or the login's `return_to`) with `?error=want` and no
+/// token.
+async fn sent_back(b: &reqwest::Client, url: &str, to: &str, want: &str) {
+    let res = b.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{url}");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let at = location(&res, url);
+    assert!(at.starts_with(to), "{at} is not on {to}");
+    assert_eq!(param(&at, "error").as_deref(), Some(want), "{at}");
+    assert!(param(&at, "token").is_none(), "{at}");
+}
+
+/// Starts a login without following it: its `state`.
+async fn started(app: &TestApp, b: &reqwest::Client) -> String {
+    let res = b
+        .get(format!("{}/api/v1/readers/oidc/local/start", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    param(&location(&res, &app.addr), "state").unwrap()
+}
+
 async fn a_wrong_state_a_replayed_code_and_a_foreign_audience_are_refused(backend: Backend) {
     let (app, op) = setup(backend).await;
+    // Where the browser goes when no login says otherwise: the link base.
+    let link_base = format!("{}/readers/sign-in", app.addr);
+    let from_oidc = format!("{}/readers/sign-in?from=oidc", app.addr);
     let b = browser();
     let callback = to_callback(&app, &b, "alice").await;
     let code = param(&callback, "code").unwrap();
 
-    // A state we never issued.
+    // A state we never issued: back to the link base, nothing created.
     let before = rows(&app).await;
-    let res = b
-        .get(format!(
-            "{}?code={}&state=not-ours",
-            callback_uri(&app),
-            urlencode(&code)
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let p: Value = res.json().await.unwrap();
-    assert_eq!(p["errors"][0]["field"], "state", "{p}");
+    let not_ours = format!(
+        "{}?code={}&state=not-ours",
+        callback_uri(&app),
+        urlencode(&code)
+    );
+    sent_back(&b, &not_ours, &link_base, "invalid_state").await;
     assert_eq!(rows(&app).await, before);
     // Neither state nor code at all.
-    let res = b.get(callback_uri(&app)).send().await.unwrap();
-    assert_eq!(res.status(), 400);
+    sent_back(&b, &callback_uri(&app), &link_base, "invalid_state").await;
+    // The provider's error with a state we never issued: its error, at the link base.
+    let unknown = format!("{}?error=access_denied&state=not-ours", callback_uri(&app));
+    sent_back(&b, &unknown, &link_base, "access_denied").await;
     // An unknown provider.
     let res = b
         .get(format!("{}/api/v1/readers/oidc/nobody/start", app.addr))
@@ -405,57 +428,53 @@ async fn a_wrong_state_a_replayed_code_and_a_foreign_audience_are_refused(backen
     let after = rows(&app).await;
     assert_eq!(after[0..2], [1, 1]);
     // Replayed as it was: the state is used up.
-    let res = b.get(&callback).send().await.unwrap();
-    assert_eq!(res.status(), 400);
+    sent_back(&b, &callback, &link_base, "invalid_state").await;
     assert_eq!(rows(&app).await, after);
-    // The used code with a fresh state: the provider refuses it.
-    let res = b
-        .get(format!("{}/api/v1/readers/oidc/local/start", app.addr))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let fresh = param(&location(&res, &app.addr), "state").unwrap();
-    let res = b
-        .get(format!(
-            "{}?code={}&state={}",
-            callback_uri(&app),
-            urlencode(&code),
-            urlencode(&fresh)
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let p: Value = res.json().await.unwrap();
-    assert_eq!(p["errors"][0]["field"], "code", "{p}");
+    // The used code with a fresh state: the provider refuses it; back to the
+    // login's return_to (here the link base).
+    let fresh = started(&app, &b).await;
+    let reused = format!(
+        "{}?code={}&state={}",
+        callback_uri(&app),
+        urlencode(&code),
+        urlencode(&fresh)
+    );
+    sent_back(&b, &reused, &link_base, "invalid_grant").await;
+    assert_eq!(rows(&app).await, after);
+    // A valid state without a code: the login is used up all the same.
+    let fresh = started(&app, &b).await;
+    let no_code = format!("{}?state={}", callback_uri(&app), urlencode(&fresh));
+    sent_back(&b, &no_code, &link_base, "invalid_request").await;
+    sent_back(&b, &no_code, &link_base, "invalid_state").await;
+    assert_eq!(rows(&app).await, after);
+
+    // An ID token that fails verification (here: its nonce is not the
+    // login's): back to return_to with invalid_id_token, nothing created.
+    let b2 = browser();
+    let callback = to_callback(&app, &b2, "dave").await;
+    let conn = Database::connect(&app.db.url).await.unwrap();
+    conn.execute_unprepared(
+        "UPDATE oidc_logins SET nonce = 'not-the-one-sent' WHERE used_at IS NULL",
+    )
+    .await
+    .unwrap();
+    sent_back(&b2, &callback, &from_oidc, "invalid_id_token").await;
     assert_eq!(rows(&app).await, after);
 
     // The provider signs no one in (the reader declined): back to the
     // frontend with the error, once; nothing else changes.
-    let res = b
-        .get(format!("{}/api/v1/readers/oidc/local/start", app.addr))
-        .send()
-        .await
-        .unwrap();
-    let declined = param(&location(&res, &app.addr), "state").unwrap();
+    let declined = started(&app, &b).await;
     let back = format!(
         "{}?error=access_denied&state={}",
         callback_uri(&app),
         urlencode(&declined)
     );
+    sent_back(&b, &back, &link_base, "access_denied").await;
+    // Again: the state is used up, so the link base (with the same error).
     let res = b.get(&back).send().await.unwrap();
-    assert_eq!(res.status(), 303);
-    let to = location(&res, &app.addr);
-    assert_eq!(
-        param(&to, "error").as_deref(),
-        Some("access_denied"),
-        "{to}"
-    );
-    assert!(param(&to, "token").is_none(), "{to}");
-    let res = b.get(&back).send().await.unwrap();
-    assert_eq!(res.status(), 400, "the state works once");
+    assert_eq!(res.status(), 303, "the state works once");
     assert_eq!(rows(&app).await, after);
+    assert_eq!(count(&app, "oidc_logins WHERE used_at IS NULL").await, 0);
 
     // An ID token the provider minted for another client (`other`) is
     // refused by our verifier (audience), though genuine: the same token

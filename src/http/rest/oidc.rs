@@ -75,32 +75,27 @@ pub async fn start(
     Ok(see_other(&url))
 }
 
-/// `GET /api/v1/readers/oidc/{provider}/callback`: 303 to the frontend with a
-/// one-time sign-in token.
+/// `GET /api/v1/readers/oidc/{provider}/callback`: 303 to the frontend, with
+/// a one-time sign-in token or, when no one was signed in, `?error=` (the
+/// browser arrives here by a top-level navigation: it never lands on JSON).
 pub async fn callback(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let q: CallbackQuery = query(&req)?;
-    if let Some(e) = q.error {
-        // The provider signed no one in (the reader declined, ...): back to
-        // the frontend with the error, once for the login's state.
-        let Some(st) = q.state else {
-            return Err(AppError::invalid(
-                "state",
-                "the provider's callback carries `state`",
-            ));
-        };
-        let to = oidc::declined(&state.db.conn, &state.oidc, &path, &st, &e).await?;
-        return Ok(see_other(&to));
-    }
-    let (Some(code), Some(st)) = (q.code, q.state) else {
-        return Err(AppError::invalid(
-            "code",
-            "the provider's callback carries `code` and `state`",
-        ));
+    let params = oidc::CallbackParams {
+        code: q.code.as_deref(),
+        state: q.state.as_deref(),
+        error: q.error.as_deref(),
     };
-    let to = oidc::callback(&state.db.conn, &state.oidc, &path, &code, &st).await?;
+    let to = oidc::callback(
+        &state.db.conn,
+        &state.oidc,
+        &path,
+        params,
+        &state.reader_link_base,
+    )
+    .await?;
     Ok(see_other(&to))
 }
