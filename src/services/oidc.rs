@@ -69,7 +69,23 @@ pub struct ProviderConfig {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
+    /// Extra parameters of the authorization URL (`auth_param.<name>=<value>`,
+    /// e.g. Keycloak's `kc_idp_hint=facebook`), in their configured order.
+    pub auth_params: Vec<(String, String)>,
 }
+
+/// Parameters of the authorization request this server sets itself, which
+/// `auth_param.` may not override.
+const OWN_AUTH_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
 
 impl std::fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -78,6 +94,7 @@ impl std::fmt::Debug for ProviderConfig {
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
             .field("client_secret", &"<hidden>")
+            .field("auth_params", &self.auth_params)
             .finish()
     }
 }
@@ -91,11 +108,28 @@ impl std::str::FromStr for ProviderConfig {
             issuer: String::new(),
             client_id: String::new(),
             client_secret: String::new(),
+            auth_params: Vec::new(),
         };
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = part
                 .split_once('=')
                 .ok_or_else(|| format!("{part:?}: key=value expected"))?;
+            if let Some(param) = k.trim().strip_prefix("auth_param.") {
+                if param.is_empty()
+                    || !param
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
+                {
+                    return Err(format!(
+                        "{k:?}: auth_param.<name> with a name of letters, digits, _ - ."
+                    ));
+                }
+                if OWN_AUTH_PARAMS.contains(&param) {
+                    return Err(format!("{k:?}: {param} is set by the server"));
+                }
+                c.auth_params.push((param.to_owned(), v.trim().to_owned()));
+                continue;
+            }
             let slot = match k.trim() {
                 "name" => &mut c.name,
                 "issuer" => &mut c.issuer,
@@ -103,7 +137,7 @@ impl std::str::FromStr for ProviderConfig {
                 "client_secret" => &mut c.client_secret,
                 other => {
                     return Err(format!(
-                        "unknown key {other:?} (name, issuer, client_id, client_secret)"
+                        "unknown key {other:?} (name, issuer, client_id, client_secret, auth_param.<name>)"
                     ));
                 }
             };
@@ -426,7 +460,7 @@ pub async fn start(
     let back = return_to(requested_return, link_base)?;
     let client = providers.client(p).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state, nonce) = client
+    let mut request = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
             CsrfToken::new_random,
@@ -434,8 +468,11 @@ pub async fn start(
         )
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("profile".into()))
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    for (k, v) in &p.config.auth_params {
+        request = request.add_extra_param(k.as_str(), v.as_str());
+    }
+    let (url, state, nonce) = request.url();
     let at = now();
     // Logins never finished go when they can no longer be finished.
     oidc_login::Entity::delete_many()
@@ -769,6 +806,31 @@ mod tests {
                 .parse::<ProviderConfig>()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn extra_authorization_parameters_are_configured_with_auth_param() {
+        let c: ProviderConfig = "name=facebook,issuer=https://id.example.org/realms/news,client_id=a,client_secret=b,auth_param.kc_idp_hint=facebook,auth_param.prompt=login"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            c.auth_params,
+            vec![
+                ("kc_idp_hint".to_owned(), "facebook".to_owned()),
+                ("prompt".to_owned(), "login".to_owned())
+            ]
+        );
+        // What the flow sets itself cannot be overridden; other keys stay unknown.
+        for bad in [
+            "auth_param.state=x",
+            "auth_param.redirect_uri=https://evil.example",
+            "auth_param.=x",
+            "auth_param.a b=x",
+            "kc_idp_hint=facebook",
+        ] {
+            let s = format!("name=x,issuer=https://x.org,client_id=a,client_secret=b,{bad}");
+            assert!(s.parse::<ProviderConfig>().is_err(), "{bad}");
+        }
     }
 
     #[test]

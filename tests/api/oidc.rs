@@ -91,7 +91,9 @@ impl Op {
 /// `mediadesk`), and that provider, ready.
 async fn setup(backend: Backend) -> (TestApp, Op) {
     let mut op = Op::start();
-    let config = op.config("mediadesk");
+    // With an extra authorization parameter, as a broker's hint would be.
+    let mut config = op.config("mediadesk");
+    config.auth_params = vec![("kc_idp_hint".into(), "local-idp".into())];
     let app = spawn_tuned(backend, move |a| a.oidc_providers = vec![config]).await;
     op.ready(&callback_uri(&app));
     (app, op)
@@ -168,6 +170,7 @@ async fn to_callback(app: &TestApp, browser: &reqwest::Client, account: &str) ->
         Some("S256")
     );
     assert!(param(&auth, "state").is_some() && param(&auth, "nonce").is_some());
+    assert_eq!(param(&auth, "kc_idp_hint").as_deref(), Some("local-idp"));
     // The reader types their account at the provider.
     let auth = format!("{auth}&login_hint={account}");
     follow_until(browser, auth, &callback_uri(app)).await
