@@ -191,6 +191,8 @@ pub struct ServeArgs {
     pub comments: CommentArgs,
     /// An OpenID Connect provider readers sign in with (repeatable):
     /// `name=google,issuer=https://accounts.google.com,client_id=...,client_secret=...`.
+    /// `auth_param.<name>=<value>` adds a parameter to its authorization URL
+    /// (e.g. `auth_param.kc_idp_hint=facebook` for a Keycloak broker).
     /// Its redirect URI is `{public URL}/api/v1/readers/oidc/{name}/callback`.
     /// In the environment, several are separated by `;`.
     #[arg(

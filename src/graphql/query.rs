@@ -19,6 +19,15 @@ impl Query {
         super::readers::me(ctx).await
     }
 
+    /// The OpenID Connect providers readers may sign in with, in their
+    /// configured order, each with the URL its "Sign in with ..." link goes to.
+    async fn sign_in_providers(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<services::oidc::SignInProvider>> {
+        super::readers::sign_in_providers(ctx)
+    }
+
     /// The comment moderation queue, newest first (editors); for a signed-in
     /// reader, their own comments on every article, in every status.
     #[graphql(complexity = "super::connection::connection_cost(first, last, child_complexity)")]

@@ -1,5 +1,6 @@
 //! The reader side of GraphQL: `requestReaderSignIn`, `signInReader`,
-//! `refreshReaderSession`, `me`, `updateMe`, `deleteMe`, `startReaderOidc`. Thin adapters over
+//! `refreshReaderSession`, `me`, `updateMe`, `deleteMe`, `signInProviders`,
+//! `startReaderOidc`. Thin adapters over
 //! `services::readers`, with the same answers as the REST routes
 //! (`http::rest::readers`): the sign-in request answers the same payload
 //! whether or not the address is known.
@@ -171,4 +172,10 @@ pub async fn start_oidc(
     )
     .await
     .map_err(gql_error)
+}
+
+/// `signInProviders`: the configured OpenID Connect providers.
+pub fn sign_in_providers(ctx: &Context<'_>) -> Result<Vec<crate::services::oidc::SignInProvider>> {
+    let rc = ctx.data::<RequestCtx>()?;
+    Ok(access(rc)?.oidc.sign_in_providers())
 }

@@ -9,10 +9,12 @@
 //!   and the provider's authorization URL (code flow, PKCE S256, `state`,
 //!   `nonce`). The row is in the database, so any node finishes the login.
 //! - **Callback** ([`callback`]): the state is taken once by one conditional
-//!   `UPDATE` (unknown, used, expired or another provider's → 400 naming
-//!   `state`), the code exchanged with the verifier, the ID token verified
+//!   `UPDATE` (unknown, used, expired or another provider's: back to the link
+//!   base with `?error=invalid_state`), the code exchanged with the verifier,
+//!   the ID token verified
 //!   against the provider's JWKS (signature, issuer, audience, expiry,
-//!   nonce). The reader is the one linked to (provider, `sub`), else the one
+//!   nonce; a refusal: back to `return_to` with `?error=`). The reader is
+//!   the one linked to (provider, `sub`), else the one
 //!   with the provider-verified e-mail (`email_verified` true), else a new,
 //!   activated one; the identity is linked, and the browser goes back to the
 //!   frontend with a one-time sign-in token (the e-mail link's kind, a few
@@ -67,7 +69,23 @@ pub struct ProviderConfig {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: String,
+    /// Extra parameters of the authorization URL (`auth_param.<name>=<value>`,
+    /// e.g. Keycloak's `kc_idp_hint=facebook`), in their configured order.
+    pub auth_params: Vec<(String, String)>,
 }
+
+/// Parameters of the authorization request this server sets itself, which
+/// `auth_param.` may not override.
+const OWN_AUTH_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
 
 impl std::fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,6 +94,7 @@ impl std::fmt::Debug for ProviderConfig {
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
             .field("client_secret", &"<hidden>")
+            .field("auth_params", &self.auth_params)
             .finish()
     }
 }
@@ -89,11 +108,28 @@ impl std::str::FromStr for ProviderConfig {
             issuer: String::new(),
             client_id: String::new(),
             client_secret: String::new(),
+            auth_params: Vec::new(),
         };
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = part
                 .split_once('=')
                 .ok_or_else(|| format!("{part:?}: key=value expected"))?;
+            if let Some(param) = k.trim().strip_prefix("auth_param.") {
+                if param.is_empty()
+                    || !param
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
+                {
+                    return Err(format!(
+                        "{k:?}: auth_param.<name> with a name of letters, digits, _ - ."
+                    ));
+                }
+                if OWN_AUTH_PARAMS.contains(&param) {
+                    return Err(format!("{k:?}: {param} is set by the server"));
+                }
+                c.auth_params.push((param.to_owned(), v.trim().to_owned()));
+                continue;
+            }
             let slot = match k.trim() {
                 "name" => &mut c.name,
                 "issuer" => &mut c.issuer,
@@ -101,7 +137,7 @@ impl std::str::FromStr for ProviderConfig {
                 "client_secret" => &mut c.client_secret,
                 other => {
                     return Err(format!(
-                        "unknown key {other:?} (name, issuer, client_id, client_secret)"
+                        "unknown key {other:?} (name, issuer, client_id, client_secret, auth_param.<name>)"
                     ));
                 }
             };
@@ -202,6 +238,16 @@ pub struct Providers {
     list: Vec<Provider>,
 }
 
+/// A configured provider as a frontend shows it ("Sign in with ...").
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema, async_graphql::SimpleObject)]
+pub struct SignInProvider {
+    /// The provider's name in URLs (`--oidc-provider name=...`).
+    pub name: String,
+    /// Where the frontend's sign-in link sends the browser (a top-level
+    /// navigation; add `?return_to=` for a page other than the link base).
+    pub start_url: String,
+}
+
 /// What a verified ID token says about the reader.
 #[derive(Clone, Debug)]
 pub struct Identity {
@@ -229,6 +275,18 @@ impl Providers {
     /// The configured providers' names.
     pub fn names(&self) -> Vec<String> {
         self.list.iter().map(|p| p.config.name.clone()).collect()
+    }
+
+    /// The configured providers, in their configured order, with the URL a
+    /// frontend's "Sign in with ..." link goes to.
+    pub fn sign_in_providers(&self) -> Vec<SignInProvider> {
+        self.list
+            .iter()
+            .map(|p| SignInProvider {
+                name: p.config.name.clone(),
+                start_url: format!("{}/api/v1/readers/oidc/{}/start", self.base, p.config.name),
+            })
+            .collect()
     }
 
     fn get(&self, name: &str) -> AppResult<&Provider> {
@@ -402,7 +460,7 @@ pub async fn start(
     let back = return_to(requested_return, link_base)?;
     let client = providers.client(p).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state, nonce) = client
+    let mut request = client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
             CsrfToken::new_random,
@@ -410,8 +468,11 @@ pub async fn start(
         )
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("profile".into()))
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    for (k, v) in &p.config.auth_params {
+        request = request.add_extra_param(k.as_str(), v.as_str());
+    }
+    let (url, state, nonce) = request.url();
     let at = now();
     // Logins never finished go when they can no longer be finished.
     oidc_login::Entity::delete_many()
@@ -467,48 +528,110 @@ async fn take_login(
         .ok_or_else(refused)
 }
 
-/// The provider's redirect without a sign-in (`error=`, e.g. the reader
-/// declined): the login of `state` is used up and the browser goes back to
-/// the frontend with `?error=` (letters, digits and `_` of the provider's
-/// code, at most 64), where it can offer another way in.
-pub async fn declined(
-    db: &sea_orm::DatabaseConnection,
-    providers: &Providers,
-    name: &str,
-    state: &str,
-    error: &str,
-) -> AppResult<String> {
-    providers.get(name)?;
-    let login = take_login(db, name, state).await?;
-    let error: String = error
+/// What the provider's redirect back carries.
+#[derive(Debug, Default)]
+pub struct CallbackParams<'a> {
+    pub code: Option<&'a str>,
+    pub state: Option<&'a str>,
+    /// The provider's `error` (it signed no one in, e.g. the reader declined).
+    pub error: Option<&'a str>,
+}
+
+/// `url` with `?error=code` (or `&error=`) appended.
+fn with_error(url: &str, code: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}error={code}")
+}
+
+/// The provider's error code as it may go on to the frontend: letters,
+/// digits and `_`, at most 64.
+fn clean_error(error: &str) -> String {
+    let e: String = error
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .take(64)
         .collect();
-    let sep = if login.return_to.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    Ok(format!(
-        "{}{sep}error={}",
-        login.return_to,
-        if error.is_empty() { "error" } else { &error }
-    ))
+    if e.is_empty() { "error".into() } else { e }
 }
 
-/// Finishes a sign-in at provider `name` (the provider's redirect with
-/// `code` and `state`): returns the frontend URL to send the browser to,
-/// carrying a one-time `token` for `POST /api/v1/readers/session`.
+/// The `?error=` code of a callback that signed no one in, for a refusal
+/// the reader can do nothing about but start again; `None` for a fault of
+/// ours (answered as an error).
+fn refusal_code(e: &AppError) -> Option<&'static str> {
+    match e {
+        AppError::Validation(f) if f.iter().any(|f| f.field == "id_token") => {
+            Some("invalid_id_token")
+        }
+        AppError::Validation(f) if f.iter().any(|f| f.field == "code") => Some("invalid_grant"),
+        AppError::ProviderUnavailable(_) => Some("temporarily_unavailable"),
+        _ => None,
+    }
+}
+
+/// The provider's redirect back to us (a top-level navigation of the
+/// reader's browser): where to send the browser next, always the frontend.
+///
+/// - The state unknown, used, expired or missing: the link base with
+///   `?error=invalid_state` (or the provider's own `error`), since no login
+///   says where the reader came from.
+/// - Otherwise the login is used up (once), and the reader goes back to its
+///   `return_to` with `?error=`: the provider's code when it signed no one in
+///   (`access_denied`, ...), `invalid_request` without a `code`,
+///   `invalid_grant` when the provider refuses the code (or sends no ID
+///   token), `invalid_id_token` when the ID token fails verification,
+///   `temporarily_unavailable` when the provider cannot be reached. Nothing
+///   is created then.
+/// - Else with a one-time `token` for `POST /api/v1/readers/session`.
 pub async fn callback(
     db: &sea_orm::DatabaseConnection,
     providers: &Providers,
     name: &str,
-    code: &str,
-    state: &str,
+    q: CallbackParams<'_>,
+    link_base: &str,
 ) -> AppResult<String> {
     let p = providers.get(name)?;
-    let login = take_login(db, name, state).await?;
+    let refused_state = || {
+        with_error(
+            link_base,
+            &q.error.map_or("invalid_state".into(), clean_error),
+        )
+    };
+    let Some(state) = q.state else {
+        return Ok(refused_state());
+    };
+    let login = match take_login(db, name, state).await {
+        Ok(login) => login,
+        Err(AppError::Validation(_)) => return Ok(refused_state()),
+        Err(e) => return Err(e),
+    };
+    if let Some(e) = q.error {
+        return Ok(with_error(&login.return_to, &clean_error(e)));
+    }
+    let Some(code) = q.code else {
+        return Ok(with_error(&login.return_to, "invalid_request"));
+    };
+    match finish(db, providers, p, &login, code).await {
+        Ok(token) => Ok(readers::link(&login.return_to, &token)),
+        Err(e) => match refusal_code(&e) {
+            Some(why) => {
+                tracing::info!(provider = %name, error = %e, "OpenID sign-in refused");
+                Ok(with_error(&login.return_to, why))
+            }
+            None => Err(e),
+        },
+    }
+}
+
+/// Exchanges the code of a taken login, verifies the ID token and links the
+/// reader: a one-time sign-in token for them.
+async fn finish(
+    db: &sea_orm::DatabaseConnection,
+    providers: &Providers,
+    p: &Provider,
+    login: &oidc_login::Model,
+    code: &str,
+) -> AppResult<String> {
+    let name = p.config.name.as_str();
     let client = providers.client(p).await?;
     let answer = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -532,8 +655,7 @@ pub async fn callback(
         .id_token()
         .ok_or_else(|| AppError::invalid("code", "the provider sent no ID token"))?;
     let who = providers.verified(p, token, &login.nonce).await?;
-    let token = link_reader(db, name, &who).await?;
-    Ok(readers::link(&login.return_to, &token))
+    link_reader(db, name, &who).await
 }
 
 /// The reader of `who` at provider `name` (linked identity, else verified
@@ -684,6 +806,31 @@ mod tests {
                 .parse::<ProviderConfig>()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn extra_authorization_parameters_are_configured_with_auth_param() {
+        let c: ProviderConfig = "name=facebook,issuer=https://id.example.org/realms/news,client_id=a,client_secret=b,auth_param.kc_idp_hint=facebook,auth_param.prompt=login"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            c.auth_params,
+            vec![
+                ("kc_idp_hint".to_owned(), "facebook".to_owned()),
+                ("prompt".to_owned(), "login".to_owned())
+            ]
+        );
+        // What the flow sets itself cannot be overridden; other keys stay unknown.
+        for bad in [
+            "auth_param.state=x",
+            "auth_param.redirect_uri=https://evil.example",
+            "auth_param.=x",
+            "auth_param.a b=x",
+            "kc_idp_hint=facebook",
+        ] {
+            let s = format!("name=x,issuer=https://x.org,client_id=a,client_secret=b,{bad}");
+            assert!(s.parse::<ProviderConfig>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -90,7 +90,9 @@ impl Op {
 /// `mediadesk`), and that provider, ready.
 async fn setup(backend: Backend) -> (TestApp, Op) {
     let mut op = Op::start();
-    let config = op.config("mediadesk");
+    // With an extra authorization parameter, as a broker's hint would be.
+    let mut config = op.config("mediadesk");
+    config.auth_params = vec![("kc_idp_hint".into(), "local-idp".into())];
     let app = spawn_tuned(backend, move |a| a.oidc_providers = vec![config]).await;
     op.ready(&callback_uri(&app));
     (app, op)
@@ -167,6 +169,7 @@ async fn to_callback(app: &TestApp, browser: &reqwest::Client, account: &str) ->
         Some("S256")
     );
     assert!(param(&auth, "state").is_some() && param(&auth, "nonce").is_some());
+    assert_eq!(param(&auth, "kc_idp_hint").as_deref(), Some("local-idp"));
     // The reader types their account at the provider.
     let auth = format!("{auth}&login_hint={account}");
     follow_until(browser, auth, &callback_uri(app)).await
@@ -341,30 +344,53 @@ async fn a_reader_signs_in_with_the_provider_and_again_as_the_same_reader(backen
     assert_eq!(count(&app, "readers").await, 4);
 }
 
+/// Opens `url` (the provider's redirect back): a 303 to the frontend
+/// (`to`, the link base or the login's `return_to`) with `?error=want` and no
+/// token.
+async fn sent_back(b: &reqwest::Client, url: &str, to: &str, want: &str) {
+    let res = b.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{url}");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let at = location(&res, url);
+    assert!(at.starts_with(to), "{at} is not on {to}");
+    assert_eq!(param(&at, "error").as_deref(), Some(want), "{at}");
+    assert!(param(&at, "token").is_none(), "{at}");
+}
+
+/// Starts a login without following it: its `state`.
+async fn started(app: &TestApp, b: &reqwest::Client) -> String {
+    let res = b
+        .get(format!("{}/api/v1/readers/oidc/local/start", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    param(&location(&res, &app.addr), "state").unwrap()
+}
+
 async fn a_wrong_state_a_replayed_code_and_a_foreign_audience_are_refused(backend: Backend) {
     let (app, op) = setup(backend).await;
+    // Where the browser goes when no login says otherwise: the link base.
+    let link_base = format!("{}/readers/sign-in", app.addr);
+    let from_oidc = format!("{}/readers/sign-in?from=oidc", app.addr);
     let b = browser();
     let callback = to_callback(&app, &b, "alice").await;
     let code = param(&callback, "code").unwrap();
 
-    // A state we never issued.
+    // A state we never issued: back to the link base, nothing created.
     let before = rows(&app).await;
-    let res = b
-        .get(format!(
-            "{}?code={}&state=not-ours",
-            callback_uri(&app),
-            urlencode(&code)
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let p: Value = res.json().await.unwrap();
-    assert_eq!(p["errors"][0]["field"], "state", "{p}");
+    let not_ours = format!(
+        "{}?code={}&state=not-ours",
+        callback_uri(&app),
+        urlencode(&code)
+    );
+    sent_back(&b, &not_ours, &link_base, "invalid_state").await;
     assert_eq!(rows(&app).await, before);
     // Neither state nor code at all.
-    let res = b.get(callback_uri(&app)).send().await.unwrap();
-    assert_eq!(res.status(), 400);
+    sent_back(&b, &callback_uri(&app), &link_base, "invalid_state").await;
+    // The provider's error with a state we never issued: its error, at the link base.
+    let unknown = format!("{}?error=access_denied&state=not-ours", callback_uri(&app));
+    sent_back(&b, &unknown, &link_base, "access_denied").await;
     // An unknown provider.
     let res = b
         .get(format!("{}/api/v1/readers/oidc/nobody/start", app.addr))
@@ -390,57 +416,53 @@ async fn a_wrong_state_a_replayed_code_and_a_foreign_audience_are_refused(backen
     let after = rows(&app).await;
     assert_eq!(after[0..2], [1, 1]);
     // Replayed as it was: the state is used up.
-    let res = b.get(&callback).send().await.unwrap();
-    assert_eq!(res.status(), 400);
+    sent_back(&b, &callback, &link_base, "invalid_state").await;
     assert_eq!(rows(&app).await, after);
-    // The used code with a fresh state: the provider refuses it.
-    let res = b
-        .get(format!("{}/api/v1/readers/oidc/local/start", app.addr))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let fresh = param(&location(&res, &app.addr), "state").unwrap();
-    let res = b
-        .get(format!(
-            "{}?code={}&state={}",
-            callback_uri(&app),
-            urlencode(&code),
-            urlencode(&fresh)
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let p: Value = res.json().await.unwrap();
-    assert_eq!(p["errors"][0]["field"], "code", "{p}");
+    // The used code with a fresh state: the provider refuses it; back to the
+    // login's return_to (here the link base).
+    let fresh = started(&app, &b).await;
+    let reused = format!(
+        "{}?code={}&state={}",
+        callback_uri(&app),
+        urlencode(&code),
+        urlencode(&fresh)
+    );
+    sent_back(&b, &reused, &link_base, "invalid_grant").await;
+    assert_eq!(rows(&app).await, after);
+    // A valid state without a code: the login is used up all the same.
+    let fresh = started(&app, &b).await;
+    let no_code = format!("{}?state={}", callback_uri(&app), urlencode(&fresh));
+    sent_back(&b, &no_code, &link_base, "invalid_request").await;
+    sent_back(&b, &no_code, &link_base, "invalid_state").await;
+    assert_eq!(rows(&app).await, after);
+
+    // An ID token that fails verification (here: its nonce is not the
+    // login's): back to return_to with invalid_id_token, nothing created.
+    let b2 = browser();
+    let callback = to_callback(&app, &b2, "dave").await;
+    let conn = Database::connect(&app.db.url).await.unwrap();
+    conn.execute_unprepared(
+        "UPDATE oidc_logins SET nonce = 'not-the-one-sent' WHERE used_at IS NULL",
+    )
+    .await
+    .unwrap();
+    sent_back(&b2, &callback, &from_oidc, "invalid_id_token").await;
     assert_eq!(rows(&app).await, after);
 
     // The provider signs no one in (the reader declined): back to the
     // frontend with the error, once; nothing else changes.
-    let res = b
-        .get(format!("{}/api/v1/readers/oidc/local/start", app.addr))
-        .send()
-        .await
-        .unwrap();
-    let declined = param(&location(&res, &app.addr), "state").unwrap();
+    let declined = started(&app, &b).await;
     let back = format!(
         "{}?error=access_denied&state={}",
         callback_uri(&app),
         urlencode(&declined)
     );
+    sent_back(&b, &back, &link_base, "access_denied").await;
+    // Again: the state is used up, so the link base (with the same error).
     let res = b.get(&back).send().await.unwrap();
-    assert_eq!(res.status(), 303);
-    let to = location(&res, &app.addr);
-    assert_eq!(
-        param(&to, "error").as_deref(),
-        Some("access_denied"),
-        "{to}"
-    );
-    assert!(param(&to, "token").is_none(), "{to}");
-    let res = b.get(&back).send().await.unwrap();
-    assert_eq!(res.status(), 400, "the state works once");
+    assert_eq!(res.status(), 303, "the state works once");
     assert_eq!(rows(&app).await, after);
+    assert_eq!(count(&app, "oidc_logins WHERE used_at IS NULL").await, 0);
 
     // An ID token the provider minted for another client (`other`) is
     // refused by our verifier (audience), though genuine: the same token
@@ -590,4 +612,66 @@ async fn an_unreachable_provider_is_named_in_the_503(backend: Backend) {
 crate::both!(
     an_unreachable_provider_is_named_in_the_503,
     an_unreachable_provider_is_named_in_the_503
+);
+
+/// A frontend finds the configured providers (for its "Sign in with ..."
+/// buttons) over REST, public and cacheable, and over GraphQL.
+async fn the_configured_providers_are_listed(backend: Backend) {
+    let configs: Vec<ProviderConfig> = ["facebook", "twitter"]
+        .iter()
+        .map(|n| {
+            format!(
+                "name={n},issuer=https://id.example.org/realms/news,client_id={n},client_secret=s"
+            )
+            .parse()
+            .unwrap()
+        })
+        .collect();
+    let app = spawn_tuned(backend, move |a| {
+        a.oidc_providers = configs;
+        a.public_url = Some("https://api.example.org".into());
+    })
+    .await;
+    let want = json!([
+        { "name": "facebook", "start_url": "https://api.example.org/api/v1/readers/oidc/facebook/start" },
+        { "name": "twitter", "start_url": "https://api.example.org/api/v1/readers/oidc/twitter/start" },
+    ]);
+    let res = app.get("/api/v1/readers/oidc").await;
+    assert_eq!(res.status(), 200);
+    let cache = res.headers()["cache-control"].to_str().unwrap().to_owned();
+    assert!(cache.starts_with("public"), "{cache}");
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"], want);
+    // Validated like every public read.
+    let res = app
+        .client
+        .get(format!("{}/api/v1/readers/oidc", app.addr))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
+
+    let d = app
+        .gql_ok("{ signInProviders { name startUrl } }", json!({}))
+        .await;
+    let list = d["signInProviders"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    for (got, want) in list.iter().zip(want.as_array().unwrap()) {
+        assert_eq!(got["name"], want["name"]);
+        assert_eq!(got["startUrl"], want["start_url"]);
+    }
+
+    // None configured: an empty list.
+    let none = spawn_tuned(backend, |_| {}).await;
+    let body: Value = none.get("/api/v1/readers/oidc").await.json().await.unwrap();
+    assert_eq!(body["data"], json!([]));
+    let d = none.gql_ok("{ signInProviders { name } }", json!({})).await;
+    assert_eq!(d["signInProviders"], json!([]));
+}
+
+crate::both!(
+    the_configured_providers_are_listed,
+    the_configured_providers_are_listed
 );

@@ -1304,6 +1304,31 @@ fn oidc_provider_param() -> Value {
     json!({"name": "provider", "in": "path", "required": true, "description": "The provider's configured name (`--oidc-provider name=...`), e.g. `google`.", "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$"}})
 }
 
+/// `GET /api/v1/readers/oidc`
+pub fn list_reader_oidc_providers() -> Operation {
+    Op::new(
+        "listReaderOidcProviders",
+        &["readers"],
+        "The OpenID Connect providers readers may sign in with (for \"Sign in with ...\" buttons).",
+    )
+    .describe(
+        "Each configured provider's `name` and `start_url` (what its sign-in link opens:\n\
+            `GET /api/v1/readers/oidc/{provider}/start` under the public URL), in the order of\n\
+            `--oidc-provider`; an empty list when none is configured. Public, cached and validated\n\
+            like every public read.",
+    )
+    .answer(
+        200,
+        response(
+            "The providers.",
+            &["ETag", "Last-Modified", "Cache-Control"],
+            json_content(list(schema::<crate::services::oidc::SignInProvider>())),
+        ),
+    )
+    .answers(&[(304, "NotModified")])
+    .into()
+}
+
 /// `GET /api/v1/readers/oidc/{provider}/start`
 pub fn start_reader_oidc() -> Operation {
     Op::new("startReaderOidc", &["readers"], "Start a reader's sign-in at an OpenID Connect provider: 303 to its authorization endpoint.")
@@ -1322,17 +1347,23 @@ pub fn start_reader_oidc() -> Operation {
 /// `GET /api/v1/readers/oidc/{provider}/callback`
 pub fn finish_reader_oidc() -> Operation {
     Op::new("finishReaderOidc", &["readers"], "The provider's redirect back: check `state`, exchange the code, verify the ID token, sign the reader in.")
-        .describe("The redirect URI to register at the provider. The `state` works once, for 10 minutes\n\
-            (unknown, used or expired: 400 naming `state`); the code is exchanged with the PKCE verifier;\n\
-            the ID token is verified against the provider's keys (signature, issuer, audience, expiry,\n\
-            nonce; else 400 naming `id_token`). The reader is the one linked to the provider account, else\n\
-            the one with the e-mail the provider verified, else a new activated reader. 303 to the\n\
-            frontend's `return_to` with `?token=...` (works once, 5 minutes) for `POST /api/v1/readers/session`.")
+        .describe("The redirect URI to register at the provider; the reader's browser arrives here by a\n\
+            top-level navigation, so every outcome is a 303 to the frontend. The `state` works once, for\n\
+            10 minutes; the code is exchanged with the PKCE verifier; the ID token is verified against the\n\
+            provider's keys (signature, issuer, audience, expiry, nonce). The reader is the one linked to the\n\
+            provider account, else the one with the e-mail the provider verified, else a new activated\n\
+            reader: 303 to the login's `return_to` with `?token=...` (works once, 5 minutes) for\n\
+            `POST /api/v1/readers/session`. When no one is signed in (nothing is created), 303 with\n\
+            `?error=` instead: to `--reader-link-base` with `invalid_state` (or the provider's `error`)\n\
+            when the state is unknown, used, expired or missing; else (the login used up) to its\n\
+            `return_to` with the provider's `error` (e.g. `access_denied`), `invalid_request` (no `code`),\n\
+            `invalid_grant` (the provider refused the code or sent no ID token), `invalid_id_token`\n\
+            (verification failed) or `temporarily_unavailable` (the provider could not be reached).")
         .parameter(oidc_provider_param())
         .parameter(json!({"name": "code", "in": "query", "description": "The authorization code the provider issued.", "schema": {"type": "string"}}))
         .parameter(json!({"name": "state", "in": "query", "description": "The `state` sent with the authorization request.", "schema": {"type": "string"}}))
-        .parameter(json!({"name": "error", "in": "query", "description": "The provider's error code when it did not sign the reader in (e.g. `access_denied`): 303 to `return_to` with `?error=` instead of a token.", "schema": {"type": "string"}}))
-        .answer(303, response("To the frontend, with a one-time sign-in `token`.", &["Location=OidcLocation"], Value::Null))
+        .parameter(json!({"name": "error", "in": "query", "description": "The provider's error code when it did not sign the reader in (e.g. `access_denied`): 303 to the frontend with `?error=` instead of a token.", "schema": {"type": "string"}}))
+        .answer(303, response("To the frontend, with a one-time sign-in `token` or with `error`.", &["Location=OidcLocation"], Value::Null))
         .answers(&[(400, "BadRequest"), (404, "NotFound"), (503, "Unavailable")])
         .into()
 }

@@ -155,6 +155,7 @@ crate::http::routes::route_table! {
     "/comments/{id}/reject" => { POST: comments::reject => crate::http::openapi::comments::reject_comment },
     "/comments/{id}/spam" => { POST: comments::spam => crate::http::openapi::comments::spam_comment },
     // Social sign-in (OpenID Connect).
+    "/readers/oidc" => { GET: oidc::providers => ops::list_reader_oidc_providers },
     "/readers/oidc/{provider}/start" => { GET: oidc::start => ops::start_reader_oidc },
     "/readers/oidc/{provider}/callback" => { GET: oidc::callback => ops::finish_reader_oidc },
 }

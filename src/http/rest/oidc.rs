@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::error::{AppError, AppResult};
 use crate::http::AppState;
+use crate::http::conditional::{Public, Validator, respond};
 use crate::services::oidc;
 
 #[derive(Deserialize)]
@@ -39,6 +40,23 @@ fn see_other(to: &str) -> HttpResponse {
         .finish()
 }
 
+/// `GET /api/v1/readers/oidc`: the configured providers and their start
+/// URLs (public; cached and validated like every public read).
+pub async fn providers(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let list = state.oidc.sign_in_providers();
+    let req = &req;
+    respond(
+        req,
+        &state,
+        Public::url("rest", req, Validator::Content),
+        |_| {
+            let list = list.clone();
+            async move { Ok(HttpResponse::Ok().json(serde_json::json!({ "data": list }))) }
+        },
+    )
+    .await
+}
+
 /// `GET /api/v1/readers/oidc/{provider}/start`: 303 to the provider.
 pub async fn start(
     req: HttpRequest,
@@ -57,32 +75,27 @@ pub async fn start(
     Ok(see_other(&url))
 }
 
-/// `GET /api/v1/readers/oidc/{provider}/callback`: 303 to the frontend with a
-/// one-time sign-in token.
+/// `GET /api/v1/readers/oidc/{provider}/callback`: 303 to the frontend, with
+/// a one-time sign-in token or, when no one was signed in, `?error=` (the
+/// browser arrives here by a top-level navigation: it never lands on JSON).
 pub async fn callback(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let q: CallbackQuery = query(&req)?;
-    if let Some(e) = q.error {
-        // The provider signed no one in (the reader declined, ...): back to
-        // the frontend with the error, once for the login's state.
-        let Some(st) = q.state else {
-            return Err(AppError::invalid(
-                "state",
-                "the provider's callback carries `state`",
-            ));
-        };
-        let to = oidc::declined(&state.db.conn, &state.oidc, &path, &st, &e).await?;
-        return Ok(see_other(&to));
-    }
-    let (Some(code), Some(st)) = (q.code, q.state) else {
-        return Err(AppError::invalid(
-            "code",
-            "the provider's callback carries `code` and `state`",
-        ));
+    let params = oidc::CallbackParams {
+        code: q.code.as_deref(),
+        state: q.state.as_deref(),
+        error: q.error.as_deref(),
     };
-    let to = oidc::callback(&state.db.conn, &state.oidc, &path, &code, &st).await?;
+    let to = oidc::callback(
+        &state.db.conn,
+        &state.oidc,
+        &path,
+        params,
+        &state.reader_link_base,
+    )
+    .await?;
     Ok(see_other(&to))
 }
