@@ -440,8 +440,9 @@ async fn a_wrong_state_a_replayed_code_and_a_foreign_audience_are_refused(backen
     // login's): back to return_to with invalid_id_token, nothing created.
     let b2 = browser();
     let callback = to_callback(&app, &b2, "dave").await;
-    let conn = Database::connect(&app.db.url).await.unwrap();
-    conn.execute_unprepared(
+    let conn = sea_orm::Database::connect(&app.db.url).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &conn,
         "UPDATE oidc_logins SET nonce = 'not-the-one-sent' WHERE used_at IS NULL",
     )
     .await
