@@ -308,6 +308,7 @@ fn schemas() -> Schemas {
     add::<crate::http::rest::comments::NewCommentBody>(&mut out);
     add::<crate::http::rest::comments::CommentPatch>(&mut out);
     add::<crate::services::comments::Comment>(&mut out);
+    add::<crate::services::oidc::SignInProvider>(&mut out);
     add::<crate::domain::CommentStatus>(&mut out);
     add::<Role>(&mut out);
     add::<Language>(&mut out);

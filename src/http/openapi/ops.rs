@@ -1325,7 +1325,7 @@ pub fn list_reader_oidc_providers() -> Operation {
             json_content(list(schema::<crate::services::oidc::SignInProvider>())),
         ),
     )
-    .answers(&[(304, "NotModified")])
+    .answers(&[(304, "NotModified"), (400, "BadRequest")])
     .into()
 }
 
