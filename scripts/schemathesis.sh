@@ -18,14 +18,17 @@ for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
   sleep 0.2
 done
-# GraphQL has its own tests; schemathesis covers the REST contract.
+# GraphQL has its own tests; schemathesis covers the REST contract. The
+# description itself (/api/v1/openapi.yaml, a static document of about 250 KB
+# that schemathesis reads back as empty past that size) is checked by
+# scripts/contracts.sh (Redocly, openapi-typescript) and tests/api/docs.rs.
 fuzz() {
   local examples=$1
   shift
   SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" \
     st run openapi.yaml \
     --url "http://127.0.0.1:$port" \
-    --exclude-path-regex '^/graphql' \
+    --exclude-path-regex '^/graphql|^/api/v1/openapi\.yaml$' \
     --checks server_error_but_unsupported_oembed_format,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
     --max-examples "$examples" \
     --seed 1 \

@@ -267,7 +267,7 @@ fn add_input<T: ToSchema>(out: &mut Schemas) {
 
 fn schemas() -> Schemas {
     let mut out = Schemas::new();
-    add_record::<Article>(&mut out, &["body"]);
+    add_record::<Article>(&mut out, &["body", "comment_count"]);
     add_record::<Expert>(&mut out, &[]);
     add_record::<Outlet>(&mut out, &["children"]);
     add_record::<Event>(&mut out, &[]);
