@@ -6,6 +6,7 @@
 mod changes;
 pub mod comments;
 mod connection;
+pub mod documents;
 mod loaders;
 mod mutation;
 pub mod persisted;

@@ -92,7 +92,7 @@ impl PersistedQueries {
                 "BAD_USER_INPUT",
             ));
         }
-        if req.query.len() <= max_bytes && async_graphql::parser::parse_query(&req.query).is_ok() {
+        if req.query.len() <= max_bytes && super::documents::parsed(&req.query).is_some() {
             self.register(hash, req.query.clone()).await;
         }
         Ok(())

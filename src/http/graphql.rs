@@ -20,7 +20,7 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection,
 use futures_util::StreamExt;
 
 use crate::auth::Actor;
-use crate::graphql::{Loaders, RequestCtx};
+use crate::graphql::{Loaders, RequestCtx, documents};
 
 use super::AppState;
 use super::conditional::{Public, Rendered, Validator, respond};
@@ -98,8 +98,8 @@ pub async fn post(
     if http
         .headers()
         .contains_key(actix_web::http::header::AUTHORIZATION)
-        && async_graphql::parser::parse_query(&req.query)
-            .is_ok_and(|doc| has_mutation(&doc, req.operation_name.as_deref()))
+        && documents::parsed(&req.query)
+            .is_some_and(|doc| has_mutation(&doc, req.operation_name.as_deref()))
         && let Some(too_many) = super::limits::spend(&state, &http).await
     {
         return too_many;
@@ -392,8 +392,8 @@ fn json_response(body: Bytes) -> HttpResponse {
 
 /// Does the request's operation (or any, without an operation name) mutate?
 fn is_mutation(req: &async_graphql::Request) -> bool {
-    async_graphql::parser::parse_query(&req.query)
-        .is_ok_and(|doc| has_mutation(&doc, req.operation_name.as_deref()))
+    documents::parsed(&req.query)
+        .is_some_and(|doc| has_mutation(&doc, req.operation_name.as_deref()))
 }
 
 /// Executes on `db` without the cache; also returns the body when it may be
@@ -402,7 +402,7 @@ async fn execute_uncached(
     state: &AppState,
     http: &HttpRequest,
     db: &sea_orm::DatabaseConnection,
-    req: async_graphql::Request,
+    mut req: async_graphql::Request,
     over_get: bool,
     actor: Actor,
 ) -> Ran {
@@ -413,9 +413,10 @@ async fn execute_uncached(
         ));
     }
     if !req.query.is_empty() {
-        // Parsed once here for the checks the schema cannot make; parse errors are
-        // left to the schema, which reports them with positions.
-        if let Ok(doc) = async_graphql::parser::parse_query(&req.query) {
+        // Parsed once per text (`graphql::documents`) for the checks the schema
+        // cannot make, and handed to the schema; parse errors are left to the
+        // schema, which reports them with positions.
+        if let Some(doc) = documents::parsed(&req.query) {
             if over_get && has_mutation(&doc, req.operation_name.as_deref()) {
                 let mut res = problem(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -440,6 +441,7 @@ async fn execute_uncached(
                     "TOO_COMPLEX",
                 ));
             }
+            req.set_parsed_query(ExecutableDocument::clone(&doc));
         }
     }
     let db = db.clone();
