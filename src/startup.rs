@@ -547,11 +547,7 @@ impl Application {
         // Before the first request is served: a `newsletter send` from now on
         // is refused unless it signs with this server's key.
         let (db, links) = &self.newsletter_key;
-        crate::services::newsletters::record_key(db, links)
-            .await
-            .map_err(|e| {
-                std::io::Error::other(format!("recording the newsletter key failed: {e}"))
-            })?;
+        record_newsletter_key(db, links).await?;
         match self.metrics {
             Some((_, metrics)) => {
                 let (served, measured) = futures_util::future::join(self.server, metrics).await;
@@ -561,3 +557,33 @@ impl Application {
         }
     }
 }
+
+/// Records the newsletter key before the first request. A database busy with
+/// a long write (the statistics' recount after a large import holds SQLite's
+/// one write lock bucket after bucket) is waited for, up to
+/// [`KEY_RECORD_PATIENCE`], instead of failing the start.
+async fn record_newsletter_key(
+    db: &sea_orm::DatabaseConnection,
+    links: &crate::services::newsletters::Links,
+) -> std::io::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match crate::services::newsletters::record_key(db, links).await {
+            Ok(()) => return Ok(()),
+            Err(e @ crate::error::AppError::Unavailable(_))
+                if started.elapsed() < KEY_RECORD_PATIENCE =>
+            {
+                tracing::warn!(error = %e, "the database is busy; recording the newsletter key again shortly");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(std::io::Error::other(format!(
+                    "recording the newsletter key failed: {e}"
+                )));
+            }
+        }
+    }
+}
+
+/// How long a start waits for a busy database to record the newsletter key.
+const KEY_RECORD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(300);

@@ -955,3 +955,55 @@ async fn links_without_token(backend: Backend) {
         before
     );
 }
+
+/// A start that finds SQLite's one write lock held by someone else for longer
+/// than a write waits (a CLI import, the statistics' recount of a large
+/// import) records the newsletter key once the lock is free, and serves:
+/// before, it gave up after the busy timeout and the server exited.
+#[tokio::test]
+async fn a_start_waits_for_a_busy_sqlite_database_to_record_the_newsletter_key() {
+    use sea_orm::{ConnectionTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    let db = TestDb::new(Backend::Sqlite).await;
+    let conn = mediadesk::db::connect(&db.url, 4)
+        .await
+        .expect("connect and migrate");
+    let holder = sea_orm::Database::connect(db.url.as_str())
+        .await
+        .expect("a second connection");
+    let held = holder
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+        .expect("the write lock");
+    let app = spawn_over(db, conn).await;
+    // Longer than the writers' queue and SQLite's busy timeout together (4 s each).
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    held.rollback().await.expect("release the lock");
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(r) = app.client.get(format!("{}/readyz", app.addr)).send().await
+            && r.status() == 200
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the server serves once the lock is free");
+    let recorded = sea_orm::Database::connect(app.db.url.as_str())
+        .await
+        .expect("connect")
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT value FROM settings WHERE name = 'newsletter_key'",
+        ))
+        .await
+        .expect("read the settings")
+        .map(|r| r.try_get::<String>("", "value").expect("a value"));
+    assert!(
+        recorded.is_some_and(|v| !v.is_empty()),
+        "the key is recorded"
+    );
+}

@@ -282,7 +282,11 @@ async fn write_key(db: &impl ConnectionTrait, links: &Links, replace: bool) -> A
 /// server's key is the one its links are checked with). A different one
 /// recorded before (the token signing secret changed) is replaced, with a
 /// warning: links in mail sent before stop working.
-pub async fn record_key(db: &impl ConnectionTrait, links: &Links) -> AppResult<()> {
+///
+/// The write takes its turn in the writers' queue (`begin_write`), like every
+/// other: on SQLite a bare statement could lose the one write lock, again and
+/// again, to the statistics' recount of a freshly imported million articles.
+pub async fn record_key(db: &sea_orm::DatabaseConnection, links: &Links) -> AppResult<()> {
     let before = recorded_key(db).await?;
     if before.as_deref() == Some(links.fingerprint().as_str()) {
         return Ok(());
@@ -293,7 +297,10 @@ pub async fn record_key(db: &impl ConnectionTrait, links: &Links) -> AppResult<(
              unsubscribe links in newsletters sent before no longer work"
         );
     }
-    write_key(db, links, true).await
+    let txn = begin_write(db).await?;
+    write_key(&*txn, links, true).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Refuses a send whose links would be signed with another key than the one
